@@ -1,0 +1,90 @@
+"""Break-even volume: the monthly token volume at which an option costs the same as an API.
+
+An API's cost is linear in volume; a self-hosted option's is a step function (one step per replica or
+server) plus fixed people costs. Both are compared in steady state: month 1 with no growth, no price
+trend and no one-off costs. Within each replica step the crossing is found by bisection on the real
+evaluator, so the reported volume makes both options cost the same when evaluated (to a fraction of a
+cent), except where the crossing falls exactly on a step.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from costmodel.scenario import ApiOption, CloudGpuOption, HybridOption, OnPremOption, Option, Scenario
+
+__all__ = ["break_even_volume", "steady_month_usd"]
+
+_MAX_STEPS = 2000
+_BISECTIONS = 60
+
+
+def _steady(scenario: Scenario, tokens_per_month: Decimal) -> Scenario:
+    """The scenario in steady state at a given monthly volume (input + output tokens)."""
+    w = scenario.workload
+    requests = float(tokens_per_month) / w.tokens_per_request
+    workload = w.model_copy(update={"requests_per_month": requests, "monthly_growth_pct": 0.0})
+    return scenario.model_copy(
+        update={
+            "workload": workload,
+            "horizon_months": 1,
+            "api_price_change_pct_per_year": 0.0,
+            "gpu_price_change_pct_per_year": 0.0,
+        }
+    )
+
+
+def steady_month_usd(option: Option, scenario: Scenario, tokens_per_month: Decimal) -> Decimal:
+    """Recurring monthly cost of `option` at a volume (one-off costs left out)."""
+    from costmodel.tco import evaluate_option_month
+
+    m = evaluate_option_month(option, _steady(scenario, tokens_per_month), month=1)
+    return m.total_usd - m.one_off_usd
+
+
+def break_even_volume(option: Option, api: ApiOption, scenario: Scenario) -> Decimal | None:
+    """Lowest monthly volume (input + output tokens) from which `option` costs no more than `api`.
+
+    Returns None when the option never gets cheaper (its cost per extra token exceeds the API's).
+    """
+    if isinstance(option, ApiOption):
+        return None
+    api_per_token = steady_month_usd(api, scenario, Decimal(1_000_000)) / Decimal(1_000_000)
+    if api_per_token <= 0:
+        return None
+
+    def gap(v: Decimal) -> Decimal:
+        return steady_month_usd(option, scenario, v) - api_per_token * v
+
+    step = _step_volume(option, scenario)
+    lo = Decimal(0)
+    for k in range(1, _MAX_STEPS + 1):
+        hi = step * k
+        if gap(hi) <= 0:
+            a, b = lo, hi  # gap(a) > 0 (or a is the previous step's top), gap(b) <= 0
+            for _ in range(_BISECTIONS):
+                mid = (a + b) / 2
+                if gap(mid) <= 0:
+                    b = mid
+                else:
+                    a = mid
+            return b
+        lo = hi
+    return None
+
+
+def _step_volume(option: Option, scenario: Scenario) -> Decimal:
+    """Monthly tokens one replica (or, for a hybrid, its open part) carries at the peak ratio."""
+    from costmodel.sizing import resolve_replica
+
+    if isinstance(option, HybridOption):
+        inner = scenario.option(option.open_option)
+        share = Decimal(str(option.open_share)) or Decimal(1)
+        return _step_volume(inner, scenario) / share
+    assert isinstance(option, CloudGpuOption | OnPremOption), type(option)
+    w = scenario.workload
+    rep = resolve_replica(option, w)
+    out_per_month = (
+        Decimal(str(rep.output_tokens_per_s)) * w.operating_hours_per_month * 3600 / Decimal(str(w.peak_to_average))
+    )
+    return out_per_month * w.tokens_per_request / w.output_tokens_per_request

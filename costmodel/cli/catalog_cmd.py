@@ -1,0 +1,102 @@
+"""`opentco catalog gpus|models|quant|prices|api|calibration`: what the engine knows, with sources."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from costmodel.catalog import catalog
+from costmodel.cli._common import echo_json, user_errors
+
+__all__ = ["register"]
+
+
+class What(StrEnum):
+    gpus = "gpus"
+    models = "models"
+    quant = "quant"
+    prices = "prices"
+    api = "api"
+    calibration = "calibration"
+
+
+def _table(rows: list[dict[str, object]], cols: list[str]) -> str:
+    widths = {c: max(len(c), *(len(str(r.get(c, ""))) for r in rows)) for c in cols}
+    lines = ["  ".join(c.ljust(widths[c]) for c in cols)]
+    lines += ["  ".join(str(r.get(c, "")).ljust(widths[c]) for c in cols) for r in rows]
+    return "\n".join(lines)
+
+
+def _rows(what: What, search: str | None) -> tuple[list[dict[str, object]], list[str]]:
+    cat = catalog()
+    if what is What.gpus:
+        rows = [g.model_dump(mode="json") for g in cat.gpus]
+        cols = ["gpu_id", "memory_gb", "hbm_bandwidth_gb_s", "fp16_tflops", "fp8_tflops", "int8_tops", "tdp_w", "as_of"]
+    elif what is What.models:
+        rows = [m.model_dump(mode="json") for m in cat.models]
+        cols = ["model_id", "hf_repo", "total_params_b", "active_params_b", "layers", "kv_heads", "head_dim", "licence"]
+    elif what is What.quant:
+        rows = [q.model_dump(mode="json") for q in cat.quants]
+        cols = ["quant_id", "bits_per_weight", "compute_dtype", "kv_bytes_per_element", "quality_retention_pct"]
+    elif what is What.prices:
+        rows = [p.model_dump(mode="json") for p in cat.prices]
+        cols = ["provider", "instance_type", "gpu_id", "gpu_count", "region", "plan", "usd_per_gpu_hour", "as_of"]
+    elif what is What.api:
+        from costmodel.prices import list_api_prices
+
+        rows = [
+            {
+                "provider": p.provider_id,
+                "model": p.model_id,
+                "input_usd_per_mtok": p.input_usd_per_mtok,
+                "cached_input_usd_per_mtok": p.cached_input_usd_per_mtok,
+                "output_usd_per_mtok": p.output_usd_per_mtok,
+                "batch": p.has_batch_rate,
+                "price_date": p.price_date,
+                "source": p.source,
+            }
+            for p in list_api_prices()
+        ]
+        cols = ["provider", "model", "input_usd_per_mtok", "cached_input_usd_per_mtok", "output_usd_per_mtok", "batch"]
+    else:
+        from costmodel.calibration import fit_report
+
+        rows = []
+        from costmodel.throughput import RUNTIME_FAMILIES
+
+        for family in RUNTIME_FAMILIES:
+            r = fit_report(family)
+            rows.append(
+                {
+                    "family": family,
+                    "points": r.points,
+                    "bandwidth_eff": r.efficiency.bandwidth,
+                    "compute_eff": r.efficiency.compute,
+                    "mape_pct": round(r.mape_pct, 1),
+                    "loo_mape_pct": round(r.loo_mape_pct, 1),
+                    "default_mape_pct": round(r.default_mape_pct, 1),
+                }
+            )
+        cols = list(rows[0])
+    if search:
+        needle = search.lower()
+        rows = [r for r in rows if any(needle in str(v).lower() for v in r.values())]
+    return rows, cols
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("catalog")
+    @user_errors
+    def catalog_command(
+        what: Annotated[What, typer.Argument(help="Which table to list.")],
+        search: Annotated[str | None, typer.Option("--search", "-s", help="Keep rows containing this text.")] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="Print JSON (every column, sources included).")] = False,
+    ) -> None:
+        """List GPUs, open models, quantizations, GPU prices, API prices or the calibration report."""
+        rows, cols = _rows(what, search)
+        if as_json:
+            echo_json(rows)
+        else:
+            typer.echo(_table(rows, cols) if rows else "(no rows)")
