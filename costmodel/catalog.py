@@ -32,9 +32,13 @@ __all__ = [
 ]
 
 
+_REPO_DATA = Path(__file__).resolve().parents[1] / "data"
+
+
 def data_dir() -> Path:
     """Where the curated data lives: `$OPENTCO_DATA_DIR`, else the repository's top-level `data/`."""
-    return Path(os.environ.get("OPENTCO_DATA_DIR") or Path(__file__).resolve().parents[1] / "data")
+    env = os.environ.get("OPENTCO_DATA_DIR")
+    return Path(env) if env else _REPO_DATA
 
 
 def _blank_to_none(v: object) -> object:
@@ -234,6 +238,7 @@ class Catalog:
         self.models: list[ModelArch] = _read_rows(root / "models.csv", ModelArch)
         self.quants: list[QuantFormat] = _read_rows(root / "quant.csv", QuantFormat)
         self.prices: list[GpuPrice] = _load_prices(root)
+        self._price_lookups: dict[tuple[str, str | None, str | None], tuple[GpuPrice, ...]] = {}
         self._gpu = _Index("GPU", ((g, (g.gpu_id, g.name, *g.aliases)) for g in self.gpus))
         self._model = _Index("model", ((m, (m.model_id, m.hf_repo, m.name, *m.aliases)) for m in self.models))
         self._quant = _Index("quantization", ((q, (q.quant_id, q.name, *q.aliases)) for q in self.quants))
@@ -252,14 +257,19 @@ class Catalog:
 
     def gpu_prices(self, gpu_id: str, *, plan: str | None = None, provider: str | None = None) -> list[GpuPrice]:
         """Known hourly prices for a GPU, cheapest first, optionally for one plan and provider."""
-        rows = [
-            p
-            for p in self.prices
-            if p.gpu_id == gpu_id
-            and (plan is None or p.plan == plan)
-            and (provider is None or p.provider.lower() == provider.lower())
-        ]
-        return sorted(rows, key=lambda p: (p.usd_per_gpu_hour, p.provider, p.instance_type))
+        key = (gpu_id, plan, provider.lower() if provider else None)
+        if key not in self._price_lookups:  # memoised: sizing asks the same question for every month
+            rows = [
+                p
+                for p in self.prices
+                if p.gpu_id == gpu_id
+                and (plan is None or p.plan == plan)
+                and (provider is None or p.provider.lower() == provider.lower())
+            ]
+            self._price_lookups[key] = tuple(
+                sorted(rows, key=lambda p: (p.usd_per_gpu_hour, p.provider, p.instance_type))
+            )
+        return list(self._price_lookups[key])
 
     def providers(self) -> list[str]:
         return sorted({p.provider for p in self.prices})

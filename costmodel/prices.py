@@ -13,7 +13,7 @@ from decimal import Decimal
 from functools import cache, lru_cache
 
 import genai_prices
-from genai_prices import Usage, calc_price
+from genai_prices import Usage
 from genai_prices.data_snapshot import get_snapshot
 from genai_prices.types import ModelPrice, StartDateConstraint, TieredPrices
 
@@ -88,6 +88,11 @@ def _find(provider: str, model: str) -> tuple[object, object]:
         prov = next((p for p in snap.providers if p.id == provider.lower()), None)
         if prov is None:
             raise UnknownName("API provider", provider, [p.id for p in snap.providers]) from None
+        # genai-prices matches request-style names (e.g. Fireworks' `accounts/fireworks/models/…`); its own
+        # catalogue ids, which our pickers show, must resolve too.
+        exact = next((m for m in prov.models if m.id.lower() == model.lower()), None)
+        if exact is not None:
+            return prov, exact
         raise UnknownName(f"{prov.id} model", model, [m.id for m in prov.models]) from None
 
 
@@ -161,8 +166,9 @@ def request_cost_usd(
     """
     _find(provider, model)  # unknown names raise UnknownName with suggestions
     usage = Usage(input_tokens=input_tokens, cache_read_tokens=cached_input_tokens, output_tokens=output_tokens)
-    calc = calc_price(
-        usage, model, provider_id=provider, genai_request_timestamp=_at(at), price_context=_BATCH if batch else None
+    _, mod = _find(provider, model)
+    calc = mod.calc_price(  # type: ignore[attr-defined]
+        usage, _find(provider, model)[0], genai_request_timestamp=_at(at), price_context=_BATCH if batch else None
     )
     return calc.total_price
 
@@ -183,7 +189,7 @@ def usage_cost_usd(
     except UnknownName:
         return None
     usage = Usage(input_tokens=input_tokens, cache_read_tokens=cached_input_tokens, output_tokens=output_tokens)
-    return calc_price(usage, mod.id, provider_id=prov.id, genai_request_timestamp=_at(day)).total_price  # type: ignore[attr-defined]
+    return mod.calc_price(usage, prov, genai_request_timestamp=_at(day)).total_price  # type: ignore[attr-defined]
 
 
 @lru_cache(maxsize=4096)

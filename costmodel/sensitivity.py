@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from costmodel.errors import CostModelError
 from costmodel.scenario import CloudGpuOption, OnPremOption, Scenario
-from costmodel.tco import ScenarioResult, evaluate
+from costmodel.tco import ScenarioResult, evaluate, option_horizon_usd
 
 __all__ = ["TornadoBar", "tornado"]
 
@@ -69,8 +69,8 @@ def _label(scenario: Scenario, path: tuple[str | int, ...]) -> str:
     return ".".join(str(p) for p in path if p != "workload").replace("_", " ")
 
 
-def _saving(result: ScenarioResult, base: str, best: str) -> Decimal:
-    return result.option(base).horizon_usd - result.option(best).horizon_usd
+def _saving(s: Scenario, base: str, best: str) -> Decimal:
+    return option_horizon_usd(s.option(base), s) - option_horizon_usd(s.option(best), s)
 
 
 def tornado(scenario: Scenario, result: ScenarioResult | None = None) -> list[TornadoBar]:
@@ -122,7 +122,7 @@ def tornado(scenario: Scenario, result: ScenarioResult | None = None) -> list[To
                     lo_hi.append(None)
                     continue
             try:
-                lo_hi.append((_field_value(s, path), _saving(evaluate(s, with_break_even=False), base_name, best_name)))
+                lo_hi.append((_field_value(s, path), _saving(s, base_name, best_name)))
             except CostModelError:
                 lo_hi.append(None)
         if None in lo_hi:

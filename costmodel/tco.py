@@ -35,6 +35,7 @@ __all__ = [
     "SourceLine",
     "evaluate",
     "evaluate_option_month",
+    "option_horizon_usd",
 ]
 
 ZERO = Decimal(0)
@@ -185,11 +186,18 @@ class ScenarioResult:
 # ---------------------------------------------------------------- volume and trends
 
 
+@lru_cache(maxsize=8192)
+def _growth_factor(pct_per_month: float, month: int) -> Decimal:
+    return (ONE + _d(pct_per_month) / 100) ** (month - 1)
+
+
 def _growth(workload: Workload, month: int) -> Decimal:
-    return (ONE + _d(workload.monthly_growth_pct) / 100) ** (month - 1)
+    return _growth_factor(workload.monthly_growth_pct, month)
 
 
+@lru_cache(maxsize=8192)
 def _trend(pct_per_year: float, month: int) -> Decimal:
+    """Price multiplier in `month` for a yearly change, compounding monthly: (1 + p)^((month − 1) / 12)."""
     if pct_per_year == 0:
         return ONE
     return (ONE + _d(pct_per_year) / 100) ** (Decimal(month - 1) / 12)
@@ -374,6 +382,11 @@ def _add(a: MonthCost, b: MonthCost) -> MonthCost:
         gpus=a.gpus + b.gpus,
         utilisation=b.utilisation or a.utilisation,
     )
+
+
+def option_horizon_usd(option: Option, scenario: Scenario) -> Decimal:
+    """Accounting cost of one option over the horizon (what the tornado varies)."""
+    return sum((m.total_usd for m in _option_months(option, scenario)), ZERO)
 
 
 def evaluate_option_month(option: Option, scenario: Scenario, *, month: int = 1) -> MonthCost:

@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+import csv
+
+import pytest
+
+from costmodel.catalog import catalog, data_dir
+from costmodel.errors import UnknownName
+
+REQUIRED_GPUS = [
+    "H100-SXM",
+    "H100-PCIE",
+    "H200-SXM",
+    "B200",
+    "A100-40GB",
+    "A100-80GB",
+    "L40S",
+    "L4",
+    "A10G",
+    "T4",
+    "RTX-4090",
+    "RTX-3090",
+    "MI300X",
+]
+
+
+@pytest.mark.parametrize(
+    "file",
+    [
+        "gpus.csv",
+        "models.csv",
+        "quant.csv",
+        "gpu_prices_skypilot.csv",
+        "gpu_prices_commitments.csv",
+        "published_throughput.csv",
+    ],
+)
+def test_every_data_row_has_source_and_as_of(file):
+    rows = list(csv.DictReader((data_dir() / file).read_text(encoding="utf-8").splitlines()))
+    assert rows, file
+    for i, row in enumerate(rows, start=2):
+        assert row["source"].strip(), f"{file}:{i} has no source"
+        assert len(row["as_of"]) == 10 and row["as_of"][4] == "-", f"{file}:{i} as_of {row['as_of']!r}"
+
+
+def test_required_gpus_present_with_specs():
+    cat = catalog()
+    for gid in REQUIRED_GPUS:
+        g = cat.gpu(gid)
+        assert g.memory_gb > 0 and g.hbm_bandwidth_gb_s > 0
+    assert cat.gpu("H100-SXM").memory_gb == 80
+    assert cat.gpu("H100-SXM").hbm_bandwidth_gb_s == 3350
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("h100", "H100-SXM"),
+        ("H100-SXM", "H100-SXM"),
+        ("  H100 sxm ", "H100-SXM"),
+        ("mi300x", "MI300X"),
+        ("l40s", "L40S"),
+    ],
+)
+def test_gpu_names_resolve_case_insensitively(name, expected):
+    assert catalog().gpu(name).gpu_id == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("meta-llama/Llama-3.1-8B-Instruct", "llama-3.1-8b"),
+        ("META-LLAMA/LLAMA-3.1-8B-INSTRUCT", "llama-3.1-8b"),
+        ("llama3.1:8b", "llama-3.1-8b"),
+        ("Llama-3.3-70B", "llama-3.3-70b"),
+        ("openai/gpt-oss-120b", "gpt-oss-120b"),
+    ],
+)
+def test_model_names_resolve_through_repo_ids_and_aliases(name, expected):
+    assert catalog().model(name).model_id == expected
+
+
+def test_unknown_gpu_suggests_close_names():
+    with pytest.raises(UnknownName) as ex:
+        catalog().gpu("h10")
+    assert "H100" in str(ex.value)
+    assert ex.value.suggestions
+
+
+def test_unknown_model_suggests_close_names():
+    with pytest.raises(UnknownName) as ex:
+        catalog().model("llama-3.1-8")
+    assert "llama-3.1-8b" in ex.value.suggestions
+
+
+def test_prices_cover_four_providers_and_several_plans():
+    cat = catalog()
+    assert len(cat.providers()) >= 4
+    plans = {p.plan for p in cat.prices}
+    assert {"on_demand", "spot"} <= plans
+    assert plans & {"commit_1yr", "commit_3yr"}
+
+
+def test_price_rows_are_exact_copies_of_the_source_decimal():
+    cat = catalog()
+    row = next(p for p in cat.gpu_prices("H100-SXM", plan="on_demand", provider="lambda") if p.gpu_count == 1)
+    assert str(row.usd_per_gpu_hour) == "3.29"
+
+
+def test_quant_formats_required():
+    ids = {q.quant_id for q in catalog().quants}
+    assert {
+        "bf16",
+        "fp16",
+        "fp8",
+        "int8-w8a8",
+        "awq-int4",
+        "gptq-int4",
+        "gguf-q8_0",
+        "gguf-q6_k",
+        "gguf-q5_k_m",
+        "gguf-q4_k_m",
+        "gguf-q4_0",
+    } <= ids
+
+
+def test_moe_models_have_fewer_active_than_total_params():
+    cat = catalog()
+    for mid in ("mixtral-8x7b", "deepseek-v3", "gpt-oss-120b", "llama-4-scout"):
+        m = cat.model(mid)
+        assert m.is_moe and m.active_params_b < m.total_params_b
