@@ -15,7 +15,8 @@ from costmodel.scenario import ApiOption, CloudGpuOption, HybridOption, OnPremOp
 
 __all__ = ["break_even_volume", "steady_month_usd"]
 
-_MAX_STEPS = 2000
+_MAX_STEPS = 1 << 20
+"""Replica steps searched before declaring that an option never breaks even."""
 _BISECTIONS = 60
 
 
@@ -57,20 +58,29 @@ def break_even_volume(option: Option, api: ApiOption, scenario: Scenario) -> Dec
         return steady_month_usd(option, scenario, v) - api_per_token * v
 
     step = _step_volume(option, scenario)
-    lo = Decimal(0)
-    for k in range(1, _MAX_STEPS + 1):
-        hi = step * k
-        if gap(hi) <= 0:
-            a, b = lo, hi  # gap(a) > 0 (or a is the previous step's top), gap(b) <= 0
-            for _ in range(_BISECTIONS):
-                mid = (a + b) / 2
-                if gap(mid) <= 0:
-                    b = mid
-                else:
-                    a = mid
-            return b
-        lo = hi
-    return None
+    # At the top of each replica step (k full replicas) the gap is linear in k — k × (replica cost − API
+    # cost of a replica's traffic) + fixed costs — so the first step that crosses is found by galloping
+    # and bisection over k; the exact volume inside that step by bisection over volume.
+    if gap(step) > 0:
+        k_hi = 1
+        while gap(step * k_hi) > 0:
+            if k_hi >= _MAX_STEPS:
+                return None
+            k_hi = min(k_hi * 2, _MAX_STEPS)
+        k_lo = k_hi // 2  # gap(k_lo · step) > 0
+        while k_hi - k_lo > 1:
+            mid = (k_lo + k_hi) // 2
+            k_lo, k_hi = (k_lo, mid) if gap(step * mid) <= 0 else (mid, k_hi)
+        a, b = step * k_lo, step * k_hi
+    else:
+        a, b = Decimal(0), step
+    for _ in range(_BISECTIONS):  # gap(a) > 0 (or a = 0), gap(b) <= 0
+        mid = (a + b) / 2
+        if gap(mid) <= 0:
+            b = mid
+        else:
+            a = mid
+    return b
 
 
 def _step_volume(option: Option, scenario: Scenario) -> Decimal:
