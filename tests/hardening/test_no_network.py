@@ -35,7 +35,13 @@ def _attempts(tmp_path: Path) -> str:
 
 
 def test_guard_itself_blocks_outbound(tmp_path):
-    code = "import socket\ntry:\n    socket.create_connection(('93.184.216.34', 80), timeout=1)\nexcept OSError as e:\n    print(type(e).__name__)"
+    code = (
+        "import socket\n"
+        "try:\n"
+        "    socket.create_connection(('93.184.216.34', 80), timeout=1)\n"
+        "except OSError as e:\n"
+        "    print(type(e).__name__)"
+    )
     out = subprocess.run([sys.executable, "-c", code], env=_env(tmp_path), capture_output=True, text=True, timeout=60)
     assert "PermissionError" in out.stdout
     assert "93.184.216.34" in _attempts(tmp_path)
