@@ -10,24 +10,64 @@ from __future__ import annotations
 import duckdb
 import streamlit as st
 
-from costmodel.demo import demo_scenario
+from costmodel.demo import DEMO, demo_scenario
 from costmodel.scenario import Scenario
 from costmodel.store import connect, db_path
 
-__all__ = ["get_scenario", "set_scenario", "store_cursor"]
+__all__ = [
+    "flash",
+    "get_preset",
+    "get_scenario",
+    "scenario_revision",
+    "set_preset",
+    "set_scenario",
+    "show_flash",
+    "store_cursor",
+]
 
 _KEY = "scenario"
+_REV = "scenario_rev"
+_PRESET = "scenario_preset"
+_FLASH = "flash_messages"
 
 
 def get_scenario() -> Scenario:
     """The scenario this browser session is looking at (the demo one until the user changes it)."""
-    st.session_state.setdefault(_KEY, demo_scenario())
+    if _KEY not in st.session_state:
+        st.session_state[_KEY] = demo_scenario()
+        st.session_state.setdefault(_PRESET, DEMO)
     return st.session_state[_KEY]
 
 
 def set_scenario(scenario: Scenario) -> None:
     """Replace the current scenario; every page reads it on its next run."""
     st.session_state[_KEY] = scenario
+    st.session_state[_REV] = scenario_revision() + 1
+
+
+def scenario_revision() -> int:
+    """Counts `set_scenario` calls; editors key their widgets by it so they show the new scenario's values."""
+    return st.session_state.get(_REV, 0)
+
+
+def get_preset() -> str | None:
+    """File stem of the built-in scenario the current one started from (None: uploaded or built from scratch)."""
+    return st.session_state.get(_PRESET)
+
+
+def set_preset(stem: str | None) -> None:
+    st.session_state[_PRESET] = stem
+
+
+def flash(kind: str, text: str) -> None:
+    """Queue a message for the next run of the page (callbacks run before the page draws anything)."""
+    st.session_state.setdefault(_FLASH, []).append((kind, text))
+
+
+def show_flash() -> None:
+    """Show and forget the queued messages (`kind` is `error`, `warning`, `info` or `success`)."""
+    for kind, text in st.session_state.pop(_FLASH, []):
+        getattr(st, kind)(text)
 
 
 @st.cache_resource(max_entries=4)

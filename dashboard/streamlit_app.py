@@ -12,23 +12,40 @@ _ROOT = str(Path(__file__).resolve().parents[1])
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
+from dashboard.components.share import init_from_link  # noqa: E402
 from dashboard.state import get_scenario  # noqa: E402
 
 st.set_page_config(page_title="OpenTCO", page_icon=":material/savings:", layout="wide")
+init_from_link()
 get_scenario()
 
 _PAGES = Path(__file__).parent / "app_pages"
+
+
+def _page(file: str, title: str, icon: str, *, default: bool = False) -> st.Page:
+    """A page from app_pages/, or a placeholder at the same URL while that page is still being written."""
+    path = _PAGES / file
+    if path.is_file():
+        return st.Page(path, title=title, icon=icon, default=default)
+
+    def placeholder() -> None:
+        st.title(title)
+        st.info(f"This page is not built yet (dashboard/app_pages/{file}).")
+
+    return st.Page(placeholder, title=title, icon=icon, url_path=path.stem, default=default)
+
+
 nav = st.navigation(
     {
         "Decide": [
-            st.Page(_PAGES / "compare.py", title="Compare", icon=":material/compare_arrows:", default=True),
-            st.Page(_PAGES / "builder.py", title="Scenario builder", icon=":material/tune:"),
-            st.Page(_PAGES / "hardware_fit.py", title="Hardware fit", icon=":material/memory:"),
+            _page("compare.py", "Compare", ":material/compare_arrows:", default=True),
+            _page("builder.py", "Scenario builder", ":material/tune:"),
+            _page("hardware_fit.py", "Hardware fit", ":material/memory:"),
         ],
         "Ground it in facts": [
-            st.Page(_PAGES / "usage_logs.py", title="Usage logs", icon=":material/receipt_long:"),
-            st.Page(_PAGES / "measure.py", title="Measure", icon=":material/speed:"),
-            st.Page(_PAGES / "business_case.py", title="Business case", icon=":material/request_quote:"),
+            _page("usage_logs.py", "Usage logs", ":material/receipt_long:"),
+            _page("measure.py", "Measure", ":material/speed:"),
+            _page("business_case.py", "Business case", ":material/request_quote:"),
         ],
     }
 )

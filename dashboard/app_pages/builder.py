@@ -1,0 +1,69 @@
+"""Scenario builder: the workload, the financial frame and every option; save, load and share the scenario."""
+
+from __future__ import annotations
+
+import re
+
+import streamlit as st
+
+from costmodel.errors import CostModelError
+from costmodel.scenario import Scenario
+from dashboard.components.engine import checked
+from dashboard.components.forms import add_option_row, frame_form, option_editor, workload_form
+from dashboard.components.share import share_url
+from dashboard.components.text import md
+from dashboard.state import get_preset, get_scenario, set_preset, set_scenario, show_flash
+
+st.title("Scenario builder")
+show_flash()
+
+# Load first, so everything below already shows the loaded scenario.
+save_col, load_col = st.columns(2, gap="large")
+with load_col:
+    upload = st.file_uploader(
+        "Load a scenario (JSON)",
+        type=["json"],
+        key="scenario-upload",
+        max_upload_size=5,
+        help="A file saved here or written by hand (`opentco compare` reads the same format).",
+    )
+    if upload is not None and st.session_state.get("scenario-upload-done") != upload.file_id:
+        st.session_state["scenario-upload-done"] = upload.file_id
+        try:
+            loaded = checked(Scenario.from_json(upload.getvalue(), source=upload.name))
+        except CostModelError as ex:
+            st.error(md(f"{upload.name} was not loaded; the previous scenario is kept.\n{ex}"))
+        else:
+            set_scenario(loaded)
+            set_preset(None)
+            st.success(md(f"Loaded {upload.name}: {loaded.name}"))
+
+scenario = get_scenario()
+with save_col:
+    slug = re.sub(r"[^a-z0-9]+", "-", scenario.name.lower()).strip("-") or "scenario"
+    st.download_button(
+        "Save the scenario (JSON)",
+        scenario.model_dump_json(indent=2),
+        file_name=f"{slug}.json",
+        mime="application/json",
+        icon=":material/download:",
+        key="scenario-download",
+    )
+    stem = get_preset()
+    if stem is not None:
+        st.markdown("**Shareable link** (the preset and the key inputs of the Compare page):")
+        st.code(share_url(scenario, stem), language=None, wrap_lines=True)
+        st.caption("Other changes made here travel in the saved JSON file, not in the link.")
+    else:
+        st.caption("This scenario did not start from a preset: share it as the saved JSON file.")
+
+with st.expander("Workload", expanded=True, icon=":material/stacked_line_chart:"):
+    workload_form(scenario)
+with st.expander("Horizon, money and currency", icon=":material/payments:"):
+    frame_form(scenario)
+
+st.subheader("Options")
+st.caption("Each option is applied on its own; the engine checks it before it replaces the old one.")
+for i in range(len(scenario.options)):
+    option_editor(scenario, i)
+add_option_row()

@@ -1,0 +1,463 @@
+"""Forms of the Scenario builder: workload, financial frame, and one editor per option.
+
+Every form writes into a JSON-shaped copy of the scenario and hands it to `controls.apply`, which lets the
+engine evaluate it before it becomes current; a rejected value leaves the scenario as it was and shows the
+engine's message. Widget keys carry the scenario revision, so after any change every widget shows the new
+scenario's values. Help texts are the fields' own docstrings in `costmodel.scenario`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+from pydantic import BaseModel
+
+from costmodel.catalog import catalog
+from costmodel.errors import CostModelError, ScenarioError
+from costmodel.fmt import money
+from costmodel.prices import ApiPrice
+from costmodel.scenario import (
+    ApiOption,
+    CloudGpuOption,
+    HybridOption,
+    LatencyTargets,
+    ManagedEndpointOption,
+    OnPremOption,
+    PricePlan,
+    Scenario,
+    SelfHostCosts,
+    Workload,
+)
+from dashboard.components.controls import PLAN_LABELS, apply
+from dashboard.components.edits import duplicated, validated, with_option, without_option
+from dashboard.components.engine import api_choices
+from dashboard.components.text import md
+from dashboard.state import flash, get_scenario, scenario_revision
+
+__all__ = ["KIND_LABELS", "add_option_row", "frame_form", "new_option", "option_editor", "workload_form"]
+
+Data = dict[str, Any]
+
+KIND_LABELS = {
+    "api": "Proprietary API (per token)",
+    "managed": "Managed open-model endpoint (per token)",
+    "cloud_gpu": "Rented GPUs (per hour)",
+    "on_prem": "Own servers (on-premises)",
+    "hybrid": "Hybrid: some traffic on an open model",
+}
+
+
+@dataclass(frozen=True)
+class _Num:
+    """A number input for one model field."""
+
+    name: str
+    label: str
+    step: float = 1.0
+    fmt: str | None = None
+    """printf format; a Decimal field is sent to pydantic as text written with it (no float artefacts)."""
+    empty: str | None = None
+    """What an empty box means (the field is then None), shown as the placeholder; None: a value is required."""
+    integer: bool = False
+
+
+def _help(model: type[BaseModel], name: str) -> str | None:
+    field = model.model_fields.get(name)
+    return md(field.description) if field and field.description else None
+
+
+def _number_inputs(model: type[BaseModel], data: Data, fields: list[_Num], prefix: str, *, cols: int = 3) -> None:
+    columns = st.columns(cols)
+    for n, f in enumerate(fields):
+        value = data.get(f.name)
+        if value is not None:
+            value = int(value) if f.integer else float(value)
+        columns[n % cols].number_input(
+            f.label,
+            value=value,
+            step=int(f.step) if f.integer else float(f.step),
+            format=f.fmt or ("%d" if f.integer else None),
+            key=prefix + f.name,
+            help=_help(model, f.name),
+            placeholder=f.empty,
+        )
+
+
+def _read_numbers(data: Data, fields: list[_Num], prefix: str) -> None:
+    for f in fields:
+        v = st.session_state.get(prefix + f.name)
+        if v is None:
+            data[f.name] = None
+        elif f.fmt and f.fmt.endswith("f") and not f.integer:
+            data[f.name] = f.fmt % v  # Decimal fields: the digits the user saw
+        else:
+            data[f.name] = v
+
+
+_WORKLOAD = [
+    _Num("requests_per_month", "Requests per month (month 1)", 10_000, "%.0f"),
+    _Num("input_tokens_per_request", "Input tokens per request", 100, integer=True),
+    _Num("output_tokens_per_request", "Output tokens per request", 50, integer=True),
+    _Num("cached_input_share", "Cached input share (0–1)", 0.05, "%.2f"),
+    _Num("batch_share", "Batch share (0–1)", 0.05, "%.2f"),
+    _Num("monthly_growth_pct", "Monthly growth, %", 0.5, "%.1f"),
+    _Num("peak_to_average", "Peak ÷ average load", 0.1, "%.2f"),
+    _Num("hours_per_day", "Hours a day", 1, "%.1f"),
+    _Num("days_per_week", "Days a week", 1, "%.1f"),
+]
+_LATENCY = [
+    _Num("ttft_ms", "Time to first token target, ms", 100, "%.0f"),
+    _Num("output_tokens_per_s_per_user", "Output tok/s per user target", 1, "%.1f"),
+]
+
+
+def _apply_workload(prefix: str) -> None:
+    data = get_scenario().model_dump(mode="json")
+    _read_numbers(data["workload"], _WORKLOAD, prefix)
+    _read_numbers(data["workload"]["latency"], _LATENCY, prefix)
+    apply(lambda: validated(data))
+
+
+def workload_form(scenario: Scenario) -> None:
+    """The traffic: volume, request shape, growth, peak, hours and latency targets."""
+    prefix = f"wl-{scenario_revision()}-"
+    with st.form(f"workload-form-{scenario_revision()}", border=False):
+        w = scenario.workload.model_dump(mode="json")
+        _number_inputs(Workload, w, _WORKLOAD, prefix)
+        _number_inputs(LatencyTargets, w["latency"], _LATENCY, prefix, cols=3)
+        st.form_submit_button("Apply workload", on_click=_apply_workload, args=(prefix,), type="primary")
+
+
+_FRAME = [
+    _Num("horizon_months", "Horizon, months", 6, integer=True),
+    _Num("discount_rate_pct_per_year", "Discount rate, %/year", 0.5, "%.1f"),
+    _Num("api_price_change_pct_per_year", "API price change, %/year", 5, "%.1f"),
+    _Num("gpu_price_change_pct_per_year", "GPU price change, %/year", 5, "%.1f"),
+    _Num("sensitivity_pct", "Tornado swing, ± %", 5, "%.0f"),
+    _Num("usd_fx_rate", "FX rate: units of the currency per USD", 0.01, "%.4f"),
+]
+_CURRENCIES = ["USD", "EUR", "GBP", "CHF", "JPY", "INR", "CAD", "AUD"]
+
+
+def _apply_frame(prefix: str) -> None:
+    data = get_scenario().model_dump(mode="json")
+    _read_numbers(data, _FRAME, prefix)
+    data["name"] = st.session_state[prefix + "name"]
+    data["currency"] = (st.session_state[prefix + "currency"] or "").strip().upper()
+    data["baseline"] = st.session_state[prefix + "baseline"] or None
+    day = st.session_state[prefix + "price_date"]
+    data["price_date"] = day.isoformat() if isinstance(day, date) else None
+    apply(lambda: validated(data))
+
+
+def frame_form(scenario: Scenario) -> None:
+    """Name, baseline, horizon, discounting, price trends, currency and FX rate, price date."""
+    prefix = f"fr-{scenario_revision()}-"
+    with st.form(f"frame-form-{scenario_revision()}", border=False):
+        c = st.columns(3)
+        c[0].text_input("Scenario name", scenario.name, key=prefix + "name")
+        choices = ["", *(o.name for o in scenario.options)]  # "": the first API option
+        c[1].selectbox(
+            "Baseline (what you pay today)",
+            choices,
+            index=choices.index(scenario.baseline or ""),
+            format_func=lambda n: n or "the first API option",
+            key=prefix + "baseline",
+            help=_help(Scenario, "baseline"),
+        )
+        c[2].date_input(
+            "API prices as of", scenario.price_date, key=prefix + "price_date", help=_help(Scenario, "price_date")
+        )
+        c = st.columns(3)
+        c[0].selectbox(
+            "Currency shown",
+            sorted({*_CURRENCIES, scenario.currency}),
+            index=sorted({*_CURRENCIES, scenario.currency}).index(scenario.currency),
+            accept_new_options=True,
+            key=prefix + "currency",
+            help=_help(Scenario, "currency"),
+        )
+        _number_inputs(Scenario, scenario.model_dump(mode="json"), _FRAME, prefix)
+        st.form_submit_button("Apply", on_click=_apply_frame, args=(prefix,), type="primary")
+
+
+# ---------------------------------------------------------------- options
+
+
+def _price_label(p: ApiPrice) -> str:
+    batch = " · batch rate" if p.has_batch_rate else ""
+    tiers = " · tiered" if p.tiered else ""
+    return (
+        f"{p.provider_name} · {p.model_name} — in {money(p.input_usd_per_mtok, decimals=2)} / "
+        f"out {money(p.output_usd_per_mtok, decimals=2)} per 1M{batch}{tiers} · as of {p.price_date}"
+    )
+
+
+def _api_picker(data: Data, scenario: Scenario, prefix: str) -> None:
+    choices = api_choices(data["kind"], scenario.price_date)
+    labels = {f"{p.provider_id}/{p.model_id}": _price_label(p) for p in choices}
+    current = f"{data['provider']}/{data['model']}"
+    if current not in labels:  # aliases and ids the picker lists under another name
+        labels = {current: f"{data['provider']} · {data['model']} (as typed in the scenario)", **labels}
+    st.selectbox(
+        "Model (type to search; price per 1M tokens and its date)",
+        list(labels),
+        index=list(labels).index(current),
+        format_func=labels.__getitem__,
+        key=prefix + "pick",
+        help="Prices from genai-prices; managed endpoints list open-weight models sold per token.",
+    )
+    _number_inputs(ApiOption, data, [_Num("discount_pct", "Negotiated discount, %", 1, "%.1f")], prefix)
+
+
+_SELF = [
+    _Num("gpus_per_replica", "GPUs per replica", 1, empty="the fewest that fit", integer=True),
+    _Num("min_replicas", "Minimum replicas", 1, integer=True),
+    _Num("measured_output_tokens_per_s", "Measured tok/s per replica", 100, "%.1f", empty="the estimate"),
+    _Num("measured_watts_per_gpu", "Measured watts per GPU", 10, "%.0f", empty="TDP"),
+]
+_CLOUD = [_Num("usd_per_gpu_hour", "Own price, USD per GPU-hour", 0.1, "%.4f", empty="catalog price")]
+_ON_PREM = [
+    _Num("gpus_per_server", "GPUs per server", 1, integer=True),
+    _Num("server_capex_usd", "Server price, USD", 10_000, "%.2f"),
+    _Num("amortisation_years", "Amortisation, years", 1, "%.1f"),
+    _Num("server_overhead_watts", "Server overhead, W", 100, "%.0f"),
+    _Num("gpu_idle_power_share", "Idle GPU power share (0–1)", 0.05, "%.2f"),
+    _Num("pue", "PUE", 0.05, "%.2f"),
+    _Num("usd_per_kwh", "Electricity, USD per kWh", 0.01, "%.4f"),
+    _Num("rack_usd_per_server_month", "Rack, USD per server-month", 50, "%.2f"),
+    _Num("maintenance_pct_per_year", "Maintenance, % of capex/year", 1, "%.1f"),
+]
+_COSTS = [
+    _Num("engineering_fte", "Engineers (FTE)", 0.05, "%.2f"),
+    _Num("loaded_salary_usd_per_year", "Loaded salary, USD/year", 10_000, "%.2f"),
+    _Num("support_usd_per_month", "Support, USD/month", 100, "%.2f"),
+    _Num("monitoring_usd_per_month", "Monitoring, USD/month", 100, "%.2f"),
+    _Num("setup_usd", "Migration and setup, USD (once)", 1000, "%.2f"),
+    _Num("fine_tuning_gpu_hours", "Fine-tuning GPU-hours (once)", 10, "%.1f"),
+    _Num("fine_tuning_usd_per_gpu_hour", "Fine-tuning USD per GPU-hour", 0.1, "%.4f"),
+    _Num("data_prep_days", "Data-prep person-days (once)", 1, "%.1f"),
+    _Num("data_prep_usd_per_day", "Data-prep USD per day", 50, "%.2f"),
+]
+
+
+def _catalog_select(label: str, ids: list[str], current: str, key: str, names: dict[str, str]) -> None:
+    options = ids if current in ids else [current, *ids]
+    st.selectbox(label, options, index=options.index(current), format_func=lambda i: names.get(i, i), key=key)
+
+
+def _self_hosted_fields(data: Data, prefix: str) -> None:
+    cat = catalog()
+    model_id = _resolved(cat.model, data["model"], "model_id")
+    gpu_id = _resolved(cat.gpu, data["gpu"], "gpu_id")
+    quant_id = _resolved(cat.quant, data["quant"], "quant_id")
+    c = st.columns(3)
+    with c[0]:
+        models = [m for m in cat.models if m.has_architecture]
+        _catalog_select(
+            "Open model",
+            [m.model_id for m in models],
+            model_id,
+            prefix + "model",
+            {m.model_id: f"{m.name} ({m.total_params_b:g}B)" for m in models},
+        )
+    with c[1]:
+        _catalog_select(
+            "Quantization",
+            [q.quant_id for q in cat.quants],
+            quant_id,
+            prefix + "quant",
+            {q.quant_id: f"{q.name} ({q.bits_per_weight:g} bits)" for q in cat.quants},
+        )
+    with c[2]:
+        _catalog_select(
+            "GPU",
+            [g.gpu_id for g in cat.gpus],
+            gpu_id,
+            prefix + "gpu",
+            {g.gpu_id: f"{g.name} ({g.memory_gb:g} GB)" for g in cat.gpus},
+        )
+    if data["kind"] == "cloud_gpu":
+        c = st.columns(3)
+        providers = ["", *cat.providers()]  # "" is the cheapest cloud listed (None does not survive a selectbox)
+        current = data.get("provider") or ""
+        if current not in providers:
+            providers.append(current)
+        c[0].selectbox(
+            "Cloud",
+            providers,
+            index=providers.index(current),
+            format_func=lambda p: p or "cheapest listed",
+            key=prefix + "provider",
+            help=_help(CloudGpuOption, "provider"),
+        )
+        c[1].selectbox(
+            "Price plan",
+            [p.value for p in PricePlan],
+            index=[p.value for p in PricePlan].index(data["price_plan"]),
+            format_func=lambda p: PLAN_LABELS[PricePlan(p)],
+            key=prefix + "price_plan",
+        )
+        c[2].checkbox("Scale to zero outside traffic hours", data["scale_to_zero"], key=prefix + "scale_to_zero")
+        _number_inputs(CloudGpuOption, data, _SELF + _CLOUD, prefix)
+    else:
+        _number_inputs(OnPremOption, data, _SELF + _ON_PREM, prefix)
+    st.markdown("**People and one-off costs**")
+    _number_inputs(SelfHostCosts, data["costs"], _COSTS, prefix + "costs-")
+
+
+def _resolved(lookup: Callable[[str], Any], name: str, attr: str) -> str:
+    """The catalog id of a name as typed (alias, repo id); the name itself when the catalog does not know it."""
+    try:
+        return getattr(lookup(name), attr)
+    except CostModelError:
+        return name
+
+
+def _hybrid_fields(data: Data, scenario: Scenario, prefix: str) -> None:
+    opens = [o.name for o in scenario.options if isinstance(o, ManagedEndpointOption | CloudGpuOption | OnPremOption)]
+    apis = [o.name for o in scenario.options if type(o) is ApiOption]
+    c = st.columns(2)
+    for col, field, candidates, label in (
+        (c[0], "open_option", opens, "Open-model option"),
+        (c[1], "api_option", apis, "API option"),
+    ):
+        names = candidates if data[field] in candidates else [data[field], *candidates]
+        col.selectbox(label, names, index=names.index(data[field]), key=prefix + field, help=_help(HybridOption, field))
+    st.data_editor(
+        pd.DataFrame(data["task_classes"], columns=["name", "share", "on_open_model"]),
+        num_rows="dynamic",
+        key=prefix + "task_classes",
+        column_config={
+            "name": st.column_config.TextColumn("Task class", required=True),
+            "share": st.column_config.NumberColumn(
+                "Share of requests (0–1)", min_value=0.0, max_value=1.0, step=0.05, required=True
+            ),
+            "on_open_model": st.column_config.CheckboxColumn("On the open model", default=True),
+        },
+        hide_index=True,
+        width="stretch",
+    )
+
+
+def _read_option(data: Data, scenario: Scenario, prefix: str, table: pd.DataFrame | None) -> Data:
+    s = st.session_state
+    data["name"] = s[prefix + "name"]
+    kind = data["kind"]
+    if kind in ("api", "managed"):
+        data["provider"], data["model"] = s[prefix + "pick"].split("/", 1)
+        _read_numbers(data, [_Num("discount_pct", "", fmt="%.1f")], prefix)
+    elif kind in ("cloud_gpu", "on_prem"):
+        for f in ("model", "quant", "gpu"):
+            data[f] = s[prefix + f]
+        if kind == "cloud_gpu":
+            data["provider"] = s[prefix + "provider"] or None
+            data["price_plan"] = s[prefix + "price_plan"]
+            data["scale_to_zero"] = s[prefix + "scale_to_zero"]
+            _read_numbers(data, _SELF + _CLOUD, prefix)
+        else:
+            _read_numbers(data, _SELF + _ON_PREM, prefix)
+        _read_numbers(data["costs"], _COSTS, prefix + "costs-")
+    else:
+        data["open_option"] = s[prefix + "open_option"]
+        data["api_option"] = s[prefix + "api_option"]
+        if table is not None:
+            data["task_classes"] = [
+                {"name": r["name"], "share": r["share"], "on_open_model": bool(r["on_open_model"])}
+                for r in table.to_dict("records")
+                if r.get("name") is not None
+            ]
+    return data
+
+
+def _edited_table(original: list[Data], prefix: str) -> pd.DataFrame:
+    """The task-class table with the user's edits (the data editor's state holds only the changes)."""
+    df = pd.DataFrame(original, columns=["name", "share", "on_open_model"])
+    edits = st.session_state.get(prefix + "task_classes") or {}
+    for row, changes in edits.get("edited_rows", {}).items():
+        for col, value in changes.items():
+            df.loc[int(row), col] = value
+    df = pd.concat([df, pd.DataFrame(edits.get("added_rows", []), columns=df.columns)], ignore_index=True)
+    return df.drop(index=[int(r) for r in edits.get("deleted_rows", [])]).reset_index(drop=True)
+
+
+def _apply_option(index: int, prefix: str) -> None:
+    scenario = get_scenario()
+    data = scenario.options[index].model_dump(mode="json")
+    table = _edited_table(data["task_classes"], prefix) if data["kind"] == "hybrid" else None
+    edited = _read_option(data, scenario, prefix, table)
+    apply(lambda: with_option(get_scenario(), edited, index=index))
+
+
+def _remove(index: int) -> None:
+    apply(lambda: without_option(get_scenario(), index))
+
+
+def _duplicate(index: int) -> None:
+    apply(lambda: duplicated(get_scenario(), index))
+
+
+def option_editor(scenario: Scenario, index: int) -> None:
+    """One option: its fields in a form (applied together), plus duplicate and remove buttons."""
+    option = scenario.options[index]
+    rev = scenario_revision()
+    prefix = f"opt-{rev}-{index}-"
+    data = option.model_dump(mode="json")
+    base = " · baseline" if option.name == scenario.baseline_option.name else ""
+    with st.expander(md(f"**{option.name}** — {KIND_LABELS[option.kind]}{base}"), expanded=False):
+        with st.form(f"option-{index}-form-{rev}", border=False):
+            st.text_input("Name", option.name, key=prefix + "name", help=_help(ApiOption, "name"))
+            if option.kind in ("api", "managed"):
+                _api_picker(data, scenario, prefix)
+            elif option.kind in ("cloud_gpu", "on_prem"):
+                _self_hosted_fields(data, prefix)
+            else:
+                _hybrid_fields(data, scenario, prefix)
+            st.form_submit_button("Apply", on_click=_apply_option, args=(index, prefix), type="primary")
+        c = st.columns([1, 1, 4])
+        c[0].button(
+            "Duplicate", key=f"dup-{rev}-{index}", on_click=_duplicate, args=(index,), icon=":material/content_copy:"
+        )
+        c[1].button("Remove", key=f"del-{rev}-{index}", on_click=_remove, args=(index,), icon=":material/delete:")
+
+
+def new_option(kind: str, scenario: Scenario) -> Data:
+    """A sensible first version of an option of `kind` (raises `CostModelError` when a hybrid has no parts)."""
+    if kind == "api":
+        return {"kind": "api", "name": "New API option", "provider": "openai", "model": "gpt-4o-mini"}
+    if kind == "managed":
+        return {
+            "kind": "managed",
+            "name": "New managed endpoint",
+            "provider": "together",
+            "model": "meta-llama/Llama-3.3-70B-Instruct-Turbo",
+        }
+    if kind in ("cloud_gpu", "on_prem"):
+        name = "New rented GPUs" if kind == "cloud_gpu" else "New own server"
+        return {"kind": kind, "name": name, "model": "llama-3.1-8b", "quant": "bf16", "gpu": "H100-SXM"}
+    opens = [o.name for o in scenario.options if isinstance(o, ManagedEndpointOption | CloudGpuOption | OnPremOption)]
+    apis = [o.name for o in scenario.options if type(o) is ApiOption]
+    if not opens or not apis:
+        raise ScenarioError("a hybrid option needs an API option and an open-model option: add those first")
+    return {"kind": "hybrid", "name": "New hybrid", "open_option": opens[0], "api_option": apis[0]}
+
+
+def _add() -> None:
+    kind = st.session_state["add-kind"]
+    try:
+        option = new_option(kind, get_scenario())
+    except CostModelError as ex:
+        flash("error", md(str(ex)))
+        return
+    apply(lambda: with_option(get_scenario(), option))
+
+
+def add_option_row() -> None:
+    c = st.columns([3, 1], vertical_alignment="bottom")
+    c[0].selectbox("Add an option", list(KIND_LABELS), format_func=KIND_LABELS.__getitem__, key="add-kind")
+    c[1].button("Add option", on_click=_add, icon=":material/add:", type="primary")

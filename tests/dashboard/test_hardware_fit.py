@@ -1,0 +1,147 @@
+"""Hardware fit: the table, the close-up and the cost per token are the engine's, for any model × quantization."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from costmodel.catalog import catalog
+from costmodel.fmt import money
+from costmodel.measure import Measurement
+from costmodel.measure.energy import gpu_hours_usd_per_mtok
+from costmodel.throughput import estimate, gpus_needed, max_concurrency_meeting
+from tests.dashboard.conftest import page
+
+
+@pytest.fixture
+def fit(app):
+    return page(app, "hardware_fit")
+
+
+def _engine_row(model: str, quant: str, gpu: str, *, inp: int = 1200, out: int = 250, ttft=2000.0, per_user=20.0):
+    cat = catalog()
+    m, g, q = cat.model(model), cat.gpu(gpu), cat.quant(quant)
+    n = gpus_needed(m, g, q, context_tokens=inp + out)
+    est, ok = max_concurrency_meeting(
+        m, g, q, gpus=n, input_tokens=inp, output_tokens=out, ttft_ms=ttft, output_tokens_per_s_per_user=per_user
+    )
+    price = cat.gpu_prices(g.gpu_id, plan="on_demand")[0].usd_per_gpu_hour
+    per_mtok = gpu_hours_usd_per_mtok(tokens_per_s=est.output_tokens_per_s, gpus=n, usd_per_gpu_hour=price)
+    return n, est, ok, price, per_mtok
+
+
+def _table_row(at, gpu_name: str) -> dict:
+    df = at.dataframe[0].value
+    return df[df["GPU"] == gpu_name].iloc[0].to_dict()
+
+
+def test_table_shows_the_engines_fit_speed_and_cost(fit):
+    # defaults come from the demo scenario: its first self-hosted option (Llama 3.1 8B, bf16) and its workload
+    assert fit.selectbox(key="hw-model").value == "llama-3.1-8b"
+    for gpu in ("H100-SXM", "L40S", "A10G"):
+        n, est, ok, price, per_mtok = _engine_row("llama-3.1-8b", "bf16", gpu)
+        row = _table_row(fit, catalog().gpu(gpu).name)
+        assert row["GPUs per replica"] == n
+        assert row["Streams at target"] == est.concurrency
+        assert row["Replica output tok/s"] == round(est.output_tokens_per_s)
+        assert row["Meets targets"] == ok
+        assert row["USD per GPU-hour"] == money(price, decimals=2)
+        assert row["USD per 1M output tokens, full load"] == money(per_mtok, decimals=3)
+
+
+def test_close_up_metrics_and_charts(fit):
+    n, est, _, _, per_mtok = _engine_row("llama-3.1-8b", "bf16", "H100-SXM")
+    shown = {m.label: m.value for m in fit.metric}
+    assert shown["GPUs per replica"] == f"{n}×"
+    assert shown["Streams at the targets"] == str(est.concurrency)
+    assert shown["Replica output tok/s"] == f"{est.output_tokens_per_s:,.0f}"
+    assert shown["USD per 1M output tokens"] == money(per_mtok, decimals=3)
+    assert est.basis.value in fit.metric[2].help
+    charts = {c.key: c for c in fit.get("plotly_chart")}
+    assert set(charts) == {"hw-memory", "hw-throughput"}
+    import json
+
+    memory = json.loads(charts["hw-memory"].proto.spec)
+    assert [t["x"][0] for t in memory["data"][:2]] == pytest.approx([est.weights_gb, est.kv_capacity_gb])
+    speed = json.loads(charts["hw-throughput"].proto.spec)
+    target = next(t for t in speed["data"] if t.get("name", "").startswith("Target"))
+    assert target["y"] == [20.0, 20.0]
+    star = next(t for t in speed["data"] if t.get("name", "").startswith("Sized at"))
+    assert star["x"] == [est.concurrency]
+    cat = catalog()
+    curve = next(t for t in speed["data"] if t.get("name", "").startswith("Replica"))
+    at4 = estimate(
+        cat.model("llama-3.1-8b"),
+        cat.gpu("H100-SXM"),
+        cat.quant("bf16"),
+        gpus=n,
+        concurrency=4,
+        input_tokens=1200,
+        output_tokens=250,
+    )
+    assert curve["y"][curve["x"].index(4)] == pytest.approx(at4.output_tokens_per_s)
+
+
+def test_changing_model_and_quantization(fit):
+    fit.selectbox(key="hw-model").set_value("llama-3.3-70b")
+    fit.selectbox(key="hw-quant").set_value("fp8")
+    fit.number_input(key="hw-per-user").set_value(30.0)
+    fit.run()
+    assert not fit.exception and not fit.error
+    n, est, _, _, per_mtok = _engine_row("llama-3.3-70b", "fp8", "H100-SXM", per_user=30.0)
+    row = _table_row(fit, catalog().gpu("H100-SXM").name)
+    assert (row["GPUs per replica"], row["Streams at target"]) == (n, est.concurrency)
+    assert row["USD per 1M output tokens, full load"] == money(per_mtok, decimals=3)
+    t4 = _table_row(fit, catalog().gpu("T4").name)
+    assert t4["GPUs per replica"] == gpus_needed(
+        catalog().model("llama-3.3-70b"), catalog().gpu("T4"), catalog().quant("fp8"), context_tokens=1450
+    )
+
+
+def test_measured_vs_estimated_when_a_measurement_is_stored(fit, monkeypatch):
+    import costmodel.measure
+
+    measured = Measurement(
+        benchmark_id=7,
+        measured_at=datetime(2026, 11, 20, tzinfo=UTC),
+        model="meta-llama/Llama-3.1-8B-Instruct",
+        gpu_name="NVIDIA H100 80GB HBM3",
+        gpu_count=1,
+        concurrency=64,
+        output_tokens_per_s=2000.0,
+        output_tokens_per_s_per_stream=31.0,
+        ttft_ms_p95=250.0,
+        watts_per_gpu=650.0,
+        joules_per_output_token=0.3,
+        energy_basis=None,
+        token_count_basis="server_usage",
+    )
+    asked = []
+
+    def latest(con, *, model, gpu, latency=None):
+        asked.append((model, gpu))
+        return measured if model == "meta-llama/Llama-3.1-8B-Instruct" and gpu == "H100-SXM" else None
+
+    monkeypatch.setattr(costmodel.measure, "latest_measurement", latest)
+    fit.run()
+    assert not fit.exception
+    cat = catalog()
+    est = estimate(
+        cat.model("llama-3.1-8b"),
+        cat.gpu("H100-SXM"),
+        cat.quant("bf16"),
+        gpus=1,
+        concurrency=64,
+        input_tokens=1200,
+        output_tokens=250,
+    )
+    shown = {m.label: m.value for m in fit.metric}
+    assert shown["Measured tok/s"] == "2,000"
+    assert shown["Estimated tok/s"] == f"{est.output_tokens_per_s:,.0f}"
+    assert shown["Estimate's error"] == f"{(est.output_tokens_per_s - 2000) / 2000 * 100:+.0f} %"
+    assert ("meta-llama/Llama-3.1-8B-Instruct", "H100-SXM") in asked
+
+
+def test_without_a_measurement_the_page_says_so(fit):
+    assert any("No measurement of this model on this GPU" in c.value for c in fit.caption)
