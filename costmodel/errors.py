@@ -77,6 +77,8 @@ def render_validation_error(ex: ValidationError, *, source: str = "scenario") ->
     for err in ex.errors():
         loc = ".".join(str(p) for p in err["loc"]) or "(root)"
         got = err.get("input")
-        shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
+        text = repr(got)
+        # a whole uploaded file can be the "input" of a JSON error: show its start, not all of it
+        shown = "" if isinstance(got, dict | list) else f" (got {text[:80] + '…' if len(text) > 80 else text})"
         lines.append(f"{source}: {loc}: {err['msg']}{shown}")
     return "\n".join(lines)
