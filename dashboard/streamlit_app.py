@@ -19,20 +19,11 @@ st.set_page_config(page_title="OpenTCO", page_icon=":material/savings:", layout=
 init_from_link()
 get_scenario()
 
-_PAGES = Path(__file__).parent / "app_pages"
+_PAGES = Path(__file__).resolve().parent / "app_pages"
 
 
 def _page(file: str, title: str, icon: str, *, default: bool = False) -> st.Page:
-    """A page from app_pages/, or a placeholder at the same URL while that page is still being written."""
-    path = _PAGES / file
-    if path.is_file():
-        return st.Page(path, title=title, icon=icon, default=default)
-
-    def placeholder() -> None:
-        st.title(title)
-        st.info(f"This page is not built yet (dashboard/app_pages/{file}).")
-
-    return st.Page(placeholder, title=title, icon=icon, url_path=path.stem, default=default)
+    return st.Page(_PAGES / file, title=title, icon=icon, default=default)
 
 
 nav = st.navigation(

@@ -101,8 +101,8 @@ def test_dashboard_serves_offline_and_attempts_no_connection(tmp_path):
         ],
         cwd=ROOT,
         env=_env(tmp_path),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         deadline = time.time() + 60

@@ -1,0 +1,150 @@
+"""`opentco gpu` (inventory) and `opentco measure` (load sweep with power and energy per token)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from costmodel.cli._common import echo_json, user_errors
+from costmodel.measure import (
+    BenchmarkResult,
+    CostInputs,
+    LevelResult,
+    LoadSettings,
+    inventory,
+    parse_concurrency,
+    run_benchmark,
+    save_benchmark,
+)
+from costmodel.store import connect, db_path
+
+__all__ = ["register"]
+
+
+@user_errors
+def gpu(json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False) -> None:
+    """List this machine's NVIDIA GPUs: name, memory, power limit, energy counter, driver and CUDA version."""
+    inv = inventory()
+    if json_out:
+        echo_json(inv.model_dump(mode="json"))
+        return
+    typer.echo(f"driver {inv.driver_version}, CUDA {inv.cuda_version}")
+    for g in inv.gpus:
+        limit = f"{g.power_limit_w:.0f} W limit" if g.power_limit_w is not None else "no power limit reported"
+        energy = "energy counter" if g.energy_counter_supported else "no energy counter (power is integrated)"
+        typer.echo(f"  GPU {g.index}: {g.name}, {g.memory_total_mib / 1024:.1f} GiB, {limit}, {energy}")
+
+
+def _fmt(value: float | Decimal | None, spec: str) -> str:
+    return "—" if value is None else format(value, spec)
+
+
+def _level_line(level: LevelResult) -> str:
+    return (
+        f"concurrency {level.concurrency}: {level.requests_ok} ok, {level.requests_failed} failed, "
+        f"{level.output_tokens_per_s:.1f} tok/s, TTFT p50 {_fmt(level.ttft_ms_p50, '.0f')} ms"
+    )
+
+
+def _table(result: BenchmarkResult) -> str:
+    head = (
+        f"{'conc':>5} {'ok':>6} {'err':>5} {'TTFT p50':>9} {'TTFT p95':>9} {'ITL p50':>8} {'tok/s':>9} "
+        f"{'tok/s/str':>9} {'req/s':>7} {'W/GPU':>7} {'J/tok':>8} {'$/Mtok kWh':>10} {'$/Mtok GPU':>10}"
+    )
+    lines = [head]
+    for lv in result.levels:
+        lines.append(
+            f"{lv.concurrency:>5} {lv.requests_ok:>6} {lv.requests_failed:>5} {_fmt(lv.ttft_ms_p50, '9.1f')} "
+            f"{_fmt(lv.ttft_ms_p95, '9.1f')} {_fmt(lv.inter_token_ms_p50, '8.2f')} {lv.output_tokens_per_s:>9.1f} "
+            f"{_fmt(lv.output_tokens_per_s_per_stream, '9.1f')} {lv.requests_per_s:>7.2f} "
+            f"{_fmt(lv.watts_per_gpu, '7.1f')} {_fmt(lv.joules_per_output_token, '8.4f')} "
+            f"{_fmt(lv.usd_per_mtok_energy, '10.4f')} {_fmt(lv.usd_per_mtok_gpu_hours, '10.4f')}"
+        )
+    return "\n".join(lines)
+
+
+def _indices(text: str) -> list[int]:
+    try:
+        return [int(p) for p in text.replace(" ", "").split(",") if p]
+    except ValueError:
+        raise typer.BadParameter(f"--gpus takes GPU indices separated by commas, like 0,1 (got {text!r})") from None
+
+
+def _as_json(result: BenchmarkResult, benchmark_id: int | None) -> dict[str, Any]:
+    out = result.model_dump(mode="json", exclude={"samples"})
+    out["samples_count"] = len(result.samples)
+    out["benchmark_id"] = benchmark_id
+    return out
+
+
+@user_errors
+def measure(
+    endpoint: Annotated[str, typer.Option(help="OpenAI-compatible server, e.g. http://localhost:8000/v1")],
+    model: Annotated[str, typer.Option(help="Model name as the server knows it.")],
+    concurrency: Annotated[str, typer.Option(help="Concurrency levels, comma-separated.")] = "1,4,16",
+    input_tokens: Annotated[int, typer.Option(help="Prompt length, tokens (approximate).")] = 512,
+    output_tokens: Annotated[int, typer.Option(help="Answer length, tokens.")] = 256,
+    duration: Annotated[
+        float | None,
+        typer.Option(help="Seconds each level sends requests for [default: 30, or 600 with --max-requests]."),
+    ] = None,
+    max_requests: Annotated[int | None, typer.Option(help="Requests per level at most.")] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds one request may take.")] = 120.0,
+    api_key_env: Annotated[
+        str | None, typer.Option(help="Environment variable holding the API key (the key is never stored).")
+    ] = None,
+    usd_per_kwh: Annotated[str, typer.Option(help="Electricity price, USD per kWh.")] = "0.12",
+    pue: Annotated[float, typer.Option(help="Power usage effectiveness of the facility.")] = 1.4,
+    usd_per_gpu_hour: Annotated[str | None, typer.Option(help="GPU hourly price, USD.")] = None,
+    gpus: Annotated[str | None, typer.Option(help="GPU indices the server uses, e.g. 0,1 [default: all].")] = None,
+    power: Annotated[bool, typer.Option(help="Sample this machine's GPUs (--no-power when serving elsewhere).")] = True,
+    db: Annotated[Path | None, typer.Option(help="DuckDB file [default: $OPENTCO_DB or var/opentco.duckdb].")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Measure throughput, latency, power and energy per token of a served model; store the run."""
+    settings = LoadSettings.from_fields(
+        endpoint=endpoint,
+        model=model,
+        concurrency_levels=parse_concurrency(concurrency),
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        duration_s_per_level=duration,
+        max_requests_per_level=max_requests,
+        request_timeout_s=timeout,
+        api_key_env=api_key_env,
+    )
+    costs = CostInputs.from_text(usd_per_kwh=usd_per_kwh, pue=pue, usd_per_gpu_hour=usd_per_gpu_hour)
+    con = connect(db)  # before the run: a locked or unwritable file should fail now, not after minutes
+    typer.echo(f"measuring {settings.model} at {settings.endpoint} …", err=True)
+    result = run_benchmark(
+        settings=settings,
+        costs=costs,
+        measure_power=power,
+        gpu_indices=_indices(gpus) if gpus else None,
+        on_level=lambda level: typer.echo("  " + _level_line(level), err=True),
+    )
+    benchmark_id = save_benchmark(con, result) if result.levels else None
+    con.close()
+    if json_out:
+        echo_json(_as_json(result, benchmark_id))
+    else:
+        typer.echo(_table(result))
+        hw = f"{len(result.gpu_indices)}× {result.gpu_name}" if result.hardware else "GPU not read"
+        typer.echo(f"server: {result.server or 'unknown'}; hardware: {hw}")
+        for note in [result.power_note, *result.warnings]:
+            if note:
+                typer.echo(f"note: {note}")
+        if benchmark_id is not None:
+            typer.echo(f"stored as benchmark #{benchmark_id} in {db_path(db)}")
+    if result.stopped_early:
+        typer.echo(f"{result.stop_reason}; finished requests were kept", err=True)
+        raise typer.Exit(130)
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to `app`."""
+    app.command("gpu")(gpu)
+    app.command("measure")(measure)

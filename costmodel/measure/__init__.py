@@ -1,0 +1,111 @@
+"""Live measurement: throughput, power and energy per token of a model served on the user's own GPUs.
+
+- `inventory()` lists the GPUs through NVML (`opentco gpu`);
+- `NvmlSampler` samples power, the energy counter, utilisation, memory, clocks and temperature at 10 Hz;
+- `run_sweep()` loads any OpenAI-compatible endpoint at a sweep of concurrency levels;
+- `run_benchmark()` / `BenchmarkJob` do both together and work out J/token and $/1M tokens per level;
+- `save_benchmark()`, `list_benchmarks()`, `load_benchmark()` keep runs in DuckDB;
+- `latest_measurement()` and `apply_measurement()` feed a stored run into a scenario (basis "measured").
+
+Without NVML, a GPU or the permission to read it, a `MeasurementUnavailable` subclass says which, and the
+throughput half still works.
+"""
+
+from costmodel.measure.benchmark import (
+    BenchmarkJob,
+    BenchmarkProgress,
+    BenchmarkResult,
+    LevelFigures,
+    LivePoint,
+    run_benchmark,
+)
+from costmodel.measure.energy import (
+    CostInputs,
+    EnergyBasis,
+    EnergyReading,
+    energy_usd_per_mtok,
+    gpu_hours_usd_per_mtok,
+    integrate_power_j,
+    window_energy,
+)
+from costmodel.measure.loadgen import (
+    EndpointError,
+    LevelResult,
+    LoadSettings,
+    MeasureInputError,
+    SweepProgress,
+    SweepResult,
+    TokenCountBasis,
+    chat_completions_url,
+    parse_concurrency,
+    resolve_api_key,
+    run_sweep,
+)
+from costmodel.measure.nvml import (
+    GpuInfo,
+    GpuPermissionDenied,
+    Inventory,
+    NoGpuFound,
+    Nvml,
+    NvmlLibraryMissing,
+    inventory,
+    load_nvml,
+)
+from costmodel.measure.results import (
+    BenchmarkSummary,
+    Measurement,
+    apply_measurement,
+    gpu_matches,
+    latest_measurement,
+    list_benchmarks,
+    load_benchmark,
+    measurement_of,
+    save_benchmark,
+)
+from costmodel.measure.sampler import GpuSample, NvmlSampler
+
+__all__ = [
+    "BenchmarkJob",
+    "BenchmarkProgress",
+    "BenchmarkResult",
+    "BenchmarkSummary",
+    "CostInputs",
+    "EndpointError",
+    "EnergyBasis",
+    "EnergyReading",
+    "GpuInfo",
+    "GpuPermissionDenied",
+    "GpuSample",
+    "Inventory",
+    "LevelFigures",
+    "LevelResult",
+    "LivePoint",
+    "LoadSettings",
+    "MeasureInputError",
+    "Measurement",
+    "NoGpuFound",
+    "Nvml",
+    "NvmlLibraryMissing",
+    "NvmlSampler",
+    "SweepProgress",
+    "SweepResult",
+    "TokenCountBasis",
+    "apply_measurement",
+    "chat_completions_url",
+    "energy_usd_per_mtok",
+    "gpu_hours_usd_per_mtok",
+    "gpu_matches",
+    "integrate_power_j",
+    "inventory",
+    "latest_measurement",
+    "list_benchmarks",
+    "load_benchmark",
+    "load_nvml",
+    "measurement_of",
+    "parse_concurrency",
+    "resolve_api_key",
+    "run_benchmark",
+    "run_sweep",
+    "save_benchmark",
+    "window_energy",
+]
