@@ -50,6 +50,8 @@ def break_even_volume(option: Option, api: ApiOption, scenario: Scenario) -> Dec
     """
     if isinstance(option, ApiOption):
         return None
+    if isinstance(option, HybridOption) and isinstance(scenario.option(option.open_option), ApiOption):
+        return None  # all per-token: no capacity step at which the costs cross
     api_per_token = steady_month_usd(api, scenario, Decimal(1_000_000)) / Decimal(1_000_000)
     if api_per_token <= 0:
         return None

@@ -7,7 +7,7 @@ three agree to the cent. It round-trips through JSON exactly (`Scenario.model_va
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal
@@ -84,6 +84,12 @@ class Workload(StrictModel):
     @property
     def tokens_per_request(self) -> int:
         return self.input_tokens_per_request + self.output_tokens_per_request
+
+    @property
+    def cached_input_tokens_per_request(self) -> int:
+        """Input tokens read from the prompt cache, rounded half up as Excel's ROUND does (the export agrees)."""
+        product = self.input_tokens_per_request * self.cached_input_share
+        return int(Decimal(repr(product)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
     @property
     def operating_hours_per_month(self) -> Decimal:

@@ -62,10 +62,18 @@ def _set(data: dict[str, Any], path: tuple[str | int, ...], value: Any) -> None:
     node[path[-1]] = round(value) if isinstance(old, int) else (str(value) if isinstance(old, str) else value)
 
 
+_DERIVED_LABELS = {
+    "measured_output_tokens_per_s": "replica throughput (output tok/s)",
+    "usd_per_gpu_hour": "GPU-hour price (USD)",
+}
+
+
 def _label(scenario: Scenario, path: tuple[str | int, ...]) -> str:
     if path[0] == "options":
         opt = scenario.options[int(path[1])]
-        return f"{opt.name}: {'.'.join(str(p) for p in path[2:])}".replace("_", " ")
+        field = str(path[-1]) if len(path) == 3 else ""
+        rest = _DERIVED_LABELS.get(field) or ".".join(str(p) for p in path[2:]).replace("_", " ")
+        return f"{opt.name}: {rest}"
     return ".".join(str(p) for p in path if p != "workload").replace("_", " ")
 
 

@@ -224,7 +224,7 @@ class _Static:
 
 def _per_request_usd(option: ApiOption, scenario: Scenario) -> tuple[Decimal, ApiPrice]:
     w = scenario.workload
-    cached = round(w.input_tokens_per_request * w.cached_input_share)
+    cached = w.cached_input_tokens_per_request
     std = request_cost_usd(
         option.provider,
         option.model,
@@ -516,7 +516,7 @@ def evaluate(scenario: Scenario, *, with_break_even: bool = True) -> ScenarioRes
         cum_o = _cumulative([m.cash_usd for m in months])
         cum_b = _cumulative([m.cash_usd for m in base_months])
         be: dict[str, Decimal | None] = {}
-        if with_break_even and not isinstance(opt, ApiOption):
+        if with_break_even and not _per_token(opt, scenario):
             be = {a.name: break_even_volume(opt, a, scenario) for a in api_options}
         payback = break_even_m = npv = None
         if not is_base:
@@ -546,6 +546,13 @@ def evaluate(scenario: Scenario, *, with_break_even: bool = True) -> ScenarioRes
     return ScenarioResult(
         scenario=scenario, options=tuple(results), baseline=base_name, best=best, verdict=verdict(partial)
     )
+
+
+def _per_token(option: Option, scenario: Scenario) -> bool:
+    """Options billed purely per token (no capacity steps, so no break-even volume against an API)."""
+    if isinstance(option, HybridOption):
+        return isinstance(scenario.option(option.open_option), ApiOption)
+    return isinstance(option, ApiOption)
 
 
 def _cumulative(xs: list[Decimal]) -> list[Decimal]:

@@ -1,0 +1,66 @@
+"""`opentco export SCENARIO.json --xlsx case.xlsx [--html summary.html] [--db PATH]`: the business case."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from costmodel.cli._common import user_errors
+from costmodel.errors import ScenarioError
+from costmodel.export import to_html, to_xlsx, usage_summary
+from costmodel.export.usage import UsageSummary
+from costmodel.scenario import load_scenario
+from costmodel.store import connect, db_path
+from costmodel.tco import evaluate
+
+__all__ = ["register"]
+
+
+def _usage(db: Path | None) -> UsageSummary | None:
+    """Stored usage, if the database exists (an export never creates one)."""
+    path = db_path(db)
+    if not path.exists():
+        if db is not None:
+            raise ScenarioError(f"--db {db}: no such database file; import logs with `opentco usage import` first")
+        return None
+    con = connect(path, read_only=True)
+    try:
+        return usage_summary(con, source=str(path))
+    finally:
+        con.close()
+
+
+def _write(path: Path, data: bytes) -> None:
+    try:
+        path.write_bytes(data)
+    except OSError as ex:
+        raise ScenarioError(f"cannot write {path}: {ex.strerror}") from None
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("export")
+    @user_errors
+    def export_command(
+        scenario: Annotated[Path, typer.Argument(help="Scenario JSON file (see data/scenarios/).")],
+        xlsx: Annotated[
+            Path | None, typer.Option("--xlsx", help="Write the Excel business case (live formulas) here.")
+        ] = None,
+        html: Annotated[Path | None, typer.Option("--html", help="Write the one-page executive summary here.")] = None,
+        db: Annotated[
+            Path | None, typer.Option("--db", help="Usage database for the Usage sheet (default: $OPENTCO_DB).")
+        ] = None,
+    ) -> None:
+        """Business case for finance: an Excel workbook of live formulas and a one-page HTML summary."""
+        if xlsx is None and html is None:
+            raise typer.BadParameter("give --xlsx PATH, --html PATH or both")
+        s = load_scenario(scenario)
+        r = evaluate(s)
+        if xlsx is not None:
+            usage = _usage(db)
+            _write(xlsx, to_xlsx(s, result=r, usage=usage))
+            typer.echo(f"wrote {xlsx}" + (f" (usage: {len(usage.by_model)} model-months)" if usage else ""))
+        if html is not None:
+            _write(html, to_html(s, result=r).encode("utf-8"))
+            typer.echo(f"wrote {html}")

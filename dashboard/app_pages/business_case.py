@@ -1,0 +1,86 @@
+"""Business case: the current scenario as an Excel workbook of live formulas and a one-page summary, for finance."""
+
+from __future__ import annotations
+
+import re
+
+import streamlit as st
+
+from costmodel.errors import CostModelError
+from costmodel.export import UsageSummary, to_html, to_xlsx, usage_summary
+from costmodel.scenario import Scenario
+from costmodel.tco import evaluate
+from dashboard.components.text import md
+from dashboard.state import get_scenario, store_cursor
+
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _exports(scenario_json: str, usage: UsageSummary | None) -> tuple[bytes, str, str]:
+    """Workbook bytes, summary HTML and verdict of a scenario (one evaluation for both files)."""
+    scenario = Scenario.model_validate_json(scenario_json)
+    result = evaluate(scenario)
+    return to_xlsx(scenario, result=result, usage=usage), to_html(scenario, result=result), result.verdict
+
+
+def _stored_usage() -> UsageSummary | None:
+    try:
+        return usage_summary(store_cursor(), source="the usage store")
+    except CostModelError as ex:
+        st.warning(md(f"Usage logs left out of the workbook: {ex}"))
+        return None
+
+
+def _file_stem(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-").lower()[:60] or "scenario"
+
+
+scenario = get_scenario()
+st.title("Business case")
+st.caption(
+    "For finance: every figure of the workbook is an Excel formula over labelled, sourced inputs. Change an "
+    "assumption in the Inputs sheet and the whole case recomputes. The summary is one printable page."
+)
+st.markdown(f"**{md(scenario.name)}** · {scenario.horizon_months} months · {len(scenario.options)} options")
+
+usage = _stored_usage()
+try:
+    with st.spinner("Building the business case…"):
+        xlsx, html, verdict = _exports(scenario.model_dump_json(), usage)
+except CostModelError as ex:
+    st.error(md(str(ex)))
+    st.stop()
+
+st.info(md(verdict))
+stem = _file_stem(scenario.name)
+left, right = st.columns(2)
+with left:
+    st.download_button(
+        "Download the Excel business case (.xlsx)",
+        data=xlsx,
+        file_name=f"{stem}-business-case.xlsx",
+        mime=XLSX_MIME,
+        icon=":material/table_view:",
+        key="download-xlsx",
+        type="primary",
+    )
+    st.caption(
+        "Sheets: Summary · Inputs · Options · Monthly · Break-even & NPV · Sensitivity"
+        + (" · Usage" if usage else "")
+        + " · Sources"
+    )
+with right:
+    st.download_button(
+        "Download the one-page summary (.html)",
+        data=html.encode("utf-8"),
+        file_name=f"{stem}-summary.html",
+        mime="text/html",
+        icon=":material/description:",
+        key="download-html",
+    )
+    st.caption("Verdict, KPIs and the two main charts; prints on one page and works offline.")
+if usage is None:
+    st.caption("No usage logs stored yet: import them on the Usage logs page to add a Usage sheet.")
+else:
+    st.caption(f"Usage sheet: {len(usage.by_model)} model-months from the stored logs.")
