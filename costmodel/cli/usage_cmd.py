@@ -1,0 +1,108 @@
+"""`opentco import FILE…` and `opentco usage summary`: usage logs from the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from costmodel.cli._common import echo_json, user_errors
+from costmodel.errors import CostModelError
+from costmodel.importers import IMPORTERS
+from costmodel.store import connect
+from costmodel.usage import ImportResult, RowsRejected, import_file, summarize
+
+__all__ = ["register"]
+
+_DB = typer.Option("--db", help="DuckDB file (default: $OPENTCO_DB, else var/opentco.duckdb).")
+_FORMATS = ", ".join(i.name for i in IMPORTERS)
+
+
+def _write_rejects(result: ImportResult, directory: Path) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    out = directory / f"{Path(result.file_name).name}.rejects.csv"
+    out.write_bytes(result.reject_csv())
+    return out
+
+
+@user_errors
+def import_cmd(
+    files: Annotated[list[Path], typer.Argument(help="Usage-log files (.gz accepted).", show_default=False)],
+    format_name: Annotated[
+        str | None, typer.Option("--format", help=f"Skip detection and read every file as: {_FORMATS}.")
+    ] = None,
+    db: Annotated[Path | None, _DB] = None,
+    rejects_dir: Annotated[
+        Path, typer.Option("--rejects-dir", help="Where `<file>.rejects.csv` files are written.")
+    ] = Path("."),
+) -> None:
+    """Import usage-log files: each in one transaction, each file once, each request id once."""
+    con = connect(db)
+    failed = 0
+    try:
+        for path in files:
+            try:
+                result = import_file(con, path, format_name=format_name)
+            except RowsRejected as ex:
+                failed += 1
+                typer.echo(f"error: {ex} Rejects: {_write_rejects(ex.result, rejects_dir)}", err=True)
+                continue
+            except CostModelError as ex:
+                failed += 1
+                typer.echo(f"error: {ex}", err=True)
+                continue
+            line = result.summary()
+            if result.rows_rejected:
+                line += f" (reasons: {_write_rejects(result, rejects_dir)})"
+            typer.echo(line)
+    finally:
+        con.close()
+    if failed:
+        raise typer.Exit(2)
+
+
+@user_errors
+def summary_cmd(
+    db: Annotated[Path | None, _DB] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Totals, peak ratio, growth and reported vs recomputed cost of everything imported."""
+    con = connect(db)
+    try:
+        s = summarize(con)
+    finally:
+        con.close()
+    if as_json:
+        echo_json(s.model_dump(mode="python"))
+        return
+    if not s.rows:
+        typer.echo("No usage imported yet: `opentco import FILE…`.")
+        return
+    typer.echo(f"{s.rows:,} rows from {s.imports} import(s), {s.first_ts:%Y-%m-%d} to {s.last_ts:%Y-%m-%d} (UTC)")
+    requests = f"{s.requests:,}" if s.requests is not None else "not counted by these logs"
+    typer.echo(f"requests: {requests}")
+    typer.echo(f"tokens: {s.input_tokens:,} input ({s.cached_input_tokens:,} cached), {s.output_tokens:,} output")
+    peak = f"{s.peak_to_average:.2f}" if s.peak_to_average is not None else "n/a (daily buckets)"
+    growth = f"{s.monthly_growth_pct:+.1f} %/month" if s.monthly_growth_pct is not None else "n/a (< 2 full months)"
+    typer.echo(f"peak-to-average (p95 hour / mean hour): {peak}; growth: {growth}")
+    reported = f"${s.reported_cost_usd:,.2f}" if s.reported_cost_usd is not None else "none reported"
+    typer.echo(f"cost: reported {reported}, recomputed with genai-prices ${s.recomputed_cost_usd:,.2f}")
+    if s.flagged_rows:
+        verb = "row differs" if s.flagged_rows == 1 else "rows differ"
+        typer.echo(f"{s.flagged_rows:,} {verb} from the recomputed cost by more than 1 %")
+    if s.unknown_models:
+        typer.echo(f"models genai-prices does not price (kept, not costed): {', '.join(s.unknown_models)}")
+    for m in s.by_model:
+        typer.echo(
+            f"  {(m.provider or '?') + '/' + m.model:<50} {m.input_tokens:>15,} in {m.output_tokens:>14,} out  "
+            + (f"${m.recomputed_cost_usd:,.2f}" if m.recomputed_cost_usd is not None else "unpriced")
+        )
+
+
+def register(app: typer.Typer) -> None:
+    """Add `import` and `usage summary` to `app`."""
+    app.command("import")(import_cmd)
+    usage = typer.Typer(help="What the imported usage logs say.", no_args_is_help=True)
+    usage.command("summary")(summary_cmd)
+    app.add_typer(usage, name="usage")

@@ -1,0 +1,47 @@
+"""Usage-log importers: one module per format, each registered with `@register`.
+
+`detect_format(head, filename)` returns the importer that recognises a file's first bytes;
+`get_importer(name)` the one named by `--format`; `IMPORTERS` lists them all.
+"""
+
+# Importing a format's module registers it (detection order is set by each importer's `priority`).
+from costmodel.importers import (  # noqa: F401
+    anthropic_api,
+    anthropic_csv,
+    bedrock,
+    focus,
+    generic,
+    langfuse,
+    litellm,
+    openai_api,
+    openai_csv,
+    openrouter,
+)
+from costmodel.importers._base import (
+    IMPORTERS,
+    ColumnarImporter,
+    CsvImporter,
+    Importer,
+    JsonImporter,
+    ParsedRow,
+    Skip,
+    detect_format,
+    get_importer,
+    register,
+)
+from costmodel.importers.records import ImportLimits, UsageRecord
+
+__all__ = [
+    "IMPORTERS",
+    "ColumnarImporter",
+    "CsvImporter",
+    "ImportLimits",
+    "Importer",
+    "JsonImporter",
+    "ParsedRow",
+    "Skip",
+    "UsageRecord",
+    "detect_format",
+    "get_importer",
+    "register",
+]

@@ -1,0 +1,65 @@
+"""Usage logs: import exports into DuckDB, summarise them, and turn them into a workload and a replay.
+
+- `import_file()` imports one file (any format in `costmodel.importers`) in one transaction;
+- `import_history()` and `reject_csv()` show what was imported and what was refused;
+- `usage_series()`, `hour_of_week()`, `peak_to_average()`, `monthly_growth_pct()` and `summarize()` read it;
+- `cost_check()`, `daily_cost()` and `flagged_rows()` compare reported cost with genai-prices;
+- `workload_from_usage()` builds the scenario workload the logs describe; `replay()` prices each logged
+  month under each option of a scenario.
+"""
+
+from costmodel.usage.costs import CostBasis, CostCheck, ModelCost, cost_basis, cost_check, daily_cost, flagged_rows
+from costmodel.usage.ingest import (
+    ImportRecord,
+    ImportResult,
+    RejectedRow,
+    RowsRejected,
+    import_file,
+    import_history,
+    reject_csv,
+)
+from costmodel.usage.replay import ReplayMonth, replay
+from costmodel.usage.summary import (
+    Dimension,
+    Grain,
+    MonthTotals,
+    UsageSummary,
+    hour_of_week,
+    monthly_growth_pct,
+    monthly_totals,
+    peak_to_average,
+    summarize,
+    usage_series,
+)
+from costmodel.usage.workload import NoUsageData, workload_from_usage
+
+__all__ = [
+    "CostBasis",
+    "CostCheck",
+    "Dimension",
+    "Grain",
+    "ImportRecord",
+    "ImportResult",
+    "ModelCost",
+    "MonthTotals",
+    "NoUsageData",
+    "RejectedRow",
+    "ReplayMonth",
+    "RowsRejected",
+    "UsageSummary",
+    "cost_basis",
+    "cost_check",
+    "daily_cost",
+    "flagged_rows",
+    "hour_of_week",
+    "import_file",
+    "import_history",
+    "monthly_growth_pct",
+    "monthly_totals",
+    "peak_to_average",
+    "reject_csv",
+    "replay",
+    "summarize",
+    "usage_series",
+    "workload_from_usage",
+]

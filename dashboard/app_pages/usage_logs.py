@@ -1,0 +1,176 @@
+"""Usage logs: upload exports, see volume, peaks and cost, and use them as the scenario's workload."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from costmodel.errors import CostModelError
+from costmodel.fmt import money, tokens
+from costmodel.importers import IMPORTERS, ImportLimits
+from costmodel.store import db_path
+from costmodel.usage import (
+    Dimension,
+    Grain,
+    RowsRejected,
+    UsageSummary,
+    cost_basis,
+    daily_cost,
+    flagged_rows,
+    hour_of_week,
+    import_file,
+    import_history,
+    reject_csv,
+    summarize,
+    usage_series,
+    workload_from_usage,
+)
+from dashboard.state import get_scenario, set_scenario, store_cursor
+
+_LIMITS = ImportLimits(max_file_bytes=200 * 1024**2)  # the upload limit of .streamlit/config.toml
+_OUTCOMES = "usage_outcomes"
+_DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+
+
+def _version() -> tuple[str, int, int]:
+    """The store and its last import: changes whenever an import commits, so it keys every cached view below."""
+    count, last = store_cursor().execute("SELECT count(*), coalesce(max(id), 0) FROM imports").fetchall()[0]
+    return str(db_path()), int(count), int(last)
+
+
+@st.cache_data(max_entries=4)
+def _views(
+    version: tuple[str, int, int],
+) -> tuple[UsageSummary, pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    con = store_cursor()
+    basis = cost_basis(con)  # genai-prices resolved once for the three cost views
+    daily = usage_series(con, grain=Grain.DAY, by=Dimension.MODEL)
+    return (
+        summarize(con, basis=basis),
+        daily,
+        hour_of_week(con),
+        daily_cost(con, basis=basis),
+        flagged_rows(con, basis=basis),
+    )
+
+
+st.title("Usage logs")
+st.caption(
+    "Import your own usage exports; OpenTCO normalises them into its local DuckDB file, recomputes their cost "
+    "with genai-prices and measures the workload they describe. Formats: "
+    + ", ".join(f"[{i.title}]({i.doc_url})" if i.doc_url.startswith("https://") else i.title for i in IMPORTERS)
+    + " (plain or .gz). Prompts, responses and API keys in the files are never stored."
+)
+
+with st.form("usage_upload", clear_on_submit=True):
+    files = st.file_uploader("Usage-log files", accept_multiple_files=True, key="usage_files")
+    submitted = st.form_submit_button("Import", type="primary")
+if submitted and files:
+    bar, outcomes = st.progress(0.0, text="Importing …"), []
+    for n, f in enumerate(files):
+        bar.progress(n / len(files), text=f"Importing {f.name} ({n + 1} of {len(files)})")
+        try:
+            res = import_file(store_cursor(), f.getvalue(), file_name=f.name, limits=_LIMITS)
+            outcomes.append((res.summary(), res.reject_csv() if res.rows_rejected else None, f.name, False))
+        except RowsRejected as ex:
+            outcomes.append((str(ex), ex.result.reject_csv(), f.name, True))
+        except CostModelError as ex:
+            outcomes.append((str(ex), None, f.name, True))
+    bar.progress(1.0, text=f"Imported {len(files)} file(s)")
+    st.session_state[_OUTCOMES] = outcomes
+for i, (text, rejects, name, failed) in enumerate(st.session_state.get(_OUTCOMES, [])):
+    (st.error if failed else st.success)(text)
+    if rejects:
+        st.download_button(f"Reject file of {name}", rejects, f"{name}.rejects.csv", "text/csv", key=f"rej-{i}")
+
+history = import_history(store_cursor())
+with st.expander(f"Import history ({len(history)})", expanded=not history):
+    if history:
+        st.dataframe(pd.DataFrame([h.model_dump(exclude={"sha256"}) for h in history]), hide_index=True)
+        with_rejects = {
+            f"#{h.id} {h.file_name} ({h.rejected_count:,} rejected)": h.id for h in history if h.rejected_count
+        }
+        if with_rejects:
+            pick = st.selectbox("Rows an import refused", list(with_rejects), key="usage_reject_pick")
+            st.download_button(
+                "Download its reject file",
+                reject_csv(store_cursor(), with_rejects[pick]),
+                f"import-{with_rejects[pick]}.rejects.csv",
+                "text/csv",
+                key="usage_reject_dl",
+            )
+    else:
+        st.caption("Nothing imported yet.")
+
+summary, daily, heat, cost, flagged = _views(_version())
+if not summary.rows:
+    st.info("No usage imported yet: upload an export above.")
+    st.stop()
+
+c = st.columns(5)
+c[0].metric("Requests", f"{summary.requests:,}" if summary.requests is not None else "not counted")
+c[1].metric("Tokens in / out", f"{tokens(summary.input_tokens)} / {tokens(summary.output_tokens)}")
+c[2].metric("Peak ÷ mean hour", f"{summary.peak_to_average:.2f}" if summary.peak_to_average else "n/a")
+c[3].metric(
+    "Growth / month", f"{summary.monthly_growth_pct:+.1f} %" if summary.monthly_growth_pct is not None else "n/a"
+)
+reported = money(summary.reported_cost_usd, decimals=2) if summary.reported_cost_usd is not None else "—"
+c[4].metric("Reported / recomputed cost", f"{reported} / {money(summary.recomputed_cost_usd, decimals=2)}")
+
+st.plotly_chart(
+    px.bar(
+        daily,
+        x="period",
+        y="total_tokens",
+        color="model",
+        title="Daily tokens (input + output) by model",
+        labels={"period": "day (UTC)", "total_tokens": "tokens"},
+    ),
+    key="usage_daily",
+)
+grid = heat.pivot(index="weekday", columns="hour", values="tokens_per_hour")
+st.plotly_chart(
+    px.imshow(
+        grid,
+        y=_DAYS,
+        labels={"x": "hour (UTC)", "y": "", "color": "tokens / hour"},
+        title="Busiest hours: mean tokens per hour of the week",
+        aspect="auto",
+    ),
+    key="usage_heatmap",
+)
+st.plotly_chart(
+    px.line(
+        cost.melt(id_vars="day", var_name="cost", value_name="usd"),
+        x="day",
+        y="usd",
+        color="cost",
+        title="Reported vs recomputed cost per day (USD)",
+        markers=True,
+    ),
+    key="usage_cost",
+)
+
+if summary.unknown_models:
+    st.warning("genai-prices cannot price these models (their tokens are kept): " + ", ".join(summary.unknown_models))
+st.subheader(f"Rows whose reported cost is more than 1 % off ({summary.flagged_rows:,})")
+if len(flagged):
+    st.dataframe(flagged, hide_index=True, key="usage_flagged")
+else:
+    st.caption("None.")
+
+st.subheader("Use as workload")
+scenario = get_scenario()
+st.caption(
+    "Replace the scenario's workload by the one measured here (last full month, token mix, cached share, "
+    "peak ratio, growth); latency targets and hours of operation stay as they are."
+)
+if st.button("Use as workload", type="primary", key="usage_use"):
+    try:
+        set_scenario(
+            scenario.model_copy(update={"workload": workload_from_usage(store_cursor(), base=scenario.workload)})
+        )
+        st.success("The scenario now uses your logs' workload; the Compare page shows your numbers.")
+    except CostModelError as ex:
+        st.error(str(ex))
