@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
+import duckdb
 import typer
 
 from costmodel.catalog import catalog
@@ -12,6 +14,36 @@ from costmodel.errors import ScenarioError
 from costmodel.throughput import estimate, gpus_needed
 
 __all__ = ["register"]
+
+
+def _stored_measurement(db: Path | None, *, model: str, hf_repo: str, gpu: str, concurrency: int) -> object | None:
+    """The newest stored run of this model on this GPU at this concurrency, if the store has one.
+
+    The store is opened read-only and only when its file exists: estimating never creates a database.
+    """
+    from costmodel.errors import CostModelError
+    from costmodel.store import connect, db_path
+
+    path = db_path(db)
+    if not path.is_file():
+        return None
+    try:
+        from costmodel.measure.results import latest_measurement, load_benchmark, measurement_of
+
+        con = connect(path, read_only=True)
+        try:
+            for name in (model, hf_repo):
+                best = latest_measurement(con, model=name, gpu=gpu)
+                if best is None:
+                    continue
+                result = load_benchmark(con, benchmark_id=best.benchmark_id)
+                if any(lv.concurrency == concurrency for lv in result.levels):
+                    return measurement_of(result, benchmark_id=best.benchmark_id, concurrency=concurrency)
+        finally:
+            con.close()
+    except (CostModelError, duckdb.Error):
+        return None  # a store without benchmarks, or an unreadable one, leaves the estimate as it is
+    return None
 
 
 def register(app: typer.Typer) -> None:
@@ -27,9 +59,14 @@ def register(app: typer.Typer) -> None:
         concurrency: Annotated[int, typer.Option(min=1, max=4096, help="Concurrent streams.")] = 1,
         input_tokens: Annotated[int, typer.Option(min=1, help="Prompt tokens per request.")] = 1000,
         output_tokens: Annotated[int, typer.Option(min=1, help="Output tokens per request.")] = 300,
+        db: Annotated[Path | None, typer.Option(help="Usage/benchmark store (default $OPENTCO_DB or var/).")] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     ) -> None:
-        """Estimate output tokens/s (total and per stream), time to first token and memory fit."""
+        """Estimate output tokens/s (total and per stream), time to first token and memory fit.
+
+        When the store holds a measurement of this model on this GPU at this concurrency
+        (`opentco measure`), its figures are reported instead, with basis "measured" and the estimate's error.
+        """
         cat = catalog()
         m, g, q = cat.model(model), cat.gpu(gpu), cat.quant(quant)
         need = gpus_needed(m, g, q, context_tokens=input_tokens + output_tokens)
@@ -57,6 +94,19 @@ def register(app: typer.Typer) -> None:
             "basis": e.basis.value,
             "basis_source": e.efficiency.source,
         }
+        measured = _stored_measurement(db, model=m.model_id, hf_repo=m.hf_repo, gpu=g.gpu_id, concurrency=e.concurrency)
+        if measured is not None:
+            est_total, est_stream = out["output_tokens_per_s"], out["output_tokens_per_s_per_stream"]
+            out.update(
+                output_tokens_per_s=round(measured.output_tokens_per_s, 2),  # type: ignore[attr-defined]
+                output_tokens_per_s_per_stream=round(measured.output_tokens_per_s_per_stream or 0.0, 2),  # type: ignore[attr-defined]
+                ttft_ms=measured.ttft_ms_p95,  # type: ignore[attr-defined]
+                basis="measured",
+                basis_source=f"benchmark #{measured.benchmark_id} of {measured.measured_at:%Y-%m-%d}",  # type: ignore[attr-defined]
+                estimated_output_tokens_per_s=est_total,
+                estimated_output_tokens_per_s_per_stream=est_stream,
+                estimate_error_pct=round((est_total / measured.output_tokens_per_s - 1) * 100, 1),  # type: ignore[attr-defined]
+            )
         if as_json:
             echo_json(out)
             return
@@ -66,6 +116,12 @@ def register(app: typer.Typer) -> None:
                 f"memory {e.memory_gb:.0f} GB. GPUs needed: {need or 'more than 64'}."
             )
             raise typer.Exit(1)
+        if measured is not None:
+            typer.echo(
+                f"measured (benchmark #{measured.benchmark_id}): {out['output_tokens_per_s']:,.0f} output tok/s at "  # type: ignore[attr-defined]
+                f"{e.concurrency} streams, TTFT p95 {out['ttft_ms'] or 0:,.0f} ms; "
+                f"the estimate below is off by {out['estimate_error_pct']:+.1f}%"
+            )
         typer.echo(
             f"{m.name} · {q.name} · {e.gpus} × {g.name}  ({e.basis.value}: {e.efficiency.source})\n"
             f"  fits: yes (weights {e.weights_gb:.1f} GB, KV cache {e.kv_capacity_gb:.1f} GB, "

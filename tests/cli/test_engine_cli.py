@@ -120,3 +120,34 @@ def test_engine_never_imports_streamlit():
 def test_opentco_script_is_installed():
     out = subprocess.run([sys.executable, "-m", "costmodel.cli", "--help"], capture_output=True, text=True)
     assert out.returncode == 0 and "estimate" in out.stdout
+
+
+def test_estimate_reports_a_stored_measurement_as_measured(tmp_path):
+    from pathlib import Path
+
+    from costmodel.measure.benchmark import BenchmarkResult
+    from costmodel.measure.results import save_benchmark
+    from costmodel.store import connect
+
+    fixture = Path(__file__).parents[1] / "fixtures" / "benchmarks" / "h100-llama-3.1-8b-random-weights.json"
+    run = BenchmarkResult.model_validate_json(fixture.read_text())
+    db = tmp_path / "bench.duckdb"
+    con = connect(db)
+    save_benchmark(con, run)
+    con.close()
+    args = ["estimate", "--model", "llama-3.1-8b", "--gpu", "h100", "--input-tokens", "512", "--output-tokens", "128"]
+    res = runner.invoke(app, [*args, "--concurrency", "8", "--db", str(db), "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    level = next(lv for lv in run.levels if lv.concurrency == 8)
+    assert out["basis"] == "measured"
+    assert out["output_tokens_per_s"] == round(level.output_tokens_per_s, 2)
+    assert out["estimate_error_pct"] == round(
+        (out["estimated_output_tokens_per_s"] / level.output_tokens_per_s - 1) * 100, 1
+    )
+    # a concurrency that was not measured keeps the estimate
+    res = runner.invoke(app, [*args, "--concurrency", "3", "--db", str(db), "--json"])
+    assert json.loads(res.stdout)["basis"] == "calibrated"
+    # no store file: estimating never creates one
+    res = runner.invoke(app, [*args, "--db", str(tmp_path / "none.duckdb"), "--json"])
+    assert res.exit_code == 0 and not (tmp_path / "none.duckdb").exists()
