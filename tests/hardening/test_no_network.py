@@ -47,26 +47,57 @@ def test_guard_itself_blocks_outbound(tmp_path):
     assert "93.184.216.34" in _attempts(tmp_path)
 
 
+FIXTURES = ROOT / "tests" / "fixtures"
 CLI_COMMANDS = [
     ["catalog", "gpus"],
     ["catalog", "api", "--search", "gpt-4o"],
     ["estimate", "--model", "llama-3.1-8b", "--gpu", "h100", "--json"],
     ["compare", "data/scenarios/api-bill-10k-50k.json", "--json"],
     ["compare", "data/scenarios/internal-search-rag.json"],
+    ["import", *sorted(str(p) for p in (FIXTURES / "litellm-spend-logs").glob("*.csv"))],
+    ["usage", "summary", "--json"],
+    ["export", "data/scenarios/code-assistant.json", "--xlsx", "{tmp}/case.xlsx", "--html", "{tmp}/case.html"],
 ]
 
 
-@pytest.mark.parametrize("args", CLI_COMMANDS, ids=lambda a: " ".join(a[:2]))
-def test_cli_commands_work_offline(tmp_path, args):
-    out = subprocess.run(
-        [sys.executable, "-m", "costmodel.cli", *args],
+def _run_cli(tmp_path: Path, args: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "costmodel.cli", *(a.format(tmp=tmp_path) for a in args)],
         cwd=ROOT,
         env=_env(tmp_path),
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=180,
     )
+
+
+@pytest.mark.parametrize("args", CLI_COMMANDS, ids=lambda a: " ".join(a[:2]))
+def test_cli_commands_work_offline(tmp_path, args):
+    out = _run_cli(tmp_path, args)
     assert out.returncode == 0, out.stderr
+    assert _attempts(tmp_path) == ""
+
+
+def test_gpu_and_measure_fail_cleanly_offline_without_trying_the_network(tmp_path):
+    # no NVML here: a clear message and exit 2; the load generator only targets the endpoint it is given
+    gpu = _run_cli(tmp_path, ["gpu"])
+    assert gpu.returncode == 2 and "NVML" in gpu.stderr
+    measure = _run_cli(
+        tmp_path,
+        [
+            "measure",
+            "--endpoint",
+            f"http://127.0.0.1:{_free_port()}/v1",
+            "--model",
+            "m",
+            "--concurrency",
+            "1",
+            "--duration",
+            "1",
+            "--no-power",
+        ],
+    )
+    assert "Traceback" not in measure.stderr
     assert _attempts(tmp_path) == ""
 
 
