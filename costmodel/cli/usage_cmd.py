@@ -100,9 +100,69 @@ def summary_cmd(
         )
 
 
+@user_errors
+def workload_cmd(
+    scenario: Annotated[Path, typer.Argument(help="Scenario JSON whose workload the logs replace.")],
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the updated scenario here.")] = None,
+    db: Annotated[Path | None, _DB] = None,
+) -> None:
+    """Put the workload measured in the logs (volume, token mix, cached share, peak ratio, growth) into a scenario."""
+    from costmodel.scenario import load_scenario
+    from costmodel.usage.workload import workload_from_usage
+
+    s = load_scenario(scenario)
+    con = connect(db)
+    try:
+        w = workload_from_usage(con, base=s.workload)
+    finally:
+        con.close()
+    updated = s.model_copy(update={"workload": w})
+    text = updated.model_dump_json(indent=2)
+    if out is None:
+        typer.echo(text)
+    else:
+        out.write_text(text + "\n", encoding="utf-8")
+        typer.echo(
+            f"wrote {out}: {w.requests_per_month:,.0f} requests/month, {w.input_tokens_per_request} in / "
+            f"{w.output_tokens_per_request} out tokens, cached {w.cached_input_share:.0%}, "
+            f"peak ÷ mean {w.peak_to_average:.2f}, growth {w.monthly_growth_pct:+.1f} %/month"
+        )
+
+
+@user_errors
+def replay_cmd(
+    scenario: Annotated[Path, typer.Argument(help="Scenario JSON whose options the logged months are priced under.")],
+    db: Annotated[Path | None, _DB] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """What each logged month would have cost under each option of a scenario."""
+    from costmodel.scenario import load_scenario
+    from costmodel.usage.replay import replay
+
+    s = load_scenario(scenario)
+    con = connect(db)
+    try:
+        months = replay(con, s)
+    finally:
+        con.close()
+    if as_json:
+        echo_json([m.model_dump(mode="python") for m in months])
+        return
+    names = [o.name for o in s.options]
+    typer.echo("month     " + "".join(f"{n[:22]:>24}" for n in names) + f"{'reported':>14}")
+    for m in months:
+        cells = "".join(f"{'$' + format(m.cost_usd[n], ',.2f'):>24}" for n in names)
+        rep = f"${m.reported_cost_usd:,.2f}" if m.reported_cost_usd is not None else "—"
+        typer.echo(f"{m.month:%Y-%m}{'' if m.full else '*'}   {cells}{rep:>14}")
+    if any(not m.full for m in months):
+        typer.echo("* partial month: volume as logged, not scaled")
+
+
 def register(app: typer.Typer) -> None:
-    """Add `import` and `usage summary` to `app`."""
+    """Add `import`, `usage summary`, `usage workload` and `usage replay` to `app`."""
     app.command("import")(import_cmd)
     usage = typer.Typer(help="What the imported usage logs say.", no_args_is_help=True)
     usage.command("summary")(summary_cmd)
+    usage.command("workload")(workload_cmd)
+    usage.command("replay")(replay_cmd)
     app.add_typer(usage, name="usage")
