@@ -223,29 +223,24 @@ class _Static:
 
 
 def _per_request_usd(option: ApiOption, scenario: Scenario) -> tuple[Decimal, ApiPrice]:
+    """One request's price: standard and batch rates mixed by the batch share, less the discount."""
     w = scenario.workload
-    cached = w.cached_input_tokens_per_request
-    std = request_cost_usd(
-        option.provider,
-        option.model,
-        input_tokens=w.input_tokens_per_request,
-        cached_input_tokens=cached,
-        output_tokens=w.output_tokens_per_request,
-        at=scenario.price_date,
-    )
-    bs = _d(w.batch_share)
-    per = std
-    if bs > 0:
-        batch = request_cost_usd(
+
+    def price(*, batch: bool) -> Decimal:
+        return request_cost_usd(
             option.provider,
             option.model,
             input_tokens=w.input_tokens_per_request,
-            cached_input_tokens=cached,
+            cached_input_tokens=w.cached_input_tokens_per_request,
             output_tokens=w.output_tokens_per_request,
             at=scenario.price_date,
-            batch=True,
+            batch=batch,
         )
-        per = (ONE - bs) * std + bs * batch
+
+    bs = _d(w.batch_share)
+    per = price(batch=False)
+    if bs > 0:
+        per = (ONE - bs) * per + bs * price(batch=True)
     per *= ONE - _d(option.discount_pct) / 100
     return per, api_price(option.provider, option.model, at=scenario.price_date)
 

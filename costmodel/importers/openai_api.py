@@ -19,7 +19,7 @@ from costmodel.importers.records import make_record
 
 __all__ = ["OpenAiUsageApi"]
 
-_COLUMNS = {
+OPENAI_USAGE_COLUMNS = {
     "ts": "start_time",
     "model": "model",
     "input_tokens": "input_tokens",
@@ -29,6 +29,8 @@ _COLUMNS = {
     "project": "project_id",
     "user": "user_id",
 }
+"""Our field → OpenAI's usage field (the Usage API and the dashboard's CSV export share them)."""
+_COLUMNS = OPENAI_USAGE_COLUMNS
 _RESULT = "organization.usage.completions.result"
 
 

@@ -12,20 +12,12 @@ from collections.abc import Callable
 from typing import Any
 
 from costmodel.importers._base import CsvImporter, ParsedRow, int_or_zero, register
+from costmodel.importers.openai_api import OPENAI_USAGE_COLUMNS
 from costmodel.importers.records import make_record
 
 __all__ = ["OpenAiUsageCsv"]
 
-_COLUMNS = {
-    "ts": "start_time",
-    "model": "model",
-    "input_tokens": "input_tokens",
-    "cached_input_tokens": "input_cached_tokens",
-    "output_tokens": "output_tokens",
-    "requests": "num_model_requests",
-    "project": "project_id",
-    "user": "user_id",
-}
+_COLUMNS = OPENAI_USAGE_COLUMNS  # the export has the Usage API's field names
 
 
 @register
