@@ -12,7 +12,7 @@ import streamlit as st
 
 from costmodel.demo import DEMO, demo_scenario
 from costmodel.scenario import Scenario
-from costmodel.store import connect, db_path
+from costmodel.store import StoreError, connect, db_path
 
 __all__ = [
     "flash",
@@ -76,5 +76,14 @@ def _connection(path: str) -> duckdb.DuckDBPyConnection:
 
 
 def store_cursor() -> duckdb.DuckDBPyConnection:
-    """A cursor of the process-wide store connection, for this thread only (never share it)."""
-    return _connection(str(db_path())).cursor()
+    """A cursor of the process-wide store connection, for this thread only (never share it).
+
+    When the store cannot be opened (damaged, read-only, held by another process) the page says which file and
+    how to fix it, and stops there: pages that never ask for the store keep working. The failure is not cached,
+    so the next run tries again once the file is fixed.
+    """
+    try:
+        return _connection(str(db_path())).cursor()
+    except StoreError as ex:
+        st.error(str(ex), icon=":material/database:")
+        st.stop()

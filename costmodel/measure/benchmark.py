@@ -39,6 +39,9 @@ __all__ = [
 ]
 
 _LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
+_MAX_UNCOVERED_SHARE = 0.05
+_MAX_UNCOVERED_S = 0.25
+"""A level's energy is reported only when the GPU readings miss at most this much of it (share, or seconds)."""
 
 
 class LevelFigures(LevelResult):
@@ -122,6 +125,12 @@ class BenchmarkResult(StrictModel):
 def _figures(level: LevelResult, samples: Sequence[GpuSample], *, costs: CostInputs, gpus: int) -> LevelFigures:
     extra: dict[str, object] = {}
     reading = window_energy(samples, start_s=level.start_s, end_s=level.end_s) if samples else None
+    if reading is not None and level.duration_s - reading.duration_s > max(
+        _MAX_UNCOVERED_SHARE * level.duration_s, _MAX_UNCOVERED_S
+    ):
+        # The GPU readings cover only part of the level (NVML failed or the GPU was lost mid-run): that energy
+        # divided by all of the level's tokens would understate joules per token. No energy figures, then.
+        reading = None
     if reading is not None:
         extra.update(
             mean_power_w=reading.mean_power_w,
@@ -228,6 +237,18 @@ def run_benchmark(
                 f"power was read from this machine's GPUs but the endpoint is on {host}; the energy figures "
                 "are only right if the model is served here"
             )
+    levels = [_figures(level, samples, costs=costs, gpus=max(len(chosen), 1)) for level in sweep.levels]
+    if sampler is not None:
+        if sampler.read_errors:
+            warnings.append(
+                f"{sampler.read_errors:,} GPU readings failed during the run (NVML: {sampler.last_read_error}); "
+                "check `nvidia-smi`"
+            )
+        if blind := [str(lv.concurrency) for lv in levels if lv.requests_ok and lv.energy_j is None]:
+            warnings.append(
+                f"no power or energy figures at concurrency {', '.join(blind)}: the GPU readings do not cover "
+                "those levels (their throughput and latency are kept)"
+            )
     return BenchmarkResult(
         started_at=started_at,
         finished_at=datetime.now(UTC),
@@ -238,7 +259,7 @@ def run_benchmark(
         gpu_indices=chosen,
         power_note=power_note,
         fixed_length_hints_accepted=sweep.fixed_length_hints_accepted,
-        levels=[_figures(level, samples, costs=costs, gpus=max(len(chosen), 1)) for level in sweep.levels],
+        levels=levels,
         samples=samples,
         stopped_early=sweep.stopped_early,
         stop_reason=sweep.stop_reason,

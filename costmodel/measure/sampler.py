@@ -134,6 +134,8 @@ class NvmlSampler:
         """Readings each GPU does not support, by GPU index (e.g. `{0: ['energy_mj']}`)."""
         self.read_errors = 0
         """Readings that failed transiently while sampling (left empty in their sample)."""
+        self.last_read_error: str | None = None
+        """NVML's message for the latest failed reading (what the run's warning quotes)."""
         self.reading_cost_s: dict[int, dict[str, float]] = {}
         """CPU seconds one call of each reading took at start, by GPU index and field."""
 
@@ -320,8 +322,9 @@ class NvmlSampler:
                     if full or tick % period == phase:
                         try:
                             values[field] = read(handle)
-                        except error:
+                        except error as ex:
                             self.read_errors += 1
+                            self.last_read_error = str(ex)
                 util = values.pop("utilization", None)
                 sample = GpuSample(
                     t_s=self._clock(),

@@ -4,7 +4,8 @@
 for the generic CSV/Parquet, the format's Python parser otherwise), rejects bad rows with a reason, drops
 rows whose request id is already stored, and commits the lot in one transaction together with its line in
 `imports`. A file whose content (SHA-256) was imported before is not imported again. Anything that goes
-wrong leaves the database exactly as it was.
+wrong leaves the database exactly as it was, a process killed mid-import included. Imports in one process
+take turns (`costmodel.store.writing`): concurrent ones would each miss the other's request ids.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from costmodel._base import StrictModel
 from costmodel.errors import BadLogRow, ImportRejected
 from costmodel.importers import ColumnarImporter, Importer, Skip, detect_format, get_importer
 from costmodel.importers.records import ImportLimits, UsageRecord, redact
+from costmodel.store import writing
 
 __all__ = [
     "ImportRecord",
@@ -305,17 +307,23 @@ def _load_records(
 ) -> _Counts:
     counts, batch = _Counts(), _Batch()
     with src.path.open("rb") as fp:
-        for item in importer.parse(fp, file=src.name):
-            if isinstance(item, UsageRecord):
-                batch.add(item)
-                if len(batch) >= _BATCH_ROWS:
-                    batch.flush(con, import_id)
-            elif isinstance(item, BadLogRow):
-                counts.rejected += 1
-                if len(rejects) < cap:
-                    rejects.append(RejectedRow(line=item.line, column=item.column, reason=item.reason))
-            elif isinstance(item, Skip):
-                counts.skipped += 1
+        try:
+            for item in importer.parse(fp, file=src.name):
+                if isinstance(item, UsageRecord):
+                    batch.add(item)
+                    if len(batch) >= _BATCH_ROWS:
+                        batch.flush(con, import_id)
+                elif isinstance(item, BadLogRow):
+                    counts.rejected += 1
+                    if len(rejects) < cap:
+                        rejects.append(RejectedRow(line=item.line, column=item.column, reason=item.reason))
+                elif isinstance(item, Skip):
+                    counts.skipped += 1
+        except RecursionError:
+            # `json.loads` of `[[[[…` thousands deep (a hostile file) overflows the parser's recursion limit
+            raise ImportRejected(
+                f"{src.name}: JSON nested thousands of levels deep; no usage log looks like that, check the file"
+            ) from None
     batch.flush(con, import_id)
     return counts
 
@@ -418,6 +426,25 @@ def _dedup(con: duckdb.DuckDBPyConnection, import_id: int) -> int:
     return removed
 
 
+def _redact_labels(con: duckdb.DuckDBPyConnection, import_id: int) -> None:
+    """Redact model and provider names that look like an API key (a key pasted into the wrong column).
+
+    Every importer redacts project, user and request id as it reads them, but not every one redacts model and
+    provider (the generic CSV/Parquet SQL reads them as they are); both hold a handful of distinct values per
+    import, so they are checked here once per value rather than once per row.
+    """
+    for column in ("model", "provider"):  # fixed identifiers, never user input
+        values = con.execute(
+            f"SELECT DISTINCT {column} FROM usage_events WHERE import_id = ? AND {column} IS NOT NULL", [import_id]
+        ).fetchall()
+        for (value,) in values:
+            if (label := redact(value)) != value:
+                con.execute(
+                    f"UPDATE usage_events SET {column} = ? WHERE import_id = ? AND {column} = ?",
+                    [label, import_id, value],
+                )
+
+
 def _roll_up(con: duckdb.DuckDBPyConnection, import_id: int) -> None:
     """Hourly totals of this import (integer hour keys: grouping by them is several times cheaper than date_trunc)."""
     con.execute(
@@ -470,17 +497,21 @@ def import_file(
     con.execute("SET enable_progress_bar = false")
     with _materialise(source, file_name=file_name, limits=limits) as src:
         importer = get_importer(format_name) if format_name else detect_format(src.head, src.sniff_name)
-        if isinstance(src._sha, str) and (prev := _previous(con, src._sha)) is not None:
-            return _repeat(src, importer, prev)
-        import_id = int(con.execute("SELECT nextval('imports_id_seq')").fetchall()[0][0])
-        attempts: list[bool] = [False, True] if isinstance(importer, ColumnarImporter) else [True]
-        for careful in attempts:
-            try:
-                return _import_once(con, importer, src, limits, import_id=import_id, careful=careful)
-            except duckdb.Error as ex:
-                if not careful:
-                    continue  # a bad value in the fast typed read: redo it row by row
-                raise _duckdb_problem(src.name, ex) from None
+        # One import at a time per process, from the hash check to the commit: DuckDB's snapshots would let
+        # two concurrent imports each miss the other's file hash and request ids and store both (see
+        # costmodel.store). Expanding and hashing the upload above stay concurrent.
+        with writing():
+            if isinstance(src._sha, str) and (prev := _previous(con, src._sha)) is not None:
+                return _repeat(src, importer, prev)
+            import_id = int(con.execute("SELECT nextval('imports_id_seq')").fetchall()[0][0])
+            attempts: list[bool] = [False, True] if isinstance(importer, ColumnarImporter) else [True]
+            for careful in attempts:
+                try:
+                    return _import_once(con, importer, src, limits, import_id=import_id, careful=careful)
+                except duckdb.Error as ex:
+                    if not careful:
+                        continue  # a bad value in the fast typed read: redo it row by row
+                    raise _duckdb_problem(src.name, ex) from None
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -518,6 +549,7 @@ def _import_once(
         if (prev := _previous(con, sha)) is not None:
             con.execute("ROLLBACK")
             return _repeat(src, importer, prev)
+        _redact_labels(con, import_id)
         duplicates = _dedup(con, import_id)
         _roll_up(con, import_id)
         stored = con.execute("SELECT count(*) FROM usage_events WHERE import_id = ?", [import_id]).fetchall()[0]
@@ -590,10 +622,29 @@ def reject_csv(con: duckdb.DuckDBPyConnection, import_id: int) -> bytes:
     return _reject_csv_bytes(name[0] if name else f"import {import_id}", rejects)
 
 
+_FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+"""Same as `costmodel.export.sanitize.FORMULA_TRIGGERS` (not imported: that package pulls in the workbook code)."""
+
+
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def _csv_cell(value: object) -> object:
+    """A cell a spreadsheet will not run: text starting like a formula gets a leading `'` (OWASP's advice).
+
+    A plain number such as `-5` (a rejected negative token count) is left as it is: it cannot be a formula.
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA_TRIGGERS) and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
 def _reject_csv_bytes(file_name: str, rejects: list[RejectedRow]) -> bytes:
+    # Every text cell comes from the upload (its name, header, values) and may be a formula aimed at Excel.
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
     w.writerow(["file", "line", "column", "reason", "value"])
     for r in rejects:
-        w.writerow([file_name, r.line, r.column or "", r.reason, redact(r.value) or ""])
+        row = [file_name, r.line, r.column or "", r.reason, redact(r.value) or ""]
+        w.writerow([_csv_cell(c) for c in row])
     return out.getvalue().encode()

@@ -7,9 +7,10 @@ import plotly.express as px
 import streamlit as st
 
 from costmodel.errors import CostModelError
+from costmodel.export.sanitize import is_formula_like
 from costmodel.fmt import money, tokens
 from costmodel.importers import IMPORTERS, ImportLimits
-from costmodel.store import db_path
+from costmodel.store import db_path, snapshot
 from costmodel.usage import (
     Dimension,
     Grain,
@@ -39,20 +40,31 @@ def _version() -> tuple[str, int, int]:
     return str(db_path()), int(count), int(last)
 
 
+def _csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """The table with log text that a spreadsheet would run (`=…`, `+…`, `@…`) prefixed by `'`: the table's
+    own "Download as CSV" (Streamlit's toolbar) writes cells as they are."""
+    frame = frame.copy()
+    for col in frame.columns:
+        if pd.api.types.is_string_dtype(frame[col]):
+            frame[col] = frame[col].map(lambda v: "'" + v if isinstance(v, str) and is_formula_like(v) else v)
+    return frame
+
+
 @st.cache_data(max_entries=4)
 def _views(
     version: tuple[str, int, int],
 ) -> tuple[UsageSummary, pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    con = store_cursor()
-    basis = cost_basis(con)  # genai-prices resolved once for the three cost views
-    daily = usage_series(con, grain=Grain.DAY, by=Dimension.MODEL)
-    return (
-        summarize(con, basis=basis),
-        daily,
-        hour_of_week(con),
-        daily_cost(con, basis=basis),
-        flagged_rows(con, basis=basis),
-    )
+    # One snapshot for every view: another session's import committing midway would make them disagree.
+    with snapshot(store_cursor()) as con:
+        basis = cost_basis(con)  # genai-prices resolved once for the three cost views
+        daily = usage_series(con, grain=Grain.DAY, by=Dimension.MODEL)
+        return (
+            summarize(con, basis=basis),
+            daily,
+            hour_of_week(con),
+            daily_cost(con, basis=basis),
+            flagged_rows(con, basis=basis),
+        )
 
 
 st.title("Usage logs")
@@ -87,7 +99,7 @@ for i, (text, rejects, name, failed) in enumerate(st.session_state.get(_OUTCOMES
 history = import_history(store_cursor())
 with st.expander(f"Import history ({len(history)})", expanded=not history):
     if history:
-        st.dataframe(pd.DataFrame([h.model_dump(exclude={"sha256"}) for h in history]), hide_index=True)
+        st.dataframe(_csv_safe(pd.DataFrame([h.model_dump(exclude={"sha256"}) for h in history])), hide_index=True)
         with_rejects = {
             f"#{h.id} {h.file_name} ({h.rejected_count:,} rejected)": h.id for h in history if h.rejected_count
         }
@@ -156,7 +168,7 @@ if summary.unknown_models:
     st.warning("genai-prices cannot price these models (their tokens are kept): " + ", ".join(summary.unknown_models))
 st.subheader(f"Rows whose reported cost is more than 1 % off ({summary.flagged_rows:,})")
 if len(flagged):
-    st.dataframe(flagged, hide_index=True, key="usage_flagged")
+    st.dataframe(_csv_safe(flagged), hide_index=True, key="usage_flagged")
 else:
     st.caption("None.")
 
