@@ -186,17 +186,24 @@ class _Utf8Reader(io.TextIOBase):
         return text
 
     def __iter__(self) -> Iterator[str]:
-        buf = ""
+        # Only the new chunk is split; the pieces of an unfinished line wait in a list and are joined once
+        # its newline arrives, so a file without line breaks (minified JSON) is read in linear time.
+        pending: list[str] = []
         while True:
             chunk = self.read(65536)
             if not chunk:
                 break
-            buf += chunk
-            *lines, buf = buf.split("\n")
-            for ln in lines:
-                yield ln + "\n"
-        if buf:
-            yield buf
+            *lines, rest = chunk.split("\n")
+            if lines:
+                pending.append(lines[0])
+                yield "".join(pending) + "\n"
+                for ln in lines[1:]:
+                    yield ln + "\n"
+                pending = []
+            if rest:
+                pending.append(rest)
+        if pending:
+            yield "".join(pending)
 
 
 class CsvImporter(Importer):

@@ -67,7 +67,7 @@ class FocusCsv(CsvImporter):
         try:
             tokens: Any = Decimal(str(get("ConsumedQuantity")).strip()) * per_unit
             tokens = int(tokens) if tokens == tokens.to_integral_value() else str(tokens)
-        except (InvalidOperation, ValueError):
+        except (InvalidOperation, ValueError, OverflowError):  # Infinity/NaN: rejected as a bad token count below
             tokens = get("ConsumedQuantity")
         what = " ".join(str(get(c) or "") for c in ("SkuMeter", "ChargeDescription", "SkuPriceDetails", "SkuId"))
         direction = _direction(what)

@@ -302,7 +302,7 @@ class GenericCsv(CsvImporter, ColumnarImporter):
         # Blank lines are skipped by the reader; ragged rows are padded so every row gets a verdict.
         src = (
             "(SELECT row_number() OVER () + 1 AS line, * FROM read_csv($path, columns = $columns, "
-            f"{_CSV_OPTS}, null_padding = true, strict_mode = false))"
+            f"{_CSV_OPTS}, null_padding = true, strict_mode = false, parallel = false))"
         )
         return _careful_sql(set(mapping.values()), src), _params({"path": str(path), "columns": types})
 

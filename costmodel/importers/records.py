@@ -86,11 +86,17 @@ def redact(value: str | None) -> str | None:
     return "redacted-" + hashlib.sha256(value.encode()).hexdigest()[:12]
 
 
-def normalise_provider(value: str | None) -> str | None:
-    """Map a provider label as logs spell it (`bedrock`, `vertex_ai`, `Amazon Web Services`) to a genai-prices id."""
-    if value is None or not value.strip():
+def normalise_provider(value: object) -> str | None:
+    """Map a provider label as logs spell it (`bedrock`, `vertex_ai`, `Amazon Web Services`) to a genai-prices id.
+
+    Anything that is not text (a number where a JSON log should hold a name) is read as its text form.
+    """
+    if value is None:
         return None
-    key = value.strip().lower()
+    text = value if isinstance(value, str) else str(value)
+    if not text.strip():
+        return None
+    key = text.strip().lower()
     return _PROVIDERS.get(key, key)
 
 

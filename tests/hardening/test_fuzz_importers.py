@@ -149,7 +149,7 @@ def _no_formula(data: bytes) -> None:
 
 
 # derandomize: the same examples on every run, so the suite's verdict does not depend on luck. Random runs (drop
-# it, raise EXAMPLES) found the two defects marked xfail in test_hostile_input.py; run them that way after a fix.
+# it, raise EXAMPLES) found the numeric-provider and infinite-quantity defects now pinned in test_hostile_input.py.
 @settings(
     max_examples=EXAMPLES,
     deadline=None,

@@ -98,12 +98,6 @@ def test_every_importer_imports_a_big_file_in_bounded_memory_and_time(tmp_path) 
         assert r["peak_mb"] - r["rss_mb"] < MAX_PEAK_GROWTH_MB, r
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="costmodel/importers/_base.py _Utf8Reader.__iter__ re-splits its whole buffer for every 64 KiB chunk: "
-    "a file without line breaks (a minified JSON export) takes time quadratic in its size (29 MB: 3.5 s, 200 MB: "
-    "minutes). Fix: split only the new chunk and join the pending pieces once a newline arrives.",
-)
 def test_a_file_without_line_breaks_is_read_in_linear_time() -> None:
     lines = litellm_jsonl(range(50_000)).decode().splitlines()
     doc = ("[" + ",".join(lines) + "]").encode()  # a minified JSON array: one 18 MB line
@@ -163,25 +157,11 @@ def _focus_with_infinite_quantity() -> bytes:
         pytest.param(
             "spend_logs.json",
             _litellm_with_numeric_provider(),
-            marks=pytest.mark.xfail(
-                strict=True,
-                raises=AttributeError,
-                reason="costmodel/importers/records.py normalise_provider calls .strip() on whatever it gets: a "
-                "JSON number in LiteLLM's custom_llm_provider crashes the import (found by test_fuzz_importers). "
-                "Fix: treat a non-string as str(value), or reject the row.",
-            ),
             id="litellm-numeric-provider",
         ),
         pytest.param(
             "focus.csv",
             _focus_with_infinite_quantity(),
-            marks=pytest.mark.xfail(
-                strict=True,
-                raises=OverflowError,
-                reason="costmodel/importers/focus.py row() turns ConsumedQuantity 'Infinity' into "
-                "int(Decimal('Infinity')), which raises OverflowError, not caught (found by test_fuzz_importers). "
-                "Fix: add OverflowError to the caught exceptions, so the row is rejected.",
-            ),
             id="focus-infinite-quantity",
         ),
     ],
@@ -286,12 +266,6 @@ def _hostile_log() -> bytes:
 HOSTILE_FILE_NAME = "=cmd|' /C calc'!A0.csv"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="costmodel/importers/generic.py careful_select reads with null_padding = true, which DuckDB's parallel "
-    "CSV scanner refuses for quoted line breaks: a generic CSV with a multi-line cell and one bad row is refused "
-    "whole ('CSV Error on Line: 2'). Fix: add `parallel = false` to the careful read's options.",
-)
 def test_a_multi_line_cell_and_a_bad_row_import_the_good_rows(tmp_path) -> None:
     con = connect(tmp_path / "s.duckdb")
     data = (
