@@ -30,3 +30,20 @@ def fake_nvml(monkeypatch: pytest.MonkeyPatch) -> FakePynvml:
 def no_pynvml(monkeypatch: pytest.MonkeyPatch) -> None:
     """`import pynvml` fails, as on a machine without nvidia-ml-py."""
     monkeypatch.setitem(sys.modules, "pynvml", None)
+
+
+@pytest.fixture
+def ctrl_c_delivered() -> Iterator[None]:
+    """Make SIGINT raise KeyboardInterrupt, as in an interactive terminal.
+
+    A process started in the background by a non-interactive shell (as CI may start the suite) inherits
+    SIGINT as ignored, and Python then never installs its Ctrl-C handler; the tests that press Ctrl-C
+    restore the interactive behaviour for their duration.
+    """
+    import signal
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

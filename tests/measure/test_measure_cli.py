@@ -131,7 +131,7 @@ def test_measure_unreachable(cli: typer.Typer, stub: StubServer, no_pynvml: None
 
 
 def test_ctrl_c_stores_partial_results(
-    cli: typer.Typer, stub: StubServer, fake_nvml: FakePynvml, tmp_path: Path
+    cli: typer.Typer, stub: StubServer, fake_nvml: FakePynvml, tmp_path: Path, ctrl_c_delivered: None
 ) -> None:
     stub.behaviour.tokens_per_s = 40.0
     db = tmp_path / "b.duckdb"

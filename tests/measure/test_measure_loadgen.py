@@ -167,7 +167,7 @@ def test_stop_event_ends_a_level_with_partial_results(stub: StubServer) -> None:
     assert level.output_tokens == 20 * level.requests_ok
 
 
-def test_ctrl_c_keeps_partial_results(stub: StubServer) -> None:
+def test_ctrl_c_keeps_partial_results(stub: StubServer, ctrl_c_delivered: None) -> None:
     stub.behaviour.tokens_per_s = 50.0
     settings = _settings(stub, concurrency_levels=[2], max_requests_per_level=None, duration_s_per_level=30.0)
     threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT)).start()
