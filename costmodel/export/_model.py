@@ -759,11 +759,9 @@ class _Builder:
             name=f"{n}api_usd" if n else None,
         )
 
-    def _cloud_part(self, p: int, share: str | None, n: str, prefix: str) -> dict[str, str]:
-        """`costmodel.tco._cloud_month` for option `p` on `share` of the traffic."""
-        vol = f"*{share}" if share else ""
+    def _replica_columns(self, o: str, vol: str, n: str, prefix: str) -> dict[str, str]:
+        """Peak output tokens/s and the replicas it needs (`ReplicaSpec.replicas_for`), for every self-hosted kind."""
         L: dict[str, str] = {}
-        o = f"o{p}_"
         L["peak"] = self._mcol(
             f"{prefix}Peak output tok/s", Fmt.DEC, lambda r: f"=$D{r}{vol}/(wl_operating_hours*3600)*wl_peak_to_average"
         )
@@ -773,6 +771,25 @@ class _Builder:
             lambda r: f"=MAX({o}min_replicas,ROUNDUP({L['peak']}{r}/{o}replica_output_tok_s-{_SMALL},0))",
             name=n + "replicas",
         )
+        return L
+
+    def _people_columns(self, o: str, n: str, prefix: str) -> dict[str, str]:
+        """People every month and one-off costs in month 1 (`SelfHostCosts`), for every self-hosted kind."""
+        return {
+            "people": self._mcol(
+                f"{prefix}People", Fmt.USD, lambda r: f"={o}people_usd_per_month", name=n + "people_usd"
+            ),
+            "one_off": self._mcol(
+                f"{prefix}One-off", Fmt.USD, lambda r: f"=IF($A{r}=1,{o}one_off_usd,0)", name=n + "one_off_usd"
+            ),
+        }
+
+    def _cloud_part(self, p: int, share: str | None, n: str, prefix: str) -> dict[str, str]:
+        """`costmodel.tco._cloud_month` for option `p` on `share` of the traffic."""
+        vol = f"*{share}" if share else ""
+        L: dict[str, str] = {}
+        o = f"o{p}_"
+        L.update(self._replica_columns(o, vol, n, prefix))
         L["gpus"] = self._mcol(
             f"{prefix}GPUs", Fmt.INT, lambda r: f"={L['replicas']}{r}*{o}gpus_per_replica", name=n + "gpus"
         )
@@ -791,12 +808,7 @@ class _Builder:
             lambda r: f"={L['gpus']}{r}*{o}usd_per_gpu_hour*{o}paid_hours*$G{r}",
             name=n + "compute_usd",
         )
-        L["people"] = self._mcol(
-            f"{prefix}People", Fmt.USD, lambda r: f"={o}people_usd_per_month", name=n + "people_usd"
-        )
-        L["one_off"] = self._mcol(
-            f"{prefix}One-off", Fmt.USD, lambda r: f"=IF($A{r}=1,{o}one_off_usd,0)", name=n + "one_off_usd"
-        )
+        L.update(self._people_columns(o, n, prefix))
         return L
 
     def _on_prem_part(self, p: int, share: str | None, n: str, prefix: str) -> dict[str, str]:
@@ -805,15 +817,7 @@ class _Builder:
         L: dict[str, str] = {}
         o = f"o{p}_"
         first = _FIRST
-        L["peak"] = self._mcol(
-            f"{prefix}Peak output tok/s", Fmt.DEC, lambda r: f"=$D{r}{vol}/(wl_operating_hours*3600)*wl_peak_to_average"
-        )
-        L["replicas"] = self._mcol(
-            f"{prefix}Replicas",
-            Fmt.INT,
-            lambda r: f"=MAX({o}min_replicas,ROUNDUP({L['peak']}{r}/{o}replica_output_tok_s-{_SMALL},0))",
-            name=n + "replicas",
-        )
+        L.update(self._replica_columns(o, vol, n, prefix))
         L["active"] = self._mcol(f"{prefix}Active GPUs", Fmt.INT, lambda r: f"={L['replicas']}{r}*{o}gpus_per_replica")
         L["needed"] = self._mcol(
             f"{prefix}Servers needed", Fmt.INT, lambda r: f"=ROUNDUP({L['active']}{r}/{o}gpus_per_server,0)"
@@ -877,12 +881,7 @@ class _Builder:
             ),
             name=n + "facility_usd",
         )
-        L["people"] = self._mcol(
-            f"{prefix}People", Fmt.USD, lambda r: f"={o}people_usd_per_month", name=n + "people_usd"
-        )
-        L["one_off"] = self._mcol(
-            f"{prefix}One-off", Fmt.USD, lambda r: f"=IF($A{r}=1,{o}one_off_usd,0)", name=n + "one_off_usd"
-        )
+        L.update(self._people_columns(o, n, prefix))
         L["total"] = self._mcol(
             f"{prefix}Total" if not prefix else f"{prefix}total",
             Fmt.USD,
