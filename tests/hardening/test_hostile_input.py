@@ -183,12 +183,17 @@ def _leftover_temp_dirs() -> set[str]:
     return {p for p in os.listdir(tempfile.gettempdir()) if p.startswith("opentco-import-")}
 
 
-def test_a_gzip_bomb_is_refused_while_expanding_in_small_memory(tmp_path) -> None:
+def test_a_gzip_bomb_is_refused_while_expanding_in_small_memory(tmp_path, monkeypatch) -> None:
     # 1 GiB of zeros as 1,024 concatenated gzip members (gzip readers expand them all): a 1 MB file
     bomb = gzip.compress(b"\0" * (1 << 20), compresslevel=9) * 1024
     assert len(bomb) < 2 * 1024**2
     con = connect(tmp_path / "s.duckdb")
+    # A scratch folder of this test's own: imports on the other xdist worker share the system temp folder
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     before = _leftover_temp_dirs()
+    assert before == set()
     limits = ImportLimits(max_expanded_bytes=32 * 1024**2)
     tracemalloc.start()
     start = time.perf_counter()
