@@ -137,7 +137,7 @@ def replay_cmd(
 ) -> None:
     """What each logged month would have cost under each option of a scenario."""
     from costmodel.scenario import load_scenario
-    from costmodel.usage.replay import replay
+    from costmodel.usage.replay import replay, replay_totals
 
     s = load_scenario(scenario)
     con = connect(db)
@@ -154,6 +154,11 @@ def replay_cmd(
         cells = "".join(f"{'$' + format(m.cost_usd[n], ',.2f'):>24}" for n in names)
         rep = f"${m.reported_cost_usd:,.2f}" if m.reported_cost_usd is not None else "—"
         typer.echo(f"{m.month:%Y-%m}{'' if m.full else '*'}   {cells}{rep:>14}")
+    t = replay_totals(months)
+    cells = "".join(f"{'$' + format(t.cost_usd[n], ',.2f'):>24}" for n in names)
+    rep = f"${t.reported_cost_usd:,.2f}" if t.reported_cost_usd is not None else "—"
+    typer.echo(f"{'total':<10}{cells}{rep:>14}")
+    typer.echo(f"Cheapest over the {t.months} logged month(s): {t.cheapest}")
     if any(not m.full for m in months):
         typer.echo("* partial month: volume as logged, not scaled")
 

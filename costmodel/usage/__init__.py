@@ -5,7 +5,7 @@
 - `usage_series()`, `hour_of_week()`, `peak_to_average()`, `monthly_growth_pct()` and `summarize()` read it;
 - `cost_check()`, `daily_cost()` and `flagged_rows()` compare reported cost with genai-prices;
 - `workload_from_usage()` builds the scenario workload the logs describe; `replay()` prices each logged
-  month under each option of a scenario.
+  month under each option of a scenario and `replay_totals()` adds the months up.
 """
 
 from costmodel.usage.costs import CostBasis, CostCheck, ModelCost, cost_basis, cost_check, daily_cost, flagged_rows
@@ -18,7 +18,7 @@ from costmodel.usage.ingest import (
     import_history,
     reject_csv,
 )
-from costmodel.usage.replay import ReplayMonth, replay
+from costmodel.usage.replay import ReplayMonth, ReplayTotals, replay, replay_totals
 from costmodel.usage.summary import (
     Dimension,
     Grain,
@@ -45,6 +45,7 @@ __all__ = [
     "NoUsageData",
     "RejectedRow",
     "ReplayMonth",
+    "ReplayTotals",
     "RowsRejected",
     "UsageSummary",
     "cost_basis",
@@ -59,6 +60,7 @@ __all__ = [
     "peak_to_average",
     "reject_csv",
     "replay",
+    "replay_totals",
     "summarize",
     "usage_series",
     "workload_from_usage",

@@ -21,7 +21,7 @@ from costmodel.scenario import CloudGpuOption, OnPremOption, Scenario
 from costmodel.usage.summary import monthly_totals
 from costmodel.usage.workload import NoUsageData, month_workload
 
-__all__ = ["ReplayMonth", "replay"]
+__all__ = ["ReplayMonth", "ReplayTotals", "replay", "replay_totals"]
 
 
 class _MonthLike(Protocol):
@@ -60,6 +60,39 @@ class ReplayMonth(StrictModel):
     """What the logs say the month cost (None when they report no cost)."""
     cost_usd: dict[str, Decimal]
     """Option name → total cost of the month under that option."""
+
+
+class ReplayTotals(StrictModel):
+    """The replayed months added up: what the whole logged period would have cost under each option."""
+
+    months: int
+    full_months: int
+    cost_usd: dict[str, Decimal]
+    """Option name → cost of every replayed month together (one-off costs included, once)."""
+    reported_cost_usd: Decimal | None
+    """What the logs reported for the same months (None when no month reported a cost)."""
+    cheapest: str
+    """The option that would have cost least over the logged period."""
+
+
+def replay_totals(months: Sequence[ReplayMonth]) -> ReplayTotals:
+    """Sum of `replay()`'s months per option, and which option would have been cheapest.
+
+    Raises:
+        ValueError: `months` is empty (`replay()` raises `NoUsageData` before that can happen).
+    """
+    if not months:
+        raise ValueError("no replayed months to add up")
+    names = list(months[0].cost_usd)
+    cost = {n: sum((m.cost_usd[n] for m in months), Decimal(0)) for n in names}
+    reported = [m.reported_cost_usd for m in months if m.reported_cost_usd is not None]
+    return ReplayTotals(
+        months=len(months),
+        full_months=sum(m.full for m in months),
+        cost_usd=cost,
+        reported_cost_usd=sum(reported, Decimal(0)) if reported else None,
+        cheapest=min(names, key=cost.__getitem__),
+    )
 
 
 def _without_one_offs(scenario: Scenario) -> Scenario:

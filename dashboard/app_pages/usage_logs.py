@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pandas as pd
 import plotly.express as px
 import streamlit as st
@@ -10,10 +12,12 @@ from costmodel.errors import CostModelError
 from costmodel.export.sanitize import is_formula_like
 from costmodel.fmt import money, tokens
 from costmodel.importers import IMPORTERS, ImportLimits
+from costmodel.scenario import Scenario
 from costmodel.store import db_path, snapshot
 from costmodel.usage import (
     Dimension,
     Grain,
+    ReplayMonth,
     RowsRejected,
     UsageSummary,
     cost_basis,
@@ -23,10 +27,13 @@ from costmodel.usage import (
     import_file,
     import_history,
     reject_csv,
+    replay,
+    replay_totals,
     summarize,
     usage_series,
     workload_from_usage,
 )
+from dashboard.components.text import md
 from dashboard.state import get_scenario, set_scenario, store_cursor
 
 _LIMITS = ImportLimits(max_file_bytes=200 * 1024**2)  # the upload limit of .streamlit/config.toml
@@ -65,6 +72,76 @@ def _views(
             daily_cost(con, basis=basis),
             flagged_rows(con, basis=basis),
         )
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _replay(version: tuple[str, int, int], scenario_json: str) -> list[ReplayMonth]:
+    with snapshot(store_cursor()) as con:
+        return replay(con, Scenario.model_validate_json(scenario_json))
+
+
+def _replay_section(scenario: Scenario) -> None:
+    """Each logged month priced under each option of the current scenario, and the period's totals."""
+    st.subheader("Replay: your logged months under this scenario's options")
+    try:
+        months = _replay(_version(), scenario.model_dump_json())
+    except CostModelError as ex:
+        st.error(md(f"The logged months cannot be replayed under this scenario: {ex}"))
+        return
+    totals = replay_totals(months)
+
+    def cur(usd: Decimal | None) -> str:
+        return "—" if usd is None else money(usd, currency=scenario.currency, fx=scenario.usd_fx_rate, decimals=2)
+
+    labels = [f"{m.month:%Y-%m}" + ("" if m.full else " (partial)") for m in months]
+    rows = [
+        {"option": n, **{lab: cur(m.cost_usd[n]) for lab, m in zip(labels, months, strict=True)}}
+        for n in totals.cost_usd
+    ]
+    for row in rows:
+        row["total"] = cur(totals.cost_usd[row["option"]])
+    rows.append(
+        {
+            "option": "Reported by the logs",
+            **{lab: cur(m.reported_cost_usd) for lab, m in zip(labels, months, strict=True)},
+        }
+        | {"total": cur(totals.reported_cost_usd)}
+    )
+    st.dataframe(_csv_safe(pd.DataFrame(rows)), hide_index=True, key="usage_replay")
+    partial = totals.months - totals.full_months
+    st.caption(
+        md(
+            f"Over the {totals.months} logged month(s) the cheapest option would have been **{totals.cheapest}** "
+            f"({cur(totals.cost_usd[totals.cheapest])}). Each month is the logs' own volume, token mix and peak, "
+            "priced by the engine as a one-month scenario; one-off costs (setup, fine-tuning, data preparation) "
+            "fall in the first month."
+            + (
+                f"\n{partial} month(s) are only partly covered by the logs: a self-hosted option's fixed monthly "
+                "cost is charged in full against part of a month's traffic."
+                if partial
+                else ""
+            )
+        )
+    )
+    long = pd.DataFrame(
+        [
+            {"month": lab, "option": n, "usd": float(m.cost_usd[n])}
+            for lab, m in zip(labels, months, strict=True)
+            for n in totals.cost_usd
+        ]
+    )
+    st.plotly_chart(
+        px.bar(
+            long,
+            x="month",
+            y="usd",
+            color="option",
+            barmode="group",
+            title="What each logged month would have cost (USD)",
+            labels={"month": "month (UTC)", "usd": "USD per month", "option": "option"},
+        ),
+        key="usage_replay_chart",
+    )
 
 
 st.title("Usage logs")
@@ -186,3 +263,5 @@ if st.button("Use as workload", type="primary", key="usage_use"):
         st.success("The scenario now uses your logs' workload; the Compare page shows your numbers.")
     except CostModelError as ex:
         st.error(str(ex))
+
+_replay_section(get_scenario())

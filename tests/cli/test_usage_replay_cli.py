@@ -71,3 +71,19 @@ def test_usage_replay_without_logs_is_a_clear_error(tmp_path):
     )
     assert res.exit_code == 2
     assert "no usage imported yet" in res.output
+
+
+def test_usage_replay_text_ends_with_the_totals_and_the_cheapest_option(tmp_path):
+    from costmodel.usage import replay, replay_totals
+
+    db = _store(tmp_path)
+    res = runner.invoke(app, ["usage", "replay", "data/scenarios/customer-service-triage.json", "--db", str(db)])
+    assert res.exit_code == 0, res.output
+    con = connect(db)
+    t = replay_totals(replay(con, preset("customer-service-triage")))
+    con.close()
+    total_line = next(ln for ln in res.output.splitlines() if ln.startswith("total"))
+    assert total_line.split()[1:] == [
+        f"${t.cost_usd[o.name]:,.2f}" for o in preset("customer-service-triage").options
+    ] + [f"${t.reported_cost_usd:,.2f}"]
+    assert f"Cheapest over the {t.months} logged month(s): {t.cheapest}" in res.output

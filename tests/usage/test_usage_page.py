@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -63,7 +64,7 @@ def test_figures_charts_flags_and_use_as_workload() -> None:
     assert metrics["Requests"] == "4"
     assert metrics["Tokens in / out"] == f"{tokens(expected.input_tokens)} / {tokens(expected.output_tokens)}"
     assert metrics["Reported / recomputed cost"] == "$0.03 / $0.02"
-    assert len(at.get("plotly_chart")) == 3
+    assert len(at.get("plotly_chart")) == 4  # daily tokens, heatmap, cost check, replay
     history = at.dataframe[0].value
     assert sorted(history["file_name"]) == ["openrouter_activity_2025-03-03.csv", "spend_logs.csv"]
     flagged = at.dataframe[1].value
@@ -90,3 +91,41 @@ def test_rejected_rows_can_be_downloaded_from_the_history(tmp_path: Path) -> Non
     assert not at.exception
     assert at.selectbox(key="usage_reject_pick").options == ["#1 bad.csv (1 rejected)"]
     assert at.get("download_button")
+
+
+def test_replay_shows_each_logged_month_under_each_option_and_the_totals() -> None:
+    from costmodel.fmt import money
+    from costmodel.scenario import CloudGpuOption
+    from costmodel.usage import replay, replay_totals
+
+    _import("generic-csv/usage.csv", "litellm-spend-logs/spend_logs.csv")
+    scenario = _scenario().model_copy(
+        update={
+            "options": [
+                *_scenario().options,
+                CloudGpuOption(name="=8B on L4", model="llama-3.1-8b", quant="fp8", gpu="L4"),
+            ],
+            "currency": "EUR",
+            "usd_fx_rate": Decimal("0.9"),
+        }
+    )
+    con = connect()
+    months, totals = replay(con, scenario), replay_totals(replay(con, scenario))
+    con.close()
+
+    at = AppTest.from_file(str(PAGE), default_timeout=60)
+    at.session_state["scenario"] = scenario
+    at.run()
+    assert not at.exception
+    table = at.dataframe[-1].value
+    assert list(table["option"]) == ["API", "'=8B on L4", "Reported by the logs"]  # a formula-like name stays text
+    eur = lambda usd: money(usd, currency="EUR", fx=scenario.usd_fx_rate, decimals=2)  # noqa: E731
+    first = f"{months[0].month:%Y-%m}" + ("" if months[0].full else " (partial)")
+    assert table[first].tolist()[:2] == [eur(months[0].cost_usd["API"]), eur(months[0].cost_usd["=8B on L4"])]
+    assert table["total"].tolist() == [
+        eur(totals.cost_usd["API"]),
+        eur(totals.cost_usd["=8B on L4"]),
+        eur(totals.reported_cost_usd),
+    ]
+    assert f"cheapest option would have been **{totals.cheapest}**" in at.caption[-1].value
+    assert at.get("plotly_chart")[-1].proto.spec  # the grouped bar chart of the months
