@@ -319,9 +319,14 @@ def _resolved(lookup: Callable[[str], Any], name: str, attr: str) -> str:
         return name
 
 
-def _hybrid_fields(data: Data, scenario: Scenario, prefix: str) -> None:
+def _hybrid_parts(scenario: Scenario) -> tuple[list[str], list[str]]:
+    """Names of the options a hybrid can route to: open-model ones, and proprietary APIs."""
     opens = [o.name for o in scenario.options if isinstance(o, ManagedEndpointOption | CloudGpuOption | OnPremOption)]
-    apis = [o.name for o in scenario.options if type(o) is ApiOption]
+    return opens, [o.name for o in scenario.options if type(o) is ApiOption]
+
+
+def _hybrid_fields(data: Data, scenario: Scenario, prefix: str) -> None:
+    opens, apis = _hybrid_parts(scenario)
     c = st.columns(2)
     for col, field, candidates, label in (
         (c[0], "open_option", opens, "Open-model option"),
@@ -440,8 +445,7 @@ def new_option(kind: str, scenario: Scenario) -> Data:
     if kind in ("cloud_gpu", "on_prem"):
         name = "New rented GPUs" if kind == "cloud_gpu" else "New own server"
         return {"kind": kind, "name": name, "model": "llama-3.1-8b", "quant": "bf16", "gpu": "H100-SXM"}
-    opens = [o.name for o in scenario.options if isinstance(o, ManagedEndpointOption | CloudGpuOption | OnPremOption)]
-    apis = [o.name for o in scenario.options if type(o) is ApiOption]
+    opens, apis = _hybrid_parts(scenario)
     if not opens or not apis:
         raise ScenarioError("a hybrid option needs an API option and an open-model option: add those first")
     return {"kind": "hybrid", "name": "New hybrid", "open_option": opens[0], "api_option": apis[0]}
