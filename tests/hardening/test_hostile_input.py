@@ -108,7 +108,8 @@ def test_a_file_without_line_breaks_is_read_in_linear_time() -> None:
     (_, parsed), *_ = iter_json_documents(io.BytesIO(doc), file="minified.json", limit_bytes=1 << 30)
     read_s = time.perf_counter() - start
     assert len(parsed) == 50_000
-    assert read_s < 3 * parse_s + 0.3, f"reading took {read_s:.2f} s, parsing the JSON alone {parse_s:.2f} s"
+    # quadratic reading of one 18 MB line takes minutes; the margin absorbs a busy CI machine
+    assert read_s < 5 * parse_s + 1.0, f"reading took {read_s:.2f} s, parsing the JSON alone {parse_s:.2f} s"
 
 
 @pytest.mark.parametrize(
@@ -235,7 +236,7 @@ def test_an_oversized_file_is_refused_before_it_is_read(tmp_path) -> None:
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert time.perf_counter() - start < 1 and peak < 1024**2  # neither was read, nor copied to disk
+    assert time.perf_counter() - start < 2 and peak < 1024**2  # neither was read, nor copied to disk
     con.close()
     out = opentco("import", str(huge), "--db", str(tmp_path / "s.duckdb"))
     assert out.returncode == 2 and "past the 4,096 MiB limit for one file; split it" in out.stderr

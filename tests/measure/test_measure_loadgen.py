@@ -121,7 +121,7 @@ def test_timeouts_during_a_level_are_errors(stub: StubServer) -> None:
     settings = _settings(stub, concurrency_levels=[2], max_requests_per_level=2, request_timeout_s=0.7)
     started = time.monotonic()
     (level,) = run_sweep(settings).levels
-    assert time.monotonic() - started < 1.6
+    assert time.monotonic() - started < 3.0  # bounded by the timeouts, not left hanging
     assert level.errors == {"timeout": 2} and level.requests_ok == 0
     assert level.output_tokens == 0 and level.output_tokens_per_s == 0 and level.ttft_ms_p50 is None
     assert "raise --timeout" in (level.first_error or "")
@@ -160,7 +160,7 @@ def test_stop_event_ends_a_level_with_partial_results(stub: StubServer) -> None:
     threading.Timer(1.2, stop.set).start()
     started = time.monotonic()
     result = run_sweep(settings, stop=stop)
-    assert time.monotonic() - started < 2.5
+    assert time.monotonic() - started < 5.0  # stopped at 1.2 s, not after the 30 s level
     assert result.stopped_early and result.stop_reason == "stopped by the user"
     (level,) = result.levels  # the second level never started
     assert level.requests_ok >= 4 and level.requests_failed == 0 and 1 <= level.requests_cancelled <= 4
