@@ -56,7 +56,8 @@ class GpuSample:
     """
 
     t_s: float
-    """When it was read: `time.monotonic()` while sampling, seconds since the benchmark started once stored."""
+    """When it was read (the middle of its energy-counter read, else of its power read): `time.monotonic()` while
+    sampling, seconds since the benchmark started once stored."""
     gpu_index: int
     """NVML device index."""
     power_w: float | None
@@ -316,18 +317,27 @@ class NvmlSampler:
             tick = self._tick
             if not full:
                 self._tick += 1
+            clock = self._clock
             for index, handle, plan in self._plan:
                 values: dict[str, Any] = {}
+                stamps: dict[str, float] = {}
                 for field, read, period, phase in plan:
                     if full or tick % period == phase:
+                        before = clock()
                         try:
                             values[field] = read(handle)
                         except error as ex:
                             self.read_errors += 1
                             self.last_read_error = str(ex)
+                            continue
+                        stamps[field] = (before + clock()) / 2
                 util = values.pop("utilization", None)
+                # Stamped with the middle of the energy read (else the power read): the other readings of the
+                # tick take milliseconds on a real driver, and a window's joules are the counter's rise between
+                # two stamps, so a stamp taken after them all would shift every window by that much.
+                stamp = stamps.get("energy_mj", stamps.get("power_w"))
                 sample = GpuSample(
-                    t_s=self._clock(),
+                    t_s=clock() if stamp is None else stamp,
                     gpu_index=index,
                     power_w=values.get("power_w"),
                     energy_mj=values.get("energy_mj"),

@@ -89,7 +89,8 @@ def test_measure_json_is_stored(
     assert data["benchmark_id"] == 1 and data["samples_count"] > 0
     assert [lv["concurrency"] for lv in data["levels"]] == [1, 2]
     assert all(lv["requests_ok"] == 4 and lv["output_tokens"] == 40 for lv in data["levels"])
-    assert data["levels"][0]["watts_per_gpu"] == pytest.approx(300, rel=1e-3)
+    # a level lasts ~0.3 s: 1 % is 3 ms of scheduling jitter on a busy machine (a wrong window is off by far more)
+    assert data["levels"][0]["watts_per_gpu"] == pytest.approx(300, rel=1e-2)
     assert "concurrency 1: 4 ok, 0 failed" in out.stderr
     assert "sk-cli-secret-9" not in out.output and stub.requests[-1][0]["Authorization"] == "Bearer sk-cli-secret-9"
     con = connect(db)
