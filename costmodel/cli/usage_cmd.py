@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
@@ -149,15 +150,17 @@ def replay_cmd(
         echo_json([m.model_dump(mode="python") for m in months])
         return
     names = [o.name for o in s.options]
+
+    def line(label: str, cost_usd: dict[str, Decimal], reported_usd: Decimal | None) -> str:
+        cells = "".join(f"{'$' + format(cost_usd[n], ',.2f'):>24}" for n in names)
+        rep = f"${reported_usd:,.2f}" if reported_usd is not None else "—"
+        return f"{label:<10}{cells}{rep:>14}"
+
     typer.echo("month     " + "".join(f"{n[:22]:>24}" for n in names) + f"{'reported':>14}")
     for m in months:
-        cells = "".join(f"{'$' + format(m.cost_usd[n], ',.2f'):>24}" for n in names)
-        rep = f"${m.reported_cost_usd:,.2f}" if m.reported_cost_usd is not None else "—"
-        typer.echo(f"{m.month:%Y-%m}{'' if m.full else '*'}   {cells}{rep:>14}")
+        typer.echo(line(f"{m.month:%Y-%m}{'' if m.full else '*'}", m.cost_usd, m.reported_cost_usd))
     t = replay_totals(months)
-    cells = "".join(f"{'$' + format(t.cost_usd[n], ',.2f'):>24}" for n in names)
-    rep = f"${t.reported_cost_usd:,.2f}" if t.reported_cost_usd is not None else "—"
-    typer.echo(f"{'total':<10}{cells}{rep:>14}")
+    typer.echo(line("total", t.cost_usd, t.reported_cost_usd))
     typer.echo(f"Cheapest over the {t.months} logged month(s): {t.cheapest}")
     if any(not m.full for m in months):
         typer.echo("* partial month: volume as logged, not scaled")

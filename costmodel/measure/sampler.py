@@ -44,6 +44,11 @@ from costmodel.measure.nvml import (
 
 __all__ = ["GpuSample", "NvmlSampler"]
 
+_STAMPED = frozenset({"energy_mj", "power_w"})
+"""Readings timed on their own, a sample's time being the middle of its energy read (else its power read): the
+tick's other readings take milliseconds on a real driver, and a window's joules are the counter's rise between
+two sample times, so a time taken after them all would shift every window by that much."""
+
 _NO_PERMISSION = 4
 
 
@@ -323,18 +328,16 @@ class NvmlSampler:
                 stamps: dict[str, float] = {}
                 for field, read, period, phase in plan:
                     if full or tick % period == phase:
-                        before = clock()
+                        before = clock() if field in _STAMPED else 0.0
                         try:
                             values[field] = read(handle)
                         except error as ex:
                             self.read_errors += 1
                             self.last_read_error = str(ex)
                             continue
-                        stamps[field] = (before + clock()) / 2
+                        if field in _STAMPED:
+                            stamps[field] = (before + clock()) / 2
                 util = values.pop("utilization", None)
-                # Stamped with the middle of the energy read (else the power read): the other readings of the
-                # tick take milliseconds on a real driver, and a window's joules are the counter's rise between
-                # two stamps, so a stamp taken after them all would shift every window by that much.
                 stamp = stamps.get("energy_mj", stamps.get("power_w"))
                 sample = GpuSample(
                     t_s=clock() if stamp is None else stamp,

@@ -80,11 +80,11 @@ def _replay(version: tuple[str, int, int], scenario_json: str) -> list[ReplayMon
         return replay(con, Scenario.model_validate_json(scenario_json))
 
 
-def _replay_section(scenario: Scenario) -> None:
+def _replay_section(scenario: Scenario, version: tuple[str, int, int]) -> None:
     """Each logged month priced under each option of the current scenario, and the period's totals."""
     st.subheader("Replay: your logged months under this scenario's options")
     try:
-        months = _replay(_version(), scenario.model_dump_json())
+        months = _replay(version, scenario.model_dump_json())
     except CostModelError as ex:
         st.error(md(f"The logged months cannot be replayed under this scenario: {ex}"))
         return
@@ -94,19 +94,12 @@ def _replay_section(scenario: Scenario) -> None:
         return "—" if usd is None else money(usd, currency=scenario.currency, fx=scenario.usd_fx_rate, decimals=2)
 
     labels = [f"{m.month:%Y-%m}" + ("" if m.full else " (partial)") for m in months]
-    rows = [
-        {"option": n, **{lab: cur(m.cost_usd[n]) for lab, m in zip(labels, months, strict=True)}}
-        for n in totals.cost_usd
-    ]
-    for row in rows:
-        row["total"] = cur(totals.cost_usd[row["option"]])
-    rows.append(
-        {
-            "option": "Reported by the logs",
-            **{lab: cur(m.reported_cost_usd) for lab, m in zip(labels, months, strict=True)},
-        }
-        | {"total": cur(totals.reported_cost_usd)}
-    )
+
+    def row(option: str, per_month: list[Decimal | None], total: Decimal | None) -> dict[str, str]:
+        return {"option": option, **dict(zip(labels, map(cur, per_month), strict=True)), "total": cur(total)}
+
+    rows = [row(n, [m.cost_usd[n] for m in months], usd) for n, usd in totals.cost_usd.items()]
+    rows.append(row("Reported by the logs", [m.reported_cost_usd for m in months], totals.reported_cost_usd))
     st.dataframe(_csv_safe(pd.DataFrame(rows)), hide_index=True, key="usage_replay")
     partial = totals.months - totals.full_months
     st.caption(
@@ -192,7 +185,8 @@ with st.expander(f"Import history ({len(history)})", expanded=not history):
     else:
         st.caption("Nothing imported yet.")
 
-summary, daily, heat, cost, flagged = _views(_version())
+version = _version()
+summary, daily, heat, cost, flagged = _views(version)
 if not summary.rows:
     st.info("No usage imported yet: upload an export above.")
     st.stop()
@@ -264,4 +258,4 @@ if st.button("Use as workload", type="primary", key="usage_use"):
     except CostModelError as ex:
         st.error(str(ex))
 
-_replay_section(get_scenario())
+_replay_section(get_scenario(), version)
