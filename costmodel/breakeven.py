@@ -1,8 +1,10 @@
 """Break-even volume: the monthly token volume at which an option costs the same as an API.
 
-An API's cost is linear in volume; a self-hosted option's is a step function (one step per replica or
-server) plus fixed people costs. Both are compared in steady state: month 1 with no growth, no price
-trend and no one-off costs. Within each replica step the crossing is found by bisection on the real
+An API's cost is linear in volume; a self-hosted option's is a step function (one step per replica,
+node or server) plus fixed people costs. Both are compared in steady state: month 1 with no growth, no
+price trend and no one-off costs, in the accounting view (a steady month's amortised cost), with the
+replica shape the full evaluation chose held fixed. Within each replica step the crossing is found by
+bisection on the real
 evaluator, so the reported volume makes both options cost the same when evaluated (to a fraction of a
 cent), except where the crossing falls exactly on a step.
 """
@@ -13,11 +15,22 @@ from decimal import Decimal
 
 from costmodel.scenario import ApiOption, CloudGpuOption, HybridOption, OnPremOption, Option, Scenario
 
-__all__ = ["break_even_volume", "steady_month_usd"]
+__all__ = ["break_even_volume", "pin_shapes", "steady_month_usd"]
 
 _MAX_STEPS = 1 << 20
 """Replica steps searched before declaring that an option never breaks even."""
 _BISECTIONS = 60
+
+
+def pin_shapes(scenario: Scenario, gpus_by_option: dict[str, int]) -> Scenario:
+    """The scenario with each self-hosted option's GPUs per replica fixed (as the evaluation chose them)."""
+    options = [
+        o.model_copy(update={"gpus_per_replica": gpus_by_option[o.name]})
+        if isinstance(o, CloudGpuOption | OnPremOption) and o.gpus_per_replica is None and o.name in gpus_by_option
+        else o
+        for o in scenario.options
+    ]
+    return scenario.model_copy(update={"options": options})
 
 
 def _steady(scenario: Scenario, tokens_per_month: Decimal) -> Scenario:
@@ -52,6 +65,7 @@ def break_even_volume(option: Option, api: ApiOption, scenario: Scenario) -> Dec
         return None
     if isinstance(option, HybridOption) and isinstance(scenario.option(option.open_option), ApiOption):
         return None  # all per-token: no capacity step at which the costs cross
+    option = scenario.option(option.name)
     api_per_token = steady_month_usd(api, scenario, Decimal(1_000_000)) / Decimal(1_000_000)
     if api_per_token <= 0:
         return None
@@ -96,7 +110,12 @@ def _step_volume(option: Option, scenario: Scenario) -> Decimal:
     assert isinstance(option, CloudGpuOption | OnPremOption), type(option)
     w = scenario.workload
     rep = resolve_replica(option, w)
+    out_mult = Decimal(rep.estimate.output_tokens) / w.output_tokens_per_request
     out_per_month = (
-        Decimal(str(rep.output_tokens_per_s)) * w.operating_hours_per_month * 3600 / Decimal(str(w.peak_to_average))
+        Decimal(str(rep.planned_output_tokens_per_s))
+        / out_mult
+        * w.operating_hours_per_month
+        * 3600
+        / Decimal(str(w.peak_to_average))
     )
     return out_per_month * w.tokens_per_request / w.output_tokens_per_request

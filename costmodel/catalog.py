@@ -22,6 +22,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from costmodel.errors import DataFileError, UnknownName
 
 __all__ = [
+    "PRICE_FLAGS",
     "Catalog",
     "GpuPrice",
     "GpuSpec",
@@ -95,16 +96,30 @@ class GpuSpec(_Row):
         return self.fp16_tflops
 
 
+PRICE_FLAGS = ("anomaly", "suspect", "marketplace")
+"""Row flags that keep a price out of automatic picks: data the source itself marks as doubtful, and
+marketplace single offers (one host's asking price, not a list price)."""
+
+
 class GpuPrice(_Row):
-    """One hourly price for one GPU type at one provider under one plan."""
+    """One hourly price for one instance type (of `gpu_count` GPUs) at one provider under one plan."""
 
     provider: str
     instance_type: str
     gpu_id: str
-    gpu_count: int
+    gpu_count: Annotated[int, Field(gt=0)]
+    """GPUs in one instance (node): replicas are priced by whole instances."""
     region: str | None = None
     plan: Literal["on_demand", "spot", "commit_1yr", "commit_3yr"]
     usd_per_gpu_hour: Decimal
+    usd_per_instance_hour: Decimal
+    """Price of the whole instance per hour, as listed."""
+    price_date: Annotated[date | None, Opt] = None
+    """When the provider's price was in force; empty: only the reading date (`as_of`) is known."""
+    flag: Annotated[Literal["anomaly", "suspect", "marketplace"] | None, Opt] = None
+    """Why the row is kept out of automatic picks (see PRICE_FLAGS); empty for a normal row."""
+    payment: Annotated[Literal["none", "partial", "all_upfront"] | None, Opt] = None
+    """For commitments: how much is paid upfront (empty: nothing upfront)."""
 
 
 class ModelArch(_Row):
@@ -275,6 +290,18 @@ class Catalog:
         return sorted({p.provider for p in self.prices})
 
 
+def _flag(r: dict[str, str]) -> str | None:
+    """The row's `flag` column; older files without it are flagged from their notes and source kind."""
+    if "flag" in r:
+        return (r["flag"] or "").strip() or None
+    notes = (r.get("notes") or "").upper()
+    if notes.startswith("ANOMALY"):
+        return "anomaly"
+    if notes.startswith("SUSPECT"):
+        return "suspect"
+    return "marketplace" if r.get("cloud") == "vast" else None
+
+
 def _load_prices(root: Path) -> list[GpuPrice]:
     """Both price files as one long table: SkyPilot on-demand + spot rows, and published commitments."""
     out: list[GpuPrice] = []
@@ -291,11 +318,23 @@ def _load_prices(root: Path) -> list[GpuPrice]:
                 source=r["source"],
                 as_of=r["as_of"],
                 notes=r["notes"],
+                price_date=r.get("price_date"),
+                flag=_flag(r),
             )
-            out.append(GpuPrice(**base, plan="on_demand", usd_per_gpu_hour=Decimal(r["price_usd_per_gpu_hour"])))
+            inst = Decimal(r["price_usd_per_hour"])
+            out.append(
+                GpuPrice(
+                    **base,
+                    plan="on_demand",
+                    usd_per_gpu_hour=Decimal(r["price_usd_per_gpu_hour"]),
+                    usd_per_instance_hour=inst,
+                )
+            )
             if r["spot_price_usd_per_hour"].strip():
-                spot = Decimal(r["spot_price_usd_per_hour"]) / count
-                out.append(GpuPrice(**base, plan="spot", usd_per_gpu_hour=spot))
+                spot_inst = Decimal(r["spot_price_usd_per_hour"])
+                out.append(
+                    GpuPrice(**base, plan="spot", usd_per_gpu_hour=spot_inst / count, usd_per_instance_hour=spot_inst)
+                )
         except (KeyError, ValueError, ArithmeticError, ValidationError) as ex:
             raise DataFileError(f"{sky.name}, line {line_no}: {ex}") from None
     commit = root / "gpu_prices_commitments.csv"
@@ -311,9 +350,13 @@ def _load_prices(root: Path) -> list[GpuPrice]:
                         region=r["region"],
                         plan=r["plan"],
                         usd_per_gpu_hour=Decimal(r["price_usd_per_gpu_hour"]),
+                        usd_per_instance_hour=Decimal(r["price_usd_per_hour"]),
                         source=r["source"],
                         as_of=r["as_of"],
                         notes=r.get("notes"),
+                        price_date=r.get("price_date"),
+                        flag=_flag(r),
+                        payment=r.get("payment"),
                     )
                 )
             except (KeyError, ValueError, ArithmeticError, ValidationError) as ex:

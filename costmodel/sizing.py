@@ -1,4 +1,5 @@
-"""Resolve a self-hosted option into the facts its cost depends on: price per GPU-hour and replica speed.
+"""Resolve a self-hosted option's replica: which model, GPU and quantization, how fast one replica is at
+the latency targets, and at what utilisation it is planned (`costmodel.capacity`).
 
 Everything here is looked up once per evaluation and reused for every month, so a 36-month projection
 costs a handful of multiplications per month.
@@ -8,14 +9,35 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
+from costmodel.capacity import QueuePlan, plan_utilisation, replicas_needed
 from costmodel.catalog import GpuPrice, GpuSpec, ModelArch, QuantFormat, catalog
 from costmodel.errors import ScenarioError
 from costmodel.scenario import CloudGpuOption, OnPremOption, Workload
-from costmodel.throughput import Basis, ThroughputEstimate, gpus_needed, max_concurrency_meeting
+from costmodel.throughput import TP_DEGREES, Basis, ThroughputEstimate, gpus_needed, max_concurrency_meeting
 
-__all__ = ["ReplicaSpec", "resolve_gpu_price", "resolve_replica"]
+__all__ = [
+    "FEW_STREAMS",
+    "ReplicaSpec",
+    "candidate_gpu_counts",
+    "error_band_pct",
+    "resolve_gpu_price",
+    "resolve_replica",
+]
+
+FEW_STREAMS = 8
+"""Below this many concurrent streams per replica, the KV cache leaves too little room to batch well."""
+
+_FALLBACK_ERROR_BAND_PCT = {"server": 25.4, "server-w4a16": 52.1, "llama.cpp": 17.7}
+"""Leave-one-out median |error| of the calibration per runtime family (README, 'How accurate…'), used
+when the estimate does not state its own band."""
+_MEASURED_ERROR_BAND_PCT = 5.0
+"""A user's own measurement still varies run to run (prompt mix, server version): a small band."""
+
+
+def _round(x: float) -> int:
+    return int(Decimal(repr(x)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 @dataclass(frozen=True)
@@ -34,33 +56,87 @@ class ReplicaSpec:
     estimate: ThroughputEstimate
     watts_per_gpu_at_load: float
     watts_basis: str
+    queue: QueuePlan
+    """Planned utilisation at the peak hour (target, or lower where queueing would break p95 TTFT)."""
+    spare: int = 0
+    """Replicas kept beyond the peak's need (1 with N+1 redundancy)."""
+    error_band_pct: float = 25.0
+    """Expected relative error of `output_tokens_per_s` (1 standard deviation, percent)."""
+
+    @property
+    def planned_output_tokens_per_s(self) -> float:
+        """Load one replica is planned to carry at the peak: capacity × planned utilisation."""
+        return self.output_tokens_per_s * self.queue.utilisation
 
     def replicas_for(self, peak_output_tokens_per_s: Decimal, floor: int) -> int:
-        """Replicas needed for a peak load, never fewer than the redundancy floor."""
-        need = math.ceil(float(peak_output_tokens_per_s) / self.output_tokens_per_s - 1e-9)
-        return max(floor, need)
+        """Replicas needed for a peak load at the planned utilisation, spares added, never below the floor."""
+        return replicas_needed(
+            float(peak_output_tokens_per_s),
+            capacity_output_tokens_per_s=self.output_tokens_per_s,
+            utilisation=self.queue.utilisation,
+            floor=floor,
+            spare=self.spare,
+        )
 
 
-def resolve_replica(option: CloudGpuOption | OnPremOption, workload: Workload) -> ReplicaSpec:
-    """Look up model, GPU and quantization and size one replica for the workload's latency targets."""
+def error_band_pct(est: ThroughputEstimate, *, measured: bool) -> float:
+    """The estimate's own stated band where it has one, else the calibration's leave-one-out error."""
+    if measured:
+        return _MEASURED_ERROR_BAND_PCT
+    band = getattr(est, "error_band_pct", None)
+    if band:
+        return float(band)
+    from costmodel.throughput import runtime_family
+
+    return _FALLBACK_ERROR_BAND_PCT.get(runtime_family(catalog().quant(est.quant_id)), 25.0)
+
+
+def effective_tokens(option: CloudGpuOption | OnPremOption, workload: Workload) -> tuple[int, int]:
+    """(input, output) tokens per request this option serves: the workload's times its token multipliers."""
+    return (
+        max(1, _round(workload.input_tokens_per_request * option.input_token_multiplier)),
+        max(1, _round(workload.output_tokens_per_request * option.output_token_multiplier)),
+    )
+
+
+def candidate_gpu_counts(option: CloudGpuOption | OnPremOption, workload: Workload) -> list[int]:
+    """GPUs per replica to try: the option's own count, else every tensor-parallel degree the model fits on."""
+    if option.gpus_per_replica:
+        return [option.gpus_per_replica]
     cat = catalog()
     model, gpu, quant = cat.model(option.model), cat.gpu(option.gpu), cat.quant(option.quant)
-    ctx = workload.tokens_per_request
-    n = option.gpus_per_replica or gpus_needed(model, gpu, quant, context_tokens=ctx)
-    if n is None:
+    inp, out = effective_tokens(option, workload)
+    first = gpus_needed(model, gpu, quant, context_tokens=inp + out)
+    if first is None:
         raise ScenarioError(
             f"option {option.name!r}: {model.name} in {quant.name} ({model.total_params_b:g}B params) does not "
-            f"fit on up to 64 × {gpu.name}; pick a smaller quantization or a larger GPU"
+            f"fit on up to {TP_DEGREES[-1]} × {gpu.name}; pick a smaller quantization or a larger GPU"
         )
+    limit = 16 if first <= 8 else first * 2
+    return [n for n in TP_DEGREES if first <= n <= limit]
+
+
+def resolve_replica(
+    option: CloudGpuOption | OnPremOption, workload: Workload, *, gpus: int | None = None
+) -> ReplicaSpec:
+    """Size one replica of `gpus` GPUs (default: the option's count, else the fewest that fit)."""
+    cat = catalog()
+    model, gpu, quant = cat.model(option.model), cat.gpu(option.gpu), cat.quant(option.quant)
+    inp, out = effective_tokens(option, workload)
+    n = gpus or candidate_gpu_counts(option, workload)[0]
+    kwargs = {}
+    if workload.cached_input_share and _accepts_prefix_share():
+        kwargs["prefix_cache_hit_share"] = workload.cached_input_share
     est, ok = max_concurrency_meeting(
         model,
         gpu,
         quant,
         gpus=n,
-        input_tokens=workload.input_tokens_per_request,
-        output_tokens=workload.output_tokens_per_request,
+        input_tokens=inp,
+        output_tokens=out,
         ttft_ms=workload.latency.ttft_ms,
         output_tokens_per_s_per_user=workload.latency.output_tokens_per_s_per_user,
+        **kwargs,
     )
     if not est.fits:
         raise ScenarioError(
@@ -68,8 +144,9 @@ def resolve_replica(option: CloudGpuOption | OnPremOption, workload: Workload) -
             f"KV cache but {n} × {gpu.name} hold {est.memory_gb:.0f} GB; raise gpus_per_replica or quantize"
         )
     tps, basis = est.output_tokens_per_s, est.basis
-    if option.measured_output_tokens_per_s is not None:
-        tps, basis = option.measured_output_tokens_per_s, Basis.MEASURED
+    measured = option.measured_output_tokens_per_s is not None
+    if measured:
+        tps, basis = float(option.measured_output_tokens_per_s or 0), Basis.MEASURED
     if option.measured_watts_per_gpu is not None:
         watts, watts_basis = option.measured_watts_per_gpu, "measured"
     elif gpu.tdp_w is not None:
@@ -81,6 +158,15 @@ def resolve_replica(option: CloudGpuOption | OnPremOption, workload: Workload) -
         )
     else:
         watts, watts_basis = 0.0, "not needed for rented GPUs"
+    per_stream = tps / max(1, est.concurrency)
+    service_s = est.ttft_ms / 1000 + out / per_stream if per_stream > 0 else math.inf
+    queue = plan_utilisation(
+        streams=max(1, est.concurrency),
+        service_s=service_s,
+        ttft_ms=est.ttft_ms,
+        ttft_target_ms=workload.latency.ttft_ms,
+        target=option.target_utilisation,
+    )
     return ReplicaSpec(
         model=model,
         gpu=gpu,
@@ -88,31 +174,43 @@ def resolve_replica(option: CloudGpuOption | OnPremOption, workload: Workload) -
         gpus_per_replica=n,
         output_tokens_per_s=tps,
         concurrency=est.concurrency,
-        meets_targets=ok or option.measured_output_tokens_per_s is not None,
+        meets_targets=ok or measured,
         basis=basis,
         estimate=est,
         watts_per_gpu_at_load=watts,
         watts_basis=watts_basis,
+        queue=queue,
+        spare=1 if option.n_plus_1 else 0,
+        error_band_pct=error_band_pct(est, measured=measured),
     )
 
 
-def resolve_gpu_price(option: CloudGpuOption, gpu: GpuSpec) -> tuple[Decimal, str, GpuPrice | None]:
-    """Price per GPU-hour for the option: the user's own figure, else the cheapest catalog row that matches.
+def _accepts_prefix_share() -> bool:
+    import inspect
 
-    Returns:
-        (USD per GPU-hour, a human-readable source line, the catalog row or None).
+    return "prefix_cache_hit_share" in inspect.signature(max_concurrency_meeting).parameters
+
+
+def resolve_gpu_price(option: CloudGpuOption, gpu: GpuSpec) -> tuple[Decimal, str, GpuPrice | None]:
+    """Price per GPU-hour of the instance the engine rents for this option, with its source line.
+
+    Kept for pages that show one GPU-hour figure: it is the chosen instance's price ÷ its GPU count,
+    the same offer `costmodel.options.cloud_gpu` bills by whole nodes.
     """
-    if option.usd_per_gpu_hour is not None:
-        return option.usd_per_gpu_hour, "typed by the user", None
-    rows = catalog().gpu_prices(gpu.gpu_id, plan=option.price_plan.value, provider=option.provider)
-    if not rows:
-        where = f" at {option.provider}" if option.provider else ""
-        plans = sorted({p.plan for p in catalog().gpu_prices(gpu.gpu_id, provider=option.provider)})
-        raise ScenarioError(
-            f"option {option.name!r}: no {option.price_plan.value} price for {gpu.gpu_id}{where} in data/ "
-            f"(listed plans: {', '.join(plans) or 'none'}); choose another plan, provider or GPU, "
-            "or type usd_per_gpu_hour"
+    from costmodel.options.cloud_gpu import plan_for
+    from costmodel.scenario import Scenario, Workload
+
+    scenario = Scenario(options=[option], workload=Workload())
+    plan = plan_for(option, scenario)
+    offer = plan.offer
+    row = None
+    if not offer.typed:
+        row = next(
+            (
+                p
+                for p in catalog().gpu_prices(gpu.gpu_id, plan=offer.plan, provider=offer.provider)
+                if p.instance_type == offer.instance_type and p.region == offer.region
+            ),
+            None,
         )
-    row = rows[0]
-    src = f"{row.provider} {row.instance_type} ({row.region}), {row.plan}: {row.source}, as of {row.as_of}"
-    return row.usd_per_gpu_hour, src, row
+    return offer.usd_per_gpu_hour, offer.describe(), row

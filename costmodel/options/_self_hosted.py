@@ -1,0 +1,137 @@
+"""Cost lines every self-hosted kind shares: the peak it is sized for, people, running costs, one-offs."""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+from typing import Any
+
+from costmodel.options.base import ONE, SECONDS_PER_HOUR, ZERO, SourceLine, d
+from costmodel.scenario import HOURS_PER_MONTH, CloudGpuOption, OnPremOption, Workload
+from costmodel.sizing import FEW_STREAMS, ReplicaSpec
+
+__all__ = [
+    "available_hours",
+    "fleet_sources",
+    "fleet_warnings",
+    "one_off_usd",
+    "peak_array",
+    "peak_output_tokens_per_s",
+    "running_lines",
+]
+
+
+def available_hours(option: CloudGpuOption | OnPremOption, workload: Workload) -> Decimal:
+    """Hours a month replicas run: all of them, or the operating hours when scaling to zero."""
+    if isinstance(option, CloudGpuOption) and option.scale_to_zero:
+        return workload.operating_hours_per_month
+    return HOURS_PER_MONTH
+
+
+def peak_output_tokens_per_s(
+    option: CloudGpuOption | OnPremOption, workload: Workload, output_tokens: Decimal
+) -> Decimal:
+    """Output tokens/s the fleet must carry in the peak hour.
+
+    Interactive traffic peaks at `peak_to_average` × its mean over the operating hours. With batch work
+    moved off-peak, the batch share leaves the peak, but the month's whole output must still fit in the
+    hours replicas run.
+    """
+    seconds = workload.operating_hours_per_month * SECONDS_PER_HOUR
+    if not option.batch_off_peak:
+        return output_tokens / seconds * d(workload.peak_to_average)
+    interactive = output_tokens * (ONE - d(workload.batch_share)) / seconds * d(workload.peak_to_average)
+    spread = output_tokens / (available_hours(option, workload) * SECONDS_PER_HOUR)
+    return max(interactive, spread)
+
+
+def peak_array(option: CloudGpuOption | OnPremOption, workload: Workload, output_tokens: Any) -> Any:
+    """`peak_output_tokens_per_s` over a NumPy array of monthly output tokens (draws × months)."""
+    import numpy as np
+
+    seconds = float(workload.operating_hours_per_month) * 3600
+    if not option.batch_off_peak:
+        return output_tokens / seconds * workload.peak_to_average
+    interactive = output_tokens * (1 - workload.batch_share) / seconds * workload.peak_to_average
+    return np.maximum(interactive, output_tokens / (float(available_hours(option, workload)) * 3600))
+
+
+def running_lines(
+    option: CloudGpuOption | OnPremOption,
+    *,
+    replicas: int,
+    interconnect_nodes: int,
+    output_tokens: Decimal,
+    hardware_usd: Decimal,
+) -> tuple[Decimal, Decimal]:
+    """(infra, people) USD of one month.
+
+    Infra: CPU hosts per replica, storage, networking, egress (output tokens × bytes per token), a
+    staging environment as a share of the hardware cost, and interconnect for nodes of multi-node
+    replicas. People: engineers, support and monitoring, plus on-call staff per block of replicas.
+    """
+    c = option.costs
+    egress_gb = output_tokens * d(c.egress_bytes_per_output_token) / Decimal(1_000_000_000)
+    infra = (
+        replicas * c.cpu_host_usd_per_replica_month
+        + c.fixed_running_usd_per_month
+        + egress_gb * c.egress_usd_per_gb
+        + d(c.staging_share) * hardware_usd
+        + interconnect_nodes * c.interconnect_usd_per_node_month
+    )
+    blocks = math.ceil(replicas / c.replicas_per_oncall_block) if replicas else 0
+    oncall = blocks * d(c.oncall_fte_per_block) * c.loaded_salary_usd_per_year / 12
+    return infra, c.people_usd_per_month + oncall
+
+
+def one_off_usd(option: CloudGpuOption | OnPremOption, month: int) -> Decimal:
+    return option.costs.one_off_usd if month == 1 else ZERO
+
+
+def fleet_warnings(option: CloudGpuOption | OnPremOption, rep: ReplicaSpec) -> list[str]:
+    warns = []
+    e = rep.estimate
+    if not rep.meets_targets:
+        warns.append(
+            f"{option.name}: even one stream misses the latency targets "
+            f"(TTFT {e.ttft_ms:,.0f} ms, {e.output_tokens_per_s_per_stream:,.1f} tok/s per user); sized at 1 stream"
+        )
+    if rep.basis.value != "measured" and e.max_concurrency < FEW_STREAMS:
+        warns.append(
+            f"{option.name}: the KV cache of {rep.gpus_per_replica}× {rep.gpu.gpu_id} holds only "
+            f"{e.max_concurrency} stream(s) of this length ({e.kv_capacity_gb:.1f} GB free); "
+            "more GPUs per replica would batch better"
+        )
+    return warns
+
+
+def fleet_sources(rep: ReplicaSpec) -> list[SourceLine]:
+    e = rep.estimate
+    q = rep.queue
+    return [
+        SourceLine(
+            "Model", f"{rep.model.name} ({rep.model.total_params_b:g}B)", f"{rep.model.source} ({rep.model.as_of})"
+        ),
+        SourceLine(
+            "GPU",
+            f"{rep.gpu.name}, {rep.gpu.memory_gb:g} GB, {rep.gpu.hbm_bandwidth_gb_s:g} GB/s",
+            f"{rep.gpu.source} ({rep.gpu.as_of})",
+        ),
+        SourceLine(
+            "Quantization",
+            f"{rep.quant.name}, {rep.quant.bits_per_weight:g} bits/weight",
+            f"{rep.quant.source} ({rep.quant.as_of})",
+        ),
+        SourceLine(
+            "Replica throughput",
+            f"{rep.output_tokens_per_s:,.0f} output tok/s at {rep.concurrency} streams on {rep.gpus_per_replica} "
+            f"GPU(s), ±{rep.error_band_pct:.0f} %",
+            "measured by the user" if rep.basis.value == "measured" else e.efficiency.source,
+        ),
+        SourceLine(
+            "Planned utilisation",
+            f"{q.utilisation:.0%} at the peak hour (target {q.target_utilisation:.0%}, limited by {q.limited_by}); "
+            f"p95 TTFT {q.p95_ttft_ms:,.0f} ms with queueing",
+            "Erlang C (M/M/c) queue over the replica's streams",
+        ),
+    ]
