@@ -22,14 +22,22 @@ _MAX_STEPS = 1 << 20
 _BISECTIONS = 60
 
 
-def pin_shapes(scenario: Scenario, gpus_by_option: dict[str, int]) -> Scenario:
-    """The scenario with each self-hosted option's GPUs per replica fixed (as the evaluation chose them)."""
-    options = [
-        o.model_copy(update={"gpus_per_replica": gpus_by_option[o.name]})
-        if isinstance(o, CloudGpuOption | OnPremOption) and o.gpus_per_replica is None and o.name in gpus_by_option
-        else o
-        for o in scenario.options
-    ]
+def pin_shapes(
+    scenario: Scenario, gpus_by_option: dict[str, int], instances: dict[str, tuple[str, str]] | None = None
+) -> Scenario:
+    """The scenario with each self-hosted option's GPUs per replica (and rented instance) fixed as chosen.
+
+    Searches over volume or inputs then move along one cost curve instead of jumping between shapes.
+    """
+    instances = instances or {}
+    options = []
+    for o in scenario.options:
+        update: dict[str, object] = {}
+        if isinstance(o, CloudGpuOption | OnPremOption) and o.gpus_per_replica is None and o.name in gpus_by_option:
+            update["gpus_per_replica"] = gpus_by_option[o.name]
+        if isinstance(o, CloudGpuOption) and o.name in instances and o.usd_per_gpu_hour is None:
+            update["provider"], update["instance_type"] = instances[o.name]
+        options.append(o.model_copy(update=update) if update else o)
     return scenario.model_copy(update={"options": options})
 
 

@@ -278,6 +278,8 @@ class CloudGpuOption(_SelfHosted):
     kind: Literal["cloud_gpu"] = "cloud_gpu"
     provider: Name | None = None
     """Cloud from data/gpu_prices*.csv (`aws`, `lambda`, `runpod` …). Empty: the cheapest listed."""
+    instance_type: Name | None = None
+    """Instance type to rent (`gpu_1x_h100_sxm5`, `p5.48xlarge` …). Empty: the cheapest that fits."""
     price_plan: PricePlan = PricePlan.ON_DEMAND
     """On-demand, spot, 1-year or 3-year commitment."""
     usd_per_gpu_hour: UsdRate | None = None

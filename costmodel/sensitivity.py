@@ -174,8 +174,9 @@ def _involved(scenario: Scenario, names: tuple[str, ...]) -> set[str]:
     return out
 
 
-def _pins(result: ScenarioResult) -> tuple[dict[str, int], dict[str, str]]:
-    gpus, providers = {}, {}
+def _pins(result: ScenarioResult) -> tuple[dict[str, int], dict[str, tuple[str, str]]]:
+    gpus: dict[str, int] = {}
+    providers: dict[str, tuple[str, str]] = {}
     for r in result.options:
         detail = getattr(r.facts, "detail", None)
         rep = getattr(detail, "replica", None)
@@ -183,19 +184,12 @@ def _pins(result: ScenarioResult) -> tuple[dict[str, int], dict[str, str]]:
             gpus[r.name] = rep.gpus_per_replica
         offer = getattr(detail, "offer", None)
         if offer is not None and not offer.typed:
-            providers[r.name] = offer.provider
+            providers[r.name] = (offer.provider, offer.instance_type)
     return gpus, providers
 
 
-def _pinned(scenario: Scenario, gpus: dict[str, int], providers: dict[str, str]) -> Scenario:
-    s = pin_shapes(scenario, gpus)
-    options = [
-        o.model_copy(update={"provider": providers[o.name]})
-        if isinstance(o, CloudGpuOption) and o.provider is None and o.name in providers
-        else o
-        for o in s.options
-    ]
-    return s.model_copy(update={"options": options})
+def _pinned(scenario: Scenario, gpus: dict[str, int], providers: dict[str, tuple[str, str]]) -> Scenario:
+    return pin_shapes(scenario, gpus, providers)
 
 
 def _validate(trial: dict[str, Any], path: Path, value: float, base_value: float) -> Scenario | None:

@@ -238,6 +238,11 @@ def evaluate(scenario: Scenario, *, with_break_even: bool = True, with_uncertain
     pinned = pin_shapes(
         scenario,
         {n: p[0].detail.replica.gpus_per_replica for n, p in projected.items() if hasattr(p[0].detail, "replica")},
+        {
+            n: (p[0].detail.offer.provider, p[0].detail.offer.instance_type)
+            for n, p in projected.items()
+            if getattr(getattr(p[0].detail, "offer", None), "typed", True) is False
+        },
     )
     results = []
     for opt in scenario.options:

@@ -32,7 +32,7 @@ from costmodel.scenario import (
     Option,
     Scenario,
 )
-from costmodel.sizing import ReplicaSpec, resolve_gpu_price
+from costmodel.sizing import ReplicaSpec
 from costmodel.tco import ScenarioResult
 
 __all__ = [
@@ -75,6 +75,8 @@ class _ApiFacts:
     batch_usd_per_request: Decimal
     live: bool
     """True: the per-request price is a formula over per-Mtok prices; False: the engine's figure is an input."""
+    negotiated: bool = False
+    """True: the user typed per-token prices, which apply to all traffic (batch included)."""
 
 
 @dataclass
@@ -85,9 +87,13 @@ class OptionRefs:
     name: str
     kind: str
     total_col: str = ""
+    """Accounting cost, before tax."""
     cash_col: str = ""
+    """Cash out, before tax."""
+    cost_col: str = ""
+    """Cost in the lens in force, after the tax shield: what KPIs, NPV and payback use."""
     cum_col: str = ""
-    cum_cash_col: str = ""
+    cum_cost_col: str = ""
     payback: str = ""
     break_even_month: str = ""
     npv: str = ""
@@ -218,6 +224,11 @@ class _Builder:
              Fmt.DEC4, sc + "usd_fx_rate"),
             ("k_hours_per_month", "Hours in a month", HOURS_PER_MONTH, "h", Fmt.INT,
              "8760 h ÷ 12, the month every hourly price is multiplied by"),
+            ("fin_lens_cash", "Cash view? (FALSE: accounting view)", s.cost_lens.value == "cash", "TRUE/FALSE",
+             Fmt.GENERAL, sc + "cost_lens: cash counts purchases when paid and credits residual value; accounting "
+             "amortises"),
+            ("fin_tax_rate", "Tax rate for the tax shield", s.tax_rate_pct / 100, "%", Fmt.PCT,
+             sc + "tax_rate_pct (0: pre-tax)"),
         ])
         # fmt: on
         self._info("Currency of every amount", "USD", source=f"amounts in {s.currency}: USD × the rate above")
@@ -245,12 +256,16 @@ class _Builder:
                          "TRUE/FALSE", Fmt.GENERAL, f"{sc}{src}.on_open_model"),
                     ], prefix=f"o{i}_")
                     # fmt: on
+            self._common_inputs(opt, i)
         b.widths(ws, {1: 52, 2: 18, 3: 16, 4: 70, 5: 12, 6: 34})
         ws.freeze_panes = "A4"
         b.print_setup(ws, title_rows="3:3")
 
     def _api_inputs(self, opt: ApiOption, i: int) -> None:
         facts = _api_facts(opt, self.s)
+        if facts.negotiated:
+            self._negotiated_inputs(opt, i, facts)
+            return
         self.api_facts[opt.name] = facts
         p = facts.price
         as_of = p.price_date.isoformat() + (f" (price in force since {p.effective_from})" if p.effective_from else "")
@@ -284,6 +299,26 @@ class _Builder:
             f"scenario: options[{i - 1}].discount_pct",
         )  # fmt: skip
 
+    def _negotiated_inputs(self, opt: ApiOption, i: int, facts: _ApiFacts) -> None:
+        p = facts.price
+        self._info("Provider / model", f"{p.provider_name} · {p.model_name}", source=f"{opt.provider}/{opt.model}")
+        sc = f"scenario: options[{i - 1}]."
+        rates = [
+            ("input_usd_per_mtok", "Negotiated price, input tokens", opt.input_usd_per_mtok, p.input_usd_per_mtok),
+            ("cached_input_usd_per_mtok", "Negotiated price, cached input tokens", opt.cached_input_usd_per_mtok,
+             p.cached_input_usd_per_mtok),
+            ("output_usd_per_mtok", "Negotiated price, output tokens", opt.output_usd_per_mtok, p.output_usd_per_mtok),
+        ]  # fmt: skip
+        for key, label, typed, listed in rates:
+            src = sc + key if typed is not None else f"list price (none typed): {p.source}"
+            value = typed if typed is not None else listed
+            self._inp(f"o{i}_{key}", label, value, "USD/1M tokens", Fmt.USD_RATE, src)
+            self.book.define(f"o{i}_batch_{key}", self.ins, f"B{self.in_row - 1}")
+        self._inp(
+            f"o{i}_discount", "Negotiated discount off these prices", opt.discount_pct / 100, "%", Fmt.PCT,
+            sc + "discount_pct",
+        )  # fmt: skip
+
     def _self_hosted_inputs(self, opt: CloudGpuOption | OnPremOption, i: int) -> None:
         rep = self._replica(opt)
         sc = f"scenario: options[{i - 1}]."
@@ -299,9 +334,10 @@ class _Builder:
             "measured by the user (scenario: measured_output_tokens_per_s)"
             if rep.basis.value == "measured"
             else f"{rep.basis.value} by the OpenTCO throughput model at {rep.concurrency} streams "
-            f"meeting the latency targets ({e.efficiency.source})"
+            f"meeting the latency targets, ±{rep.error_band_pct:.0f} % ({e.efficiency.source})"
         )
-        per_replica = sc + "gpus_per_replica" if opt.gpus_per_replica else "fewest GPUs the model fits on (engine)"
+        per_replica = sc + "gpus_per_replica" if opt.gpus_per_replica else "cheapest shape the engine found"
+        q = rep.queue
         # fmt: off
         rows: list[_InRow] = [
             ("replica_output_tok_s", "Output tokens/s one replica serves at the latency targets",
@@ -309,14 +345,42 @@ class _Builder:
             ("gpus_per_replica", "GPUs per replica", rep.gpus_per_replica, "GPUs", Fmt.INT, per_replica),
             ("min_replicas", "Replicas kept at least (redundancy floor)", opt.min_replicas, "replicas", Fmt.INT,
              sc + "min_replicas"),
+            ("spare_replicas", "Spare replicas beyond the peak (N+1)", rep.spare, "replicas", Fmt.INT,
+             sc + "n_plus_1"),
+            ("target_util", "Target utilisation at the peak hour", opt.target_utilisation, "% of capacity", Fmt.PCT,
+             sc + "target_utilisation"),
+            ("queue_limit_util", "Highest utilisation meeting p95 TTFT with queueing", q.queue_limit_utilisation,
+             "% of capacity", Fmt.PCT,
+             f"engine: Erlang C over {rep.concurrency} streams (p95 TTFT {q.p95_ttft_ms:,.0f} ms at plan); re-export "
+             "after changing token counts or targets"),
+            ("batch_off_peak", "Batch share served off-peak?", opt.batch_off_peak, "TRUE/FALSE", Fmt.GENERAL,
+             sc + "batch_off_peak"),
         ]
         if isinstance(opt, CloudGpuOption):
-            usd, src, row = resolve_gpu_price(opt, rep.gpu)
+            plan = self.r.option(opt.name).facts.detail
+            offer = plan.offer
             self._inputs(rows, prefix=f"o{i}_")
-            self._inp(f"o{i}_usd_per_gpu_hour", "Price per GPU-hour", usd, "USD/GPU-hour", Fmt.USD_RATE, src,
-                      row.as_of.isoformat() if row else "")
-            rows = [("scale_to_zero", "Scale to zero outside operating hours?", opt.scale_to_zero, "TRUE/FALSE",
-                     Fmt.GENERAL, "scale_to_zero")]
+            src = offer.describe()
+            self._inp(f"o{i}_usd_per_gpu_hour", "Instance price per GPU-hour", offer.usd_per_gpu_hour,
+                      "USD/GPU-hour", Fmt.USD_RATE, src, offer.price_date.isoformat() if offer.price_date else "")
+            rows = [
+                ("gpus_per_node", f"GPUs per instance ({offer.instance_type})", offer.gpus_per_node, "GPUs", Fmt.INT,
+                 "instance shape: whole instances are paid for"),
+                ("scale_to_zero", "Scale to zero outside operating hours?", opt.scale_to_zero, "TRUE/FALSE",
+                 Fmt.GENERAL, sc + "scale_to_zero"),
+            ]
+            if plan.commit is not None:
+                cp = plan.commit
+                rows += [
+                    ("commit_nodes", "Committed instances (base load)", cp.nodes, "instances", Fmt.INT,
+                     sc + f"commitment.committed_nodes (suggested {cp.suggested_nodes})"),
+                    ("commit_usd_per_gpu_hour", "Committed price per GPU-hour", cp.offer.usd_per_gpu_hour,
+                     "USD/GPU-hour", Fmt.USD_RATE, cp.offer.describe()),
+                    ("commit_term_months", "Commitment term", cp.term_months, "months", Fmt.INT,
+                     sc + "commitment.term_years"),
+                    ("commit_upfront_share", "Share of a term paid upfront", cp.upfront_share, "%", Fmt.PCT,
+                     sc + f"commitment.payment ({cp.payment})"),
+                ]
         else:
             tdp_src = rep.gpu.source if rep.gpu.tdp_w else "no published TDP: the power at load"
             rows += [
@@ -325,6 +389,10 @@ class _Builder:
                  sc + "server_capex_usd"),
                 ("amortisation_years", "Amortisation period", opt.amortisation_years, "years", Fmt.DEC,
                  sc + "amortisation_years"),
+                ("resale_typed", "Resale value typed? (FALSE: book value)", opt.resale_pct_at_horizon is not None,
+                 "TRUE/FALSE", Fmt.GENERAL, sc + "resale_pct_at_horizon"),
+                ("resale_share", "Resale value at the horizon end", (opt.resale_pct_at_horizon or 0) / 100,
+                 "% of purchase price", Fmt.PCT, sc + "resale_pct_at_horizon"),
                 ("gpu_tdp_w", "GPU board power (TDP)", rep.gpu.tdp_w or rep.watts_per_gpu_at_load, "W", Fmt.INT,
                  tdp_src),
                 ("gpu_load_w", "GPU power at full load", rep.watts_per_gpu_at_load, "W", Fmt.INT, rep.watts_basis),
@@ -340,27 +408,69 @@ class _Builder:
                  "% of capex/year", Fmt.PCT, sc + "maintenance_pct_per_year"),
             ]
         c = opt.costs
+        cs = sc + "costs."
         rows += [
-            ("engineering_fte", "Engineers running it", c.engineering_fte, "FTE", Fmt.DEC,
-             sc + "costs.engineering_fte"),
+            ("engineering_fte", "Engineers running it", c.engineering_fte, "FTE", Fmt.DEC, cs + "engineering_fte"),
             ("loaded_salary", "Loaded cost of one engineer", c.loaded_salary_usd_per_year, "USD/year", Fmt.USD0,
-             sc + "costs.loaded_salary_usd_per_year"),
-            ("support_usd_per_month", "Support contract", c.support_usd_per_month, "USD/month", Fmt.USD,
-             sc + "costs.support_usd_per_month"),
+             cs + "loaded_salary_usd_per_year"),
+            ("oncall_fte_per_block", "On-call staff per block of replicas", c.oncall_fte_per_block, "FTE", Fmt.DEC,
+             cs + "oncall_fte_per_block"),
+            ("replicas_per_oncall_block", "Replicas in one on-call block", c.replicas_per_oncall_block, "replicas",
+             Fmt.INT, cs + "replicas_per_oncall_block"),
+            ("support_usd_per_month", "Software support contract", c.support_usd_per_month, "USD/month", Fmt.USD,
+             cs + "support_usd_per_month"),
             ("monitoring_usd_per_month", "Monitoring and observability", c.monitoring_usd_per_month, "USD/month",
-             Fmt.USD, sc + "costs.monitoring_usd_per_month"),
+             Fmt.USD, cs + "monitoring_usd_per_month"),
+            ("cpu_host_usd_per_replica_month", "CPU host per replica (where the GPU price excludes it)",
+             c.cpu_host_usd_per_replica_month, "USD/replica/month", Fmt.USD, cs + "cpu_host_usd_per_replica_month"),
+            ("storage_usd_per_month", "Storage", c.storage_usd_per_month, "USD/month", Fmt.USD,
+             cs + "storage_usd_per_month"),
+            ("network_usd_per_month", "Load balancer and networking", c.network_usd_per_month, "USD/month", Fmt.USD,
+             cs + "network_usd_per_month"),
+            ("egress_usd_per_gb", "Egress price", c.egress_usd_per_gb, "USD/GB", Fmt.USD_RATE,
+             cs + "egress_usd_per_gb"),
+            ("egress_bytes_per_output_token", "Bytes sent out per output token", c.egress_bytes_per_output_token,
+             "bytes", Fmt.DEC, cs + "egress_bytes_per_output_token (≈4 characters per token, OpenAI help centre)"),
+            ("staging_share", "Staging environment, share of the hardware cost", c.staging_share, "%", Fmt.PCT,
+             cs + "staging_share"),
+            ("interconnect_usd_per_node_month", "Interconnect per node of a multi-node replica",
+             c.interconnect_usd_per_node_month, "USD/node/month", Fmt.USD, cs + "interconnect_usd_per_node_month"),
             ("fine_tuning_gpu_hours", "Fine-tuning GPU-hours (month 1)", c.fine_tuning_gpu_hours, "GPU-hours",
-             Fmt.DEC, sc + "costs.fine_tuning_gpu_hours"),
+             Fmt.DEC, cs + "fine_tuning_gpu_hours"),
             ("fine_tuning_usd_per_gpu_hour", "Fine-tuning price per GPU-hour", c.fine_tuning_usd_per_gpu_hour,
-             "USD/GPU-hour", Fmt.USD_RATE, sc + "costs.fine_tuning_usd_per_gpu_hour"),
+             "USD/GPU-hour", Fmt.USD_RATE, cs + "fine_tuning_usd_per_gpu_hour"),
             ("data_prep_days", "Data preparation (month 1)", c.data_prep_days, "person-days", Fmt.DEC,
-             sc + "costs.data_prep_days"),
+             cs + "data_prep_days"),
             ("data_prep_usd_per_day", "Cost of a person-day of data preparation", c.data_prep_usd_per_day,
-             "USD/day", Fmt.USD, sc + "costs.data_prep_usd_per_day"),
-            ("setup_usd", "Migration and setup (month 1)", c.setup_usd, "USD", Fmt.USD0, sc + "costs.setup_usd"),
+             "USD/day", Fmt.USD, cs + "data_prep_usd_per_day"),
+            ("setup_usd", "Migration and setup (month 1)", c.setup_usd, "USD", Fmt.USD0, cs + "setup_usd"),
         ]
         # fmt: on
         self._inputs(rows, prefix=f"o{i}_")
+
+    def _common_inputs(self, opt: Option, i: int) -> None:
+        """Token multipliers and the switch cost, which every option kind has."""
+        sc = f"scenario: options[{i - 1}]."
+        if isinstance(opt, HybridOption):
+            rows: list[_InRow] = []
+        else:
+            # fmt: off
+            rows = [
+                ("input_mult", "Input tokens billed per workload input token", opt.input_token_multiplier, "×",
+                 Fmt.DEC, sc + "input_token_multiplier"),
+                ("output_mult", "Output tokens billed per workload output token", opt.output_token_multiplier, "×",
+                 Fmt.DEC, sc + "output_token_multiplier"),
+            ]
+            # fmt: on
+        if opt.name != self.base_name:
+            rows.append(
+                ("switch_usd", "Evaluation and migration of the switch (month 1)", opt.switch_usd, "USD", Fmt.USD0,
+                 sc + "switch_usd")
+            )  # fmt: skip
+        self._inputs(rows, prefix=f"o{i}_")
+
+    def _switch(self, i: int) -> str:
+        return "0" if self.s.options[i - 1].name == self.base_name else f"o{i}_switch_usd"
 
     def _replica(self, opt: CloudGpuOption | OnPremOption) -> ReplicaSpec:
         rep = self.r.option(opt.name).replica
@@ -448,9 +558,22 @@ class _Builder:
         ws.freeze_panes = "A4"
         b.print_setup(ws, title_rows="3:3")
 
+    def _billed_tokens(self, i: int) -> None:
+        """Tokens one request bills under option i: the workload's times its multipliers (`api.billed_tokens`)."""
+        self._calc(f"o{i}_in_tokens", "Input tokens billed per request",
+                   f"=ROUND(wl_input_tokens_per_request*o{i}_input_mult,0)", "tokens", Fmt.INT,
+                   "workload input tokens × input multiplier, rounded")  # fmt: skip
+        self._calc(f"o{i}_cached_tokens", "Cached input tokens billed per request",
+                   f"=ROUND(o{i}_in_tokens*wl_cached_input_share,0)", "tokens", Fmt.INT,
+                   "billed input tokens × cached share, rounded")  # fmt: skip
+        self._calc(f"o{i}_out_tokens", "Output tokens billed per request",
+                   f"=MAX(1,ROUND(wl_output_tokens_per_request*o{i}_output_mult,0))", "tokens", Fmt.INT,
+                   "workload output tokens × output multiplier, rounded (at least 1)")  # fmt: skip
+
     def _api_calc(self, opt: ApiOption, i: int) -> None:
         facts = self.api_facts[opt.name]
-        u, c, o = "wl_input_tokens_per_request", "wl_cached_input_tokens", "wl_output_tokens_per_request"
+        self._billed_tokens(i)
+        u, c, o = f"o{i}_in_tokens", f"o{i}_cached_tokens", f"o{i}_out_tokens"
         if facts.live:
             self._calc(
                 f"o{i}_std_usd_per_request",
@@ -506,93 +629,65 @@ class _Builder:
         )
 
     def _self_hosted_calc(self, opt: CloudGpuOption | OnPremOption, i: int) -> None:
-        self._calc(
-            f"o{i}_people_usd_per_month",
-            "People and running costs per month",
-            f"=o{i}_engineering_fte*o{i}_loaded_salary/12+o{i}_support_usd_per_month+o{i}_monitoring_usd_per_month",
-            "USD/month",
-            Fmt.USD,
-            "FTE × loaded salary ÷ 12 + support + monitoring",
-        )
-        self._calc(
-            f"o{i}_one_off_usd",
-            "One-off costs (month 1)",
-            f"=o{i}_fine_tuning_gpu_hours*o{i}_fine_tuning_usd_per_gpu_hour+o{i}_data_prep_days"
-            f"*o{i}_data_prep_usd_per_day+o{i}_setup_usd",
-            "USD",
-            Fmt.USD,
-            "fine-tuning GPU-hours × price + data-prep days × day rate + setup",
-        )
-        self._calc(
-            f"o{i}_step_tokens",
-            "Tokens per month one replica carries at peak",
-            f"=o{i}_replica_output_tok_s*wl_operating_hours*3600/wl_peak_to_average"
-            f"*wl_tokens_per_request/wl_output_tokens_per_request",
-            "tokens/month",
-            Fmt.INT,
-            "replica output tok/s × operating seconds ÷ peak-to-average × tokens per output token",
-        )
-        self._calc(
-            f"o{i}_floor",
-            "Replicas in the first step (break-even search)",
-            f"=MAX(1,o{i}_min_replicas)",
-            "replicas",
-            Fmt.INT,
-            "the redundancy floor, at least one",
-        )
+        o = f"o{i}_"
+        self._billed_tokens(i)
+        self._calc(f"{o}out_mult_eff", "Output tokens served per workload output token",
+                   f"={o}out_tokens/wl_output_tokens_per_request", "×", "0.0000",
+                   "billed output tokens ÷ workload output tokens")  # fmt: skip
+        self._calc(f"{o}people_usd_per_month", "People and running costs per month (before on-call)",
+                   f"={o}engineering_fte*{o}loaded_salary/12+{o}support_usd_per_month+{o}monitoring_usd_per_month",
+                   "USD/month", Fmt.USD, "FTE × loaded salary ÷ 12 + support + monitoring")  # fmt: skip
+        self._calc(f"{o}one_off_usd", "One-off costs (month 1)",
+                   f"={o}fine_tuning_gpu_hours*{o}fine_tuning_usd_per_gpu_hour+{o}data_prep_days"
+                   f"*{o}data_prep_usd_per_day+{o}setup_usd", "USD", Fmt.USD,
+                   "fine-tuning GPU-hours × price + data-prep days × day rate + setup")  # fmt: skip
+        self._calc(f"{o}planned_util", "Planned utilisation at the peak hour",
+                   f"=MIN({o}target_util,{o}queue_limit_util)", "% of capacity", Fmt.PCT,
+                   "the lower of the target and the queueing limit")  # fmt: skip
+        off = f"IF({o}batch_off_peak,1,0)"
+        avail = f"IF({o}scale_to_zero,wl_operating_hours,k_hours_per_month)" if isinstance(
+            opt, CloudGpuOption) else "k_hours_per_month"  # fmt: skip
+        self._calc(f"{o}avail_hours", "Hours a month replicas run", f"={avail}", "h/month", Fmt.DEC,
+                   "operating hours when scaling to zero, else every hour of the month")  # fmt: skip
+        self._calc(f"{o}peak_factor", "Peak output tok/s per output token of the month",
+                   f"=MAX((1-wl_batch_share*{off})*wl_peak_to_average/(wl_operating_hours*3600),"
+                   f"{off}/({o}avail_hours*3600))", "1/s", "0.000E+00",
+                   "interactive share × peak-to-average ÷ operating seconds; with batch off-peak, at least the "
+                   "month's output spread over the hours replicas run")  # fmt: skip
+        self._calc(f"{o}out_per_token", "Output tokens served per workload token",
+                   f"=wl_output_tokens_per_request/wl_tokens_per_request*{o}out_mult_eff", "×", "0.0000",
+                   "output share of the workload's tokens × output multiplier")  # fmt: skip
+        self._calc(f"{o}step_tokens", "Workload tokens per month one more replica carries at peak",
+                   f"={o}replica_output_tok_s*{o}planned_util/({o}peak_factor*{o}out_per_token)", "tokens/month",
+                   Fmt.INT, "replica tok/s × planned utilisation ÷ (peak factor × output tokens/token)")  # fmt: skip
+        self._calc(f"{o}floor", "Replicas kept at least", f"=MAX(0,{o}min_replicas)", "replicas", Fmt.INT,
+                   "the redundancy floor")  # fmt: skip
+        self._calc(f"{o}egress_usd_per_out_token", "Egress per output token served",
+                   f"={o}egress_bytes_per_output_token/1000000000*{o}egress_usd_per_gb", "USD/token", "0.000E+00",
+                   "bytes per token ÷ 1e9 × USD/GB")  # fmt: skip
         if isinstance(opt, CloudGpuOption):
-            self._calc(
-                f"o{i}_paid_hours",
-                "GPU-hours paid per GPU per month",
-                f"=IF(o{i}_scale_to_zero,wl_operating_hours,k_hours_per_month)",
-                "h/month",
-                Fmt.DEC,
-                "operating hours when scaling to zero, else every hour of the month",
-            )
-            self._calc(
-                f"o{i}_usd_per_replica_month",
-                "Cost of one replica per month (month-1 prices)",
-                f"=o{i}_gpus_per_replica*o{i}_usd_per_gpu_hour*o{i}_paid_hours",
-                "USD/month",
-                Fmt.USD,
-                "GPUs per replica × GPU-hour price × paid hours",
-            )
+            self._calc(f"{o}usd_per_node_hour", "Price of one instance per hour",
+                       f"={o}usd_per_gpu_hour*{o}gpus_per_node", "USD/hour", Fmt.USD_RATE,
+                       "GPU-hour price × GPUs per instance")  # fmt: skip
+            self._calc(f"{o}replicas_per_node", "Replicas one instance holds",
+                       f"=INT({o}gpus_per_node/{o}gpus_per_replica)", "replicas", Fmt.INT,
+                       "0 when a replica spans several instances")  # fmt: skip
+            self._calc(f"{o}nodes_per_replica", "Instances one replica spans",
+                       f"=ROUNDUP({o}gpus_per_replica/{o}gpus_per_node,0)", "instances", Fmt.INT,
+                       "1 when it fits on one instance")  # fmt: skip
+            if self.r.option(opt.name).facts.detail.commit is not None:
+                self._calc(f"{o}commit_usd_per_node_hour", "Committed price of one instance per hour",
+                           f"={o}commit_usd_per_gpu_hour*{o}gpus_per_node", "USD/hour", Fmt.USD_RATE,
+                           "committed GPU-hour price × GPUs per instance")  # fmt: skip
         else:
-            self._calc(
-                f"o{i}_life_months",
-                "Amortisation period",
-                f"=o{i}_amortisation_years*12",
-                "months",
-                Fmt.DEC,
-                "years × 12",
-            )
-            self._calc(
-                f"o{i}_idle_w",
-                "Power of an idle GPU",
-                f"=o{i}_gpu_tdp_w*o{i}_gpu_idle_power_share",
-                "W",
-                Fmt.DEC,
-                "TDP × idle share",
-            )
-            self._calc(
-                f"o{i}_usd_per_server_month",
-                "Fixed cost of one server per month (steady state)",
-                f"=(o{i}_gpus_per_server*o{i}_idle_w+o{i}_server_overhead_w)*k_hours_per_month/1000*o{i}_pue"
-                f"*o{i}_usd_per_kwh+o{i}_rack_usd_per_server_month+o{i}_server_capex_usd*o{i}_maintenance_per_year"
-                f"/12+o{i}_server_capex_usd/o{i}_life_months",
-                "USD/month",
-                Fmt.USD,
-                "idle power of all its GPUs and overhead, rack, maintenance and amortised capex",
-            )
-            self._calc(
-                f"o{i}_usd_per_token_energy",
-                "Energy cost per token served (above idle)",
-                f"=o{i}_gpus_per_replica*(o{i}_gpu_load_w-o{i}_idle_w)/(3600*o{i}_replica_output_tok_s)/1000"
-                f"*o{i}_pue*o{i}_usd_per_kwh*wl_output_tokens_per_request/wl_tokens_per_request",
-                "USD/token",
-                "0.000E+00",
-                "(load − idle) W per output token, × PUE × $/kWh",
-            )
+            self._calc(f"{o}life_months", "Amortisation period", f"={o}amortisation_years*12", "months", Fmt.DEC,
+                       "years × 12")  # fmt: skip
+            self._calc(f"{o}idle_w", "Power of an idle GPU", f"={o}gpu_tdp_w*{o}gpu_idle_power_share", "W", Fmt.DEC,
+                       "TDP × idle share")  # fmt: skip
+            self._calc(f"{o}energy_usd_per_out_token", "Energy per output token served (above idle)",
+                       f"={o}gpus_per_replica*({o}gpu_load_w-{o}idle_w)/(3600*{o}replica_output_tok_s)/1000"
+                       f"*{o}pue*{o}usd_per_kwh", "USD/token", "0.000E+00",
+                       "GPUs × (load − idle) W ÷ replica tok/s, in kWh × PUE × $/kWh")  # fmt: skip
 
     def _month1_buildup(self, opt: Option, i: int) -> None:
         """Month-1 figures of the option, pulled from the Monthly sheet."""
@@ -688,60 +783,43 @@ class _Builder:
     def _option_columns(self, opt: Option, i: int) -> None:
         ref = self.refs[opt.name]
         n = f"o{i}_m_"
+        switch = self._switch(i)
         if isinstance(opt, ApiOption):
-            cost = self._api_part(i, None, n, "")
-            ref.total_col = ref.cash_col = cost
-            self.book.define(n + "total", self.mon, f"{cost}{_FIRST}:{cost}{self.last}")
-        elif isinstance(opt, CloudGpuOption):
-            cols = self._cloud_part(i, None, n, "")
-            ref.total_col = ref.cash_col = self._mcol(
-                "Total",
-                Fmt.USD,
-                lambda r: f"={cols['compute']}{r}+{cols['people']}{r}+{cols['one_off']}{r}",
-                name=n + "total",
-            )
-        elif isinstance(opt, OnPremOption):
-            cols = self._on_prem_part(i, None, n, "")
-            ref.total_col = cols["total"]
-            ref.cash_col = self._mcol(
-                "Cash out",
-                Fmt.USD,
-                lambda r: f"={cols['total']}{r}-{cols['capex']}{r}+{cols['capex_cash']}{r}",
-                name=n + "cash",
-            )
+            api = self._api_part(i, None, n, "")
+            one = self._mcol("One-off", Fmt.USD, lambda r: f"=IF($A{r}=1,{switch},0)", name=n + "one_off_usd")
+            total = cash = self._mcol("Total", Fmt.USD, lambda r: f"={api}{r}+{one}{r}", name=n + "total")
+        elif isinstance(opt, CloudGpuOption | OnPremOption):
+            cols = self._self_hosted_part(opt, i, None, n, "", switch)
+            total, cash = cols["total"], cols["cash"]
         else:
             assert isinstance(opt, HybridOption)
             j, z = self.idx[opt.open_option], self.idx[opt.api_option]
             share = f"o{i}_open_share"
             inner = self.s.option(opt.open_option)
             self._mcol("Requests on the open model", Fmt.INT, lambda r: f"=$B{r}*{share}")
-            if isinstance(inner, CloudGpuOption):
-                cols = self._cloud_part(j, share, n, "Open: ")
-                open_total = self._mcol(
-                    "Open: total", Fmt.USD, lambda r: f"={cols['compute']}{r}+{cols['people']}{r}+{cols['one_off']}{r}"
-                )
-                open_cash = open_total
-            elif isinstance(inner, OnPremOption):
-                cols = self._on_prem_part(j, share, n, "Open: ")
-                open_total = cols["total"]
-                open_cash = self._mcol(
-                    "Open: cash out",
-                    Fmt.USD,
-                    lambda r: f"={cols['total']}{r}-{cols['capex']}{r}+{cols['capex_cash']}{r}",
-                )
+            if isinstance(inner, CloudGpuOption | OnPremOption):
+                cols = self._self_hosted_part(inner, j, share, n, "Open: ", switch)
+                open_total, open_cash = cols["total"], cols["cash"]
+                api = self._api_part(z, f"(1-{share})", n, "API: ")
+                total = self._mcol("Total", Fmt.USD, lambda r: f"={open_total}{r}+{api}{r}", name=n + "total")
+                cash = total
+                if open_cash != open_total:
+                    cash = self._mcol("Cash out", Fmt.USD, lambda r: f"={open_cash}{r}+{api}{r}", name=n + "cash")
             else:
                 assert isinstance(inner, ApiOption)
-                open_total = open_cash = self._api_part(j, share, None, "Open: ")
-            api = self._api_part(z, f"(1-{share})", n if not isinstance(inner, ApiOption) else None, "API: ")
-            if isinstance(inner, ApiOption):
-                self._mcol("API charges", Fmt.USD, lambda r: f"={open_total}{r}+{api}{r}", name=n + "api_usd")
-            ref.total_col = self._mcol("Total", Fmt.USD, lambda r: f"={open_total}{r}+{api}{r}", name=n + "total")
-            ref.cash_col = ref.total_col
-            if open_cash != open_total:
-                ref.cash_col = self._mcol("Cash out", Fmt.USD, lambda r: f"={open_cash}{r}+{api}{r}", name=n + "cash")
-        ref.cum_col = ref.cum_cash_col = self._cumulative("Cumulative", ref.total_col, n + "cum_total")
-        if ref.cash_col != ref.total_col:
-            ref.cum_cash_col = self._cumulative("Cumulative cash", ref.cash_col, n + "cum_cash")
+                a1 = self._api_part(j, share, None, "Open: ")
+                a2 = self._api_part(z, f"(1-{share})", None, "API: ")
+                api = self._mcol("API charges", Fmt.USD, lambda r: f"={a1}{r}+{a2}{r}", name=n + "api_usd")
+                one = self._mcol("One-off", Fmt.USD, lambda r: f"=IF($A{r}=1,{switch},0)", name=n + "one_off_usd")
+                total = cash = self._mcol("Total", Fmt.USD, lambda r: f"={api}{r}+{one}{r}", name=n + "total")
+        ref.total_col, ref.cash_col = total, cash
+        ref.cost_col = self._mcol(
+            "Cost (lens in force)",
+            Fmt.USD,
+            lambda r: f"=IF(fin_lens_cash,{cash}{r}-fin_tax_rate*{total}{r},{total}{r}*(1-fin_tax_rate))",
+            name=n + "cost",
+        )
+        ref.cum_col = ref.cum_cost_col = self._cumulative("Cumulative cost", ref.cost_col, n + "cum_cost")
 
     def _cumulative(self, header: str, of: str, name: str) -> str:
         me = get_column_letter(self.col)
@@ -759,142 +837,247 @@ class _Builder:
             name=f"{n}api_usd" if n else None,
         )
 
-    def _replica_columns(self, o: str, vol: str, n: str, prefix: str) -> dict[str, str]:
-        """Peak output tokens/s and the replicas it needs (`ReplicaSpec.replicas_for`), for every self-hosted kind."""
+    def _self_hosted_part(
+        self, opt: CloudGpuOption | OnPremOption, p: int, share: str | None, n: str, prefix: str, switch: str
+    ) -> dict[str, str]:
+        """`costmodel.options.cloud_gpu` / `on_prem` month lines for option `p` on `share` of the traffic."""
+        vol = f"*{share}" if share else ""
+        o = f"o{p}_"
         L: dict[str, str] = {}
-        L["peak"] = self._mcol(
-            f"{prefix}Peak output tok/s", Fmt.DEC, lambda r: f"=$D{r}{vol}/(wl_operating_hours*3600)*wl_peak_to_average"
-        )
+        L["out"] = self._mcol(f"{prefix}Output tokens served", Fmt.INT, lambda r: f"=$D{r}{vol}*{o}out_mult_eff")
+        L["peak"] = self._mcol(f"{prefix}Peak output tok/s", Fmt.DEC, lambda r: f"={L['out']}{r}*{o}peak_factor")
+        need = f"ROUNDUP({{peak}}/({o}replica_output_tok_s*{o}planned_util)-{_SMALL},0)"
         L["replicas"] = self._mcol(
             f"{prefix}Replicas",
             Fmt.INT,
-            lambda r: f"=MAX({o}min_replicas,ROUNDUP({L['peak']}{r}/{o}replica_output_tok_s-{_SMALL},0))",
+            lambda r: (
+                f"=MAX({o}floor,IF({need.format(peak=L['peak'] + str(r))}>0,"
+                f"{need.format(peak=L['peak'] + str(r))}+{o}spare_replicas,{o}spare_replicas))"
+            ),
             name=n + "replicas",
         )
-        return L
-
-    def _people_columns(self, o: str, n: str, prefix: str) -> dict[str, str]:
-        """People every month and one-off costs in month 1 (`SelfHostCosts`), for every self-hosted kind."""
-        return {
-            "people": self._mcol(
-                f"{prefix}People", Fmt.USD, lambda r: f"={o}people_usd_per_month", name=n + "people_usd"
-            ),
-            "one_off": self._mcol(
-                f"{prefix}One-off", Fmt.USD, lambda r: f"=IF($A{r}=1,{o}one_off_usd,0)", name=n + "one_off_usd"
-            ),
-        }
-
-    def _cloud_part(self, p: int, share: str | None, n: str, prefix: str) -> dict[str, str]:
-        """`costmodel.tco._cloud_month` for option `p` on `share` of the traffic."""
-        vol = f"*{share}" if share else ""
-        L: dict[str, str] = {}
-        o = f"o{p}_"
-        L.update(self._replica_columns(o, vol, n, prefix))
-        L["gpus"] = self._mcol(
-            f"{prefix}GPUs", Fmt.INT, lambda r: f"={L['replicas']}{r}*{o}gpus_per_replica", name=n + "gpus"
-        )
-        L["util"] = self._mcol(
-            f"{prefix}Utilisation",
-            Fmt.PCT,
-            lambda r: (
-                f"=IF({L['replicas']}{r}=0,0,$D{r}{vol}/({o}paid_hours*3600)"
-                f"/({L['replicas']}{r}*{o}replica_output_tok_s))"
-            ),
-            name=n + "utilisation",
-        )
-        L["compute"] = self._mcol(
-            f"{prefix}GPU-hours",
-            Fmt.USD,
-            lambda r: f"={L['gpus']}{r}*{o}usd_per_gpu_hour*{o}paid_hours*$G{r}",
-            name=n + "compute_usd",
-        )
-        L.update(self._people_columns(o, n, prefix))
-        return L
-
-    def _on_prem_part(self, p: int, share: str | None, n: str, prefix: str) -> dict[str, str]:
-        """`costmodel.tco._on_prem_months` for option `p` on `share` of the traffic."""
-        vol = f"*{share}" if share else ""
-        L: dict[str, str] = {}
-        o = f"o{p}_"
-        first = _FIRST
-        L.update(self._replica_columns(o, vol, n, prefix))
-        L["active"] = self._mcol(f"{prefix}Active GPUs", Fmt.INT, lambda r: f"={L['replicas']}{r}*{o}gpus_per_replica")
-        L["needed"] = self._mcol(
-            f"{prefix}Servers needed", Fmt.INT, lambda r: f"=ROUNDUP({L['active']}{r}/{o}gpus_per_server,0)"
-        )
-        me = get_column_letter(self.col)  # the column refers to its own previous row
-        L["installed"] = self._mcol(
-            f"{prefix}Servers installed",
-            Fmt.INT,
-            lambda r: f"={L['needed']}{r}" if r == first else f"=MAX({me}{r - 1},{L['needed']}{r})",
-        )
-        L["bought"] = self._mcol(
-            f"{prefix}Servers bought",
-            Fmt.INT,
-            lambda r: f"={L['installed']}{r}" if r == first else f"={L['installed']}{r}-{L['installed']}{r - 1}",
-        )
-        inst = self._rng(L["installed"])
-        L["amortising"] = self._mcol(
-            f"{prefix}Servers being amortised",
-            Fmt.INT,
-            lambda r: f"={L['installed']}{r}-IF($A{r}-{o}life_months>=1,INDEX({inst},INT($A{r}-{o}life_months)),0)",
-        )
-        L["gpus"] = self._mcol(
-            f"{prefix}GPUs installed", Fmt.INT, lambda r: f"={L['installed']}{r}*{o}gpus_per_server", name=n + "gpus"
-        )
-        L["util"] = self._mcol(
-            f"{prefix}Utilisation",
-            Fmt.PCT,
-            lambda r: (
-                f"=IF({L['replicas']}{r}=0,0,$D{r}{vol}/(wl_operating_hours*3600)"
-                f"/({L['replicas']}{r}*{o}replica_output_tok_s))"
-            ),
-            name=n + "utilisation",
-        )
-        L["busy_w"] = self._mcol(
-            f"{prefix}Busy W per active GPU",
-            Fmt.DEC,
-            lambda r: f"={o}idle_w+({o}gpu_load_w-{o}idle_w)*MIN({L['util']}{r},1)",
-        )
-        L["capex"] = self._mcol(
-            f"{prefix}Servers (amortised)",
-            Fmt.USD,
-            lambda r: f"={L['amortising']}{r}*{o}server_capex_usd/{o}life_months",
-            name=n + "capex_usd",
-        )
-        L["power"] = self._mcol(
-            f"{prefix}Power",
+        if isinstance(opt, CloudGpuOption):
+            L.update(self._cloud_lines(opt, o, n, prefix, L))
+        else:
+            L.update(self._on_prem_lines(opt, o, n, prefix, L))
+        rep = L["replicas"]
+        L["people"] = self._mcol(
+            f"{prefix}People",
             Fmt.USD,
             lambda r: (
-                f"=({L['active']}{r}*({L['busy_w']}{r}*wl_operating_hours+{o}idle_w*(k_hours_per_month"
-                f"-wl_operating_hours))+({L['gpus']}{r}-{L['active']}{r})*{o}idle_w*k_hours_per_month"
-                f"+{L['installed']}{r}*{o}server_overhead_w*k_hours_per_month)/1000*{o}pue*{o}usd_per_kwh"
+                f"={o}people_usd_per_month+ROUNDUP({rep}{r}/{o}replicas_per_oncall_block,0)"
+                f"*{o}oncall_fte_per_block*{o}loaded_salary/12"
             ),
-            name=n + "power_usd",
+            name=n + "people_usd",
         )
-        L["facility"] = self._mcol(
-            f"{prefix}Rack and maintenance",
-            Fmt.USD,
-            lambda r: (
-                f"={L['installed']}{r}*{o}rack_usd_per_server_month"
-                f"+{L['installed']}{r}*{o}server_capex_usd*{o}maintenance_per_year/12"
-            ),
-            name=n + "facility_usd",
+        L["one_off"] = self._mcol(
+            f"{prefix}One-off", Fmt.USD, lambda r: f"=IF($A{r}=1,{o}one_off_usd+{switch},0)", name=n + "one_off_usd"
         )
-        L.update(self._people_columns(o, n, prefix))
+        parts = [L[k] for k in ("compute", "capex", "power", "facility", "infra", "people", "one_off") if k in L]
         L["total"] = self._mcol(
             f"{prefix}Total" if not prefix else f"{prefix}total",
             Fmt.USD,
-            lambda r: f"={L['capex']}{r}+{L['power']}{r}+{L['facility']}{r}+{L['people']}{r}+{L['one_off']}{r}",
+            lambda r: "=" + "+".join(f"{c}{r}" for c in parts),
             name=n + "total" if not prefix else None,
         )
-        L["capex_cash"] = self._mcol(
+        adjust = ""
+        if "prepaid_am" in L:
+            adjust = f"-{L['prepaid_am']}{{r}}+{L['prepaid_cash']}{{r}}"
+        if "capex" in L:
+            adjust = f"-{L['capex']}{{r}}+{L['capex_cash']}{{r}}-{L['residual']}{{r}}"
+        if adjust:
+            L["cash"] = self._mcol(
+                f"{prefix}Cash out",
+                Fmt.USD,
+                lambda r: f"={L['total']}{r}" + adjust.format(r=r),
+                name=n + "cash" if not prefix else None,
+            )
+        else:
+            L["cash"] = L["total"]
+        return L
+
+    def _cloud_lines(self, opt: CloudGpuOption, o: str, n: str, prefix: str, L: dict[str, str]) -> dict[str, str]:
+        rep = L["replicas"]
+        out: dict[str, str] = {}
+        out["nodes"] = self._mcol(
+            f"{prefix}Instances needed",
+            Fmt.INT,
+            lambda r: (
+                f"=IF({o}replicas_per_node>=1,ROUNDUP({rep}{r}/{o}replicas_per_node,0),{rep}{r}*{o}nodes_per_replica)"
+            ),
+        )
+        nodes = out["nodes"]
+        if self.r.option(opt.name).facts.detail.commit is not None:
+            start = self._mcol(
+                f"{prefix}Term starts in month",
+                Fmt.INT,
+                lambda r: f"=INT(($A{r}-1)/{o}commit_term_months)*{o}commit_term_months+1",
+            )
+            committed = self._mcol(
+                f"{prefix}Committed instances",
+                Fmt.USD,
+                lambda r: (
+                    f"={o}commit_nodes*{o}commit_usd_per_node_hour*k_hours_per_month"
+                    f"*(1+fin_gpu_price_change)^(({start}{r}-1)/12)"
+                ),
+            )
+            burst = self._mcol(
+                f"{prefix}Burst on-demand",
+                Fmt.USD,
+                lambda r: f"=MAX(0,{nodes}{r}-{o}commit_nodes)*{o}usd_per_node_hour*{o}avail_hours*$G{r}",
+            )
+            out["compute"] = self._mcol(
+                f"{prefix}GPU instances", Fmt.USD, lambda r: f"={committed}{r}+{burst}{r}", name=n + "compute_usd"
+            )
+            out["prepaid_am"] = self._mcol(
+                f"{prefix}Prepaid part (spread)",
+                Fmt.USD,
+                lambda r: f"={committed}{r}*{o}commit_upfront_share",
+                name=n + "prepaid_amortised_usd",
+            )
+            out["prepaid_cash"] = self._mcol(
+                f"{prefix}Paid upfront",
+                Fmt.USD,
+                lambda r: f"=IF($A{r}={start}{r},{committed}{r}*{o}commit_upfront_share*{o}commit_term_months,0)",
+                name=n + "prepaid_cash_usd",
+            )
+            paid = self._mcol(f"{prefix}Instances paid", Fmt.INT, lambda r: f"=MAX({nodes}{r},{o}commit_nodes)")
+        else:
+            out["compute"] = self._mcol(
+                f"{prefix}GPU instances",
+                Fmt.USD,
+                lambda r: f"={nodes}{r}*{o}usd_per_node_hour*{o}avail_hours*$G{r}",
+                name=n + "compute_usd",
+            )
+            paid = nodes
+        out["gpus"] = self._mcol(
+            f"{prefix}GPUs paid", Fmt.INT, lambda r: f"={paid}{r}*{o}gpus_per_node", name=n + "gpus"
+        )
+        out["util"] = self._mcol(
+            f"{prefix}Utilisation",
+            Fmt.PCT,
+            lambda r: f"=IF({rep}{r}=0,0,{L['out']}{r}/({o}avail_hours*3600)/({rep}{r}*{o}replica_output_tok_s))",
+            name=n + "utilisation",
+        )
+        comp = out["compute"]
+        out["infra"] = self._mcol(
+            f"{prefix}Infrastructure",
+            Fmt.USD,
+            lambda r: (
+                f"={rep}{r}*{o}cpu_host_usd_per_replica_month+{o}storage_usd_per_month+{o}network_usd_per_month"
+                f"+{L['out']}{r}*{o}egress_usd_per_out_token+{o}staging_share*{comp}{r}"
+                f"+{rep}{r}*IF({o}nodes_per_replica>1,{o}nodes_per_replica,0)*{o}interconnect_usd_per_node_month"
+            ),
+            name=n + "infra_usd",
+        )
+        return out
+
+    def _on_prem_lines(self, opt: OnPremOption, o: str, n: str, prefix: str, L: dict[str, str]) -> dict[str, str]:
+        rep = L["replicas"]
+        out: dict[str, str] = {}
+        first = _FIRST
+        out["active"] = self._mcol(f"{prefix}Active GPUs", Fmt.INT, lambda r: f"={rep}{r}*{o}gpus_per_replica")
+        out["needed"] = self._mcol(
+            f"{prefix}Servers needed",
+            Fmt.INT,
+            lambda r: (
+                f"=IF({o}gpus_per_replica<={o}gpus_per_server,ROUNDUP({out['active']}{r}/{o}gpus_per_server,0),"
+                f"{rep}{r}*ROUNDUP({o}gpus_per_replica/{o}gpus_per_server,0))"
+            ),
+        )
+        me = get_column_letter(self.col)  # the column refers to its own previous row
+        out["installed"] = self._mcol(
+            f"{prefix}Servers installed",
+            Fmt.INT,
+            lambda r: f"={out['needed']}{r}" if r == first else f"=MAX({me}{r - 1},{out['needed']}{r})",
+        )
+        inst_col = out["installed"]
+        out["bought"] = self._mcol(
+            f"{prefix}Servers bought",
+            Fmt.INT,
+            lambda r: f"={inst_col}{r}" if r == first else f"={inst_col}{r}-{inst_col}{r - 1}",
+        )
+        inst = self._rng(inst_col)
+        out["amortising"] = self._mcol(
+            f"{prefix}Servers being amortised",
+            Fmt.INT,
+            lambda r: f"={inst_col}{r}-IF($A{r}-{o}life_months>=1,INDEX({inst},INT($A{r}-{o}life_months)),0)",
+        )
+        out["gpus"] = self._mcol(
+            f"{prefix}GPUs installed", Fmt.INT, lambda r: f"={inst_col}{r}*{o}gpus_per_server", name=n + "gpus"
+        )
+        out["util"] = self._mcol(
+            f"{prefix}Utilisation",
+            Fmt.PCT,
+            lambda r: f"=IF({rep}{r}=0,0,{L['out']}{r}/(wl_operating_hours*3600)/({rep}{r}*{o}replica_output_tok_s))",
+            name=n + "utilisation",
+        )
+        out["busy_w"] = self._mcol(
+            f"{prefix}Busy W per active GPU",
+            Fmt.DEC,
+            lambda r: f"={o}idle_w+({o}gpu_load_w-{o}idle_w)*MIN({out['util']}{r},1)",
+        )
+        out["capex"] = self._mcol(
+            f"{prefix}Servers (amortised)",
+            Fmt.USD,
+            lambda r: f"={out['amortising']}{r}*{o}server_capex_usd/{o}life_months",
+            name=n + "capex_usd",
+        )
+        out["power"] = self._mcol(
+            f"{prefix}Power",
+            Fmt.USD,
+            lambda r: (
+                f"=({out['active']}{r}*({out['busy_w']}{r}*wl_operating_hours+{o}idle_w*(k_hours_per_month"
+                f"-wl_operating_hours))+({out['gpus']}{r}-{out['active']}{r})*{o}idle_w*k_hours_per_month"
+                f"+{inst_col}{r}*{o}server_overhead_w*k_hours_per_month)/1000*{o}pue*{o}usd_per_kwh"
+            ),
+            name=n + "power_usd",
+        )
+        out["facility"] = self._mcol(
+            f"{prefix}Rack and maintenance",
+            Fmt.USD,
+            lambda r: (
+                f"={inst_col}{r}*{o}rack_usd_per_server_month"
+                f"+{inst_col}{r}*{o}server_capex_usd*{o}maintenance_per_year/12"
+            ),
+            name=n + "facility_usd",
+        )
+        hw = f"({out['capex']}{{r}}+{out['power']}{{r}}+{out['facility']}{{r}})"
+        out["infra"] = self._mcol(
+            f"{prefix}Infrastructure",
+            Fmt.USD,
+            lambda r: (
+                f"={rep}{r}*{o}cpu_host_usd_per_replica_month+{o}storage_usd_per_month+{o}network_usd_per_month"
+                f"+{L['out']}{r}*{o}egress_usd_per_out_token+{o}staging_share*{hw.format(r=r)}"
+                f"+IF({o}gpus_per_replica>{o}gpus_per_server,{rep}{r}*ROUNDUP({o}gpus_per_replica/{o}gpus_per_server,0),0)"
+                f"*{o}interconnect_usd_per_node_month"
+            ),
+            name=n + "infra_usd",
+        )
+        out["capex_cash"] = self._mcol(
             f"{prefix}Servers paid",
             Fmt.USD,
-            lambda r: f"={L['bought']}{r}*{o}server_capex_usd",
+            lambda r: f"={out['bought']}{r}*{o}server_capex_usd",
             name=n + "capex_cash_usd",
         )
-        return L
+        h = self.h
+        book = self._mcol(
+            f"{prefix}Book value left at the horizon end",
+            Fmt.USD,
+            lambda r: (
+                f"={out['bought']}{r}*{o}server_capex_usd*MAX(0,1-MIN({o}life_months,{h}-$A{r}+1)/{o}life_months)"
+            ),
+        )
+        books = self._rng(book)
+        out["residual"] = self._mcol(
+            f"{prefix}Residual value credited",
+            Fmt.USD,
+            lambda r: (
+                f"=IF($A{r}={h},IF({o}resale_typed,{inst_col}{r}*{o}server_capex_usd*{o}resale_share,SUM({books})),0)"
+            ),
+            name=n + "residual_cash_usd",
+        )
+        return out
 
     # ================================================================== KPIs, break-even and NPV
 
@@ -948,10 +1131,10 @@ class _Builder:
             for r in range(cf_first, cf_last + 1):
                 mr = r - cf_first + _FIRST
                 m = lambda c, mr=mr: b.ref(mon, f"{c}{mr}")  # noqa: E731
-                b.value(ws, r, col, f"={m(base.cash_col)}-{m(ref.cash_col)}", Fmt.USD)
-                b.value(ws, r, col + 1, f"={m(base.cum_cash_col)}-{m(ref.cum_cash_col)}", Fmt.USD0)
-                b.value(ws, r, col + 2, f'=IF({m(ref.cum_cash_col)}<={m(base.cum_cash_col)},$A{r},"")', Fmt.INT)
-                b.value(ws, r, col + 3, f'=IF({m(ref.total_col)}<={m(base.total_col)},$A{r},"")', Fmt.INT)
+                b.value(ws, r, col, f"={m(base.cost_col)}-{m(ref.cost_col)}", Fmt.USD)
+                b.value(ws, r, col + 1, f"={m(base.cum_cost_col)}-{m(ref.cum_cost_col)}", Fmt.USD0)
+                b.value(ws, r, col + 2, f'=IF({m(ref.cum_cost_col)}<={m(base.cum_cost_col)},$A{r},"")', Fmt.INT)
+                b.value(ws, r, col + 3, f'=IF({m(ref.cost_col)}<={m(base.cost_col)},$A{r},"")', Fmt.INT)
             rng = {c: f"${c}${cf_first}:${c}${cf_last}" for c in (c_sav, c_pay, c_be)}
             r = table_row + k
             b.text(ws, r, 1, f"{i}. {opt.name}")
@@ -992,11 +1175,12 @@ class _Builder:
         return len(self._pairs())
 
     def _break_even_volumes(self, top: int) -> None:
-        """`costmodel.breakeven.break_even_volume` in closed form (cloud) or over a search table (on-prem).
+        """`costmodel.breakeven.break_even_volume` over a search table per (option, API) pair.
 
-        Steady state: month-1 prices, no growth, no one-off costs. Below `n` replicas the API costs `a` per
-        token; a self-hosted option costs its fixed part (per replica or per server) plus `c` per token. The
-        break-even volume is the lowest volume whose replica step already pays for itself.
+        Steady state: month-1 prices, no growth, no one-off costs, accounting view, the shape and instance
+        the engine chose. Needing k replicas covers volumes ((k − 1)·step, k·step]; there the option costs a
+        fixed F(k) plus `c` per token and the API `a` per token, so the first row whose crossing
+        F(k) ÷ (a − c) falls inside its range gives the break-even volume.
         """
         b, ws = self.book, self.be
         pairs = self._pairs()
@@ -1008,7 +1192,7 @@ class _Builder:
             "Against API",
             "API price per token",
             "Rate the open part must beat",
-            "Replicas at break-even",
+            "Replica steps searched",
             "Break-even tokens/month",
             "× month-1 volume",
         ]
@@ -1030,101 +1214,129 @@ class _Builder:
                 j, inner, scale = i, opt, ""
                 rate = f"=C{r}"
             b.value(ws, r, 4, rate, Fmt.USD_TINY)
-            o = f"o{j}_"
-            if isinstance(inner, CloudGpuOption):
-                d = f"({o}step_tokens*D{r}-{o}usd_per_replica_month)"
-                n_formula = (
-                    f'=IF(OR(C{r}<=0,D{r}<=0),"{NO_BREAK_EVEN}",IF({d}>0,MAX({o}floor,ROUNDUP({o}people_usd_per_month'
-                    f'/{d},0)),IF({o}floor*{d}>={o}people_usd_per_month,{o}floor,"{NO_BREAK_EVEN}")))'
-                )
-                fixed = f"(E{r}*{o}usd_per_replica_month+{o}people_usd_per_month)"
-                net = f"D{r}"
-            elif isinstance(inner, OnPremOption):
-                net = f"(D{r}-{o}usd_per_token_energy)"
-                flags = self._search_table(
-                    o, b.ref(ws, f"$D${r}"), self._search_rows(opt, api, inner), f"{i}. {opt.name} vs {a}. {api.name}"
-                )
-                n_formula = f'=IF(OR(C{r}<=0,{net}<=0,COUNT({flags})=0),"{NO_BREAK_EVEN}",MIN({flags}))'
-                servers = f"ROUNDUP(E{r}*{o}gpus_per_replica/{o}gpus_per_server,0)"
-                fixed = f"({servers}*{o}usd_per_server_month+{o}people_usd_per_month)"
-            else:
+            if not isinstance(inner, CloudGpuOption | OnPremOption):
                 b.text(ws, r, 5, "n/a (per-token open part)", italic=True)
                 continue
-            b.value(ws, r, 5, n_formula, Fmt.INT)
-            vol = (
-                f'=IF(ISNUMBER(E{r}),IF(E{r}>{_MAX_STEPS},"{NO_BREAK_EVEN}",MAX(IF(E{r}>{o}floor,(E{r}-1)*{o}step_tokens,0),'
-                f'{fixed}/{net}){scale}),"{NO_BREAK_EVEN}")'
+            rows = self._search_rows(opt, api, inner)
+            flags = self._search_table(
+                inner, f"o{j}_", b.ref(ws, f"$D${r}"), rows, f"{i}. {opt.name} vs {a}. {api.name}"
             )
+            b.value(ws, r, 5, rows, Fmt.INT)
+            vol = f'=IF(COUNT({flags})=0,"{NO_BREAK_EVEN}",MIN({flags}){scale})'
             b.value(ws, r, 6, vol, Fmt.INT)
             ref.break_even_volume[api.name] = b.define(f"o{i}_be_tokens_vs_o{a}", ws, f"F{r}")
             b.value(ws, r, 7, f'=IF(ISNUMBER(F{r}),F{r}/INDEX(m_tokens,1),"")', Fmt.MULT)
 
-    def _search_rows(self, opt: Option, api: ApiOption, inner: OnPremOption) -> int:
-        """Rows (server counts) of an on-prem search table: the engine's answer twice over, within 2000 replicas."""
-        w = self.s.workload
+    def _search_rows(self, opt: Option, api: ApiOption, inner: CloudGpuOption | OnPremOption) -> int:
+        """Rows (replica steps) of a search table: the engine's answer twice over, within _MAX_STEPS."""
         rep = self._replica(inner)
-        g, gps = rep.gpus_per_replica, inner.gpus_per_server
-        floor = max(1, inner.min_replicas)
-        step = rep.output_tokens_per_s * float(w.operating_hours_per_month) * 3600 / w.peak_to_average
-        step *= w.tokens_per_request / w.output_tokens_per_request
+        step = _step_tokens(self.s, inner, rep)
         v = self.r.option(opt.name).break_even_tokens_per_month.get(api.name)
         share = self.s.option(opt.name).open_share if isinstance(opt, HybridOption) else 1.0
-        n = math.ceil(float(v) * share / step) if v is not None and step > 0 else floor
-        first, answer, cap = (math.ceil(x * g / gps) for x in (floor, max(n, floor), _MAX_STEPS))
-        return max(1, min(cap - first + 1, max(16, 2 * (answer - first) + 8)))
+        k = math.ceil(float(v) * share / step) if v is not None and step > 0 else 1
+        return max(16, min(_MAX_STEPS, 2 * k + 8))
 
-    def _search_table(self, o: str, rate: str, rows: int, title: str) -> str:
-        """On-prem break-even: one row per server count S, with the first replica count n that pays off.
+    def _search_table(self, opt: CloudGpuOption | OnPremOption, o: str, rate: str, rows: int, title: str) -> str:
+        """One row per replica step k: the steady monthly cost F(k) and, if it pays off there, the volume.
 
-        Replicas n need S = ⌈n × GPUs per replica ÷ GPUs per server⌉ servers, so cost steps with S, not
-        with n, and there is no closed form. Within one server count the cost is fixed, so the first n of
-        that block with `(S × cost per server + people) ÷ net rate ≤ n × tokens per replica` pays off; the
-        first such n over all S is the answer. Returns the (sheet-qualified) range of those n.
+        Returns the (sheet-qualified) range of the volumes found (blank where the step does not pay off).
         """
         b = self.book
         if self.search is None:
             self.search = b.sheet(SEARCH_SHEET)
             b.title(
                 self.search,
-                "Break-even search for owned servers",
-                subtitle="One row per server count; the Break-even & NPV sheet takes the smallest replica count "
-                "found. A pair reads 'never' if no row pays off (re-export to search further).",
+                "Break-even search",
+                subtitle="One row per replica step; the Break-even & NPV sheet takes the first volume found. A pair "
+                "reads 'never' if no row pays off (re-export to search further).",
             )
             self.search_col = 1
         ws, col = self.search, self.search_col
-        srv, lo, hi, flag = (get_column_letter(col + d) for d in range(4))
+        c_k, c_n, c_lo, c_hi, c_fixed, c_vol = (get_column_letter(col + d) for d in range(6))
         b.text(ws, 4, col, title, bold=True)
-        b.text(ws, 5, col, "Rate to beat, net of energy (USD/token)")
-        b.value(ws, 5, col + 3, f"={rate}-{o}usd_per_token_energy", Fmt.USD_TINY)
-        net = f"${flag}$5"
-        b.header_row(ws, 6, col, ["Servers S", "Replicas from", "Replicas to", "First n that pays off"])
+        b.text(ws, 5, col, "Rate to beat, net of per-token costs (USD/token)")
+        per_token = f"{o}out_per_token*{o}egress_usd_per_out_token"
+        if isinstance(opt, OnPremOption):
+            energy = f"{o}energy_usd_per_out_token*(1+{o}staging_share)"
+            per_token = f"{o}out_per_token*({o}egress_usd_per_out_token+{energy})"
+        b.value(ws, 5, col + 5, f"={rate}-{per_token}", Fmt.USD_TINY)
+        net = f"${c_vol}$5"
+        b.header_row(ws, 6, col, ["Step k", "Replicas", "Volume from", "Volume to", "Fixed cost/month", "Pays off at"])
         first = 7
-        per = f"{o}gpus_per_server/{o}gpus_per_replica"
         for k in range(rows):
             r = first + k
-            start = f"=ROUNDUP({o}floor*{o}gpus_per_replica/{o}gpus_per_server,0)" if k == 0 else f"={srv}{r - 1}+1"
-            b.value(ws, r, col, start, Fmt.INT)
-            b.value(ws, r, col + 1, f"=MAX({o}floor,INT(({srv}{r}-1)*{per})+1)", Fmt.INT)
-            b.value(ws, r, col + 2, f"=INT({srv}{r}*{per})", Fmt.INT)
-            need = f"ROUNDUP(({srv}{r}*{o}usd_per_server_month+{o}people_usd_per_month)/({net}*{o}step_tokens),0)"
-            b.value(ws, r, col + 3, f'=IF(MAX({lo}{r},{need})<={hi}{r},MAX({lo}{r},{need}),"")', Fmt.INT)
-        b.widths(ws, {col: 11, col + 1: 11, col + 2: 11, col + 3: 14, col + 4: 3})
-        self.search_col += 5
-        return b.ref(ws, f"${flag}${first}:${flag}${first + rows - 1}")
+            b.value(ws, r, col, 1 if k == 0 else f"={c_k}{r - 1}+1", Fmt.INT)
+            b.value(ws, r, col + 1, f"=MAX({o}floor,{c_k}{r}+{o}spare_replicas)", Fmt.INT)
+            b.value(ws, r, col + 2, f"=({c_k}{r}-1)*{o}step_tokens", Fmt.INT)
+            b.value(ws, r, col + 3, f"={c_k}{r}*{o}step_tokens", Fmt.INT)
+            b.value(ws, r, col + 4, self._fixed_cost(opt, o, f"{c_n}{r}"), Fmt.USD)
+            crossing = f"{c_fixed}{r}/{net}"
+            b.value(
+                ws,
+                r,
+                col + 5,
+                f'=IF({net}<=0,"",IF(MAX({c_lo}{r},{crossing})<={c_hi}{r},MAX({c_lo}{r},{crossing}),""))',
+                Fmt.INT,
+            )
+        b.widths(ws, {col: 8, col + 1: 9, col + 2: 15, col + 3: 15, col + 4: 14, col + 5: 15, col + 6: 3})
+        self.search_col += 7
+        return b.ref(ws, f"${c_vol}${first}:${c_vol}${first + rows - 1}")
+
+    def _fixed_cost(self, opt: CloudGpuOption | OnPremOption, o: str, n: str) -> str:
+        """Steady monthly cost of `n` replicas that does not vary with volume (month-1 prices)."""
+        oncall = f"ROUNDUP({n}/{o}replicas_per_oncall_block,0)*{o}oncall_fte_per_block*{o}loaded_salary/12"
+        people = f"{o}people_usd_per_month+{oncall}"
+        fixed_infra = f"{n}*{o}cpu_host_usd_per_replica_month+{o}storage_usd_per_month+{o}network_usd_per_month"
+        if isinstance(opt, CloudGpuOption):
+            nodes = f"IF({o}replicas_per_node>=1,ROUNDUP({n}/{o}replicas_per_node,0),{n}*{o}nodes_per_replica)"
+            if self.r.option(opt.name).facts.detail.commit is not None:
+                compute = (
+                    f"({o}commit_nodes*{o}commit_usd_per_node_hour*k_hours_per_month"
+                    f"+MAX(0,{nodes}-{o}commit_nodes)*{o}usd_per_node_hour*{o}avail_hours)"
+                )
+            else:
+                compute = f"({nodes}*{o}usd_per_node_hour*{o}avail_hours)"
+            ic = f"{n}*IF({o}nodes_per_replica>1,{o}nodes_per_replica,0)*{o}interconnect_usd_per_node_month"
+            return f"={compute}*(1+{o}staging_share)+{fixed_infra}+{ic}+{people}"
+        servers = (
+            f"IF({o}gpus_per_replica<={o}gpus_per_server,ROUNDUP({n}*{o}gpus_per_replica/{o}gpus_per_server,0),"
+            f"{n}*ROUNDUP({o}gpus_per_replica/{o}gpus_per_server,0))"
+        )
+        hw = (
+            f"({servers}*({o}server_capex_usd/{o}life_months+{o}rack_usd_per_server_month"
+            f"+{o}server_capex_usd*{o}maintenance_per_year/12)"
+            f"+({servers}*{o}gpus_per_server*{o}idle_w+{servers}*{o}server_overhead_w)*k_hours_per_month/1000"
+            f"*{o}pue*{o}usd_per_kwh)"
+        )
+        ic = (
+            f"IF({o}gpus_per_replica>{o}gpus_per_server,{n}*ROUNDUP({o}gpus_per_replica/{o}gpus_per_server,0),0)"
+            f"*{o}interconnect_usd_per_node_month"
+        )
+        return f"={hw}*(1+{o}staging_share)+{fixed_infra}+{ic}+{people}"
+
+
+def _step_tokens(s: Scenario, opt: CloudGpuOption | OnPremOption, rep: ReplicaSpec) -> float:
+    """The workbook's `o{i}_step_tokens`, for sizing search tables at export."""
+    from costmodel.options._self_hosted import available_hours
+
+    w = s.workload
+    off = 1.0 if opt.batch_off_peak else 0.0
+    peak_factor = max(
+        (1 - w.batch_share * off) * w.peak_to_average / (float(w.operating_hours_per_month) * 3600),
+        off / (float(available_hours(opt, w)) * 3600),
+    )
+    out_mult = rep.estimate.output_tokens / w.output_tokens_per_request
+    out_per_token = w.output_tokens_per_request / w.tokens_per_request * out_mult
+    return rep.output_tokens_per_s * rep.queue.utilisation / (peak_factor * out_per_token)
 
 
 def _api_facts(opt: ApiOption, s: Scenario) -> _ApiFacts:
     """List prices, and whether the per-Mtok formula reproduces genai-prices' per-request figures."""
+    from costmodel.options.api import billed_tokens
     from costmodel.prices import api_price
 
-    w = s.workload
-    cached = w.cached_input_tokens_per_request
-    kw = {
-        "input_tokens": w.input_tokens_per_request,
-        "cached_input_tokens": cached,
-        "output_tokens": w.output_tokens_per_request,
-        "at": s.price_date,
-    }
+    inp, cached, out = billed_tokens(opt, s)
+    kw = {"input_tokens": inp, "cached_input_tokens": cached, "output_tokens": out, "at": s.price_date}
     std = request_cost_usd(opt.provider, opt.model, **kw)  # type: ignore[arg-type]
     batch = request_cost_usd(opt.provider, opt.model, batch=True, **kw)  # type: ignore[arg-type]
     p = api_price(opt.provider, opt.model, at=s.price_date)
@@ -1139,12 +1351,15 @@ def _api_facts(opt: ApiOption, s: Scenario) -> _ApiFacts:
         at=s.price_date,
         batch=True,
     )
-    i, c, o = Decimal(w.input_tokens_per_request), Decimal(cached), Decimal(w.output_tokens_per_request)
+    i, c, o = Decimal(inp), Decimal(cached), Decimal(out)
     f_std = ((i - c) * p.input_usd_per_mtok + c * p.cached_input_usd_per_mtok + o * p.output_usd_per_mtok) / mtok
     f_batch = ((i - c) * p.batch_input_usd_per_mtok + c * batch_cached + o * p.batch_output_usd_per_mtok) / mtok
     tol = Decimal("1e-12")
-    live = not p.tiered and abs(f_std - std) <= tol and abs(f_batch - batch) <= tol
-    return _ApiFacts(p, batch_cached, std, batch, live)
+    negotiated = any(
+        x is not None for x in (opt.input_usd_per_mtok, opt.cached_input_usd_per_mtok, opt.output_usd_per_mtok)
+    )
+    live = negotiated or (not p.tiered and abs(f_std - std) <= tol and abs(f_batch - batch) <= tol)
+    return _ApiFacts(p, batch_cached, std, batch, live, negotiated)
 
 
 def build_model(book: Book, scenario: Scenario, result: ScenarioResult) -> Model:

@@ -138,7 +138,7 @@ def _summary(book: Book, ws: Worksheet, s: Scenario, r: ScenarioResult, model: M
         b.text(ws, row, 1, ref.name)
         b.text(ws, row, 2, ref.kind + (" (baseline)" if ref is base else ""))
         b.text(ws, row, 3, res.basis)
-        total = b.ref(mon, f"${ref.total_col}${model.first_row}:${ref.total_col}${model.last_row}")
+        total = b.ref(mon, f"${ref.cost_col}${model.first_row}:${ref.cost_col}${model.last_row}")
         tokens = b.ref(mon, f"$E${model.first_row}:$E${model.last_row}")
         cells = [
             (4, f"o{i}_month1_usd", f"=INDEX({total},1)", Fmt.USD0),

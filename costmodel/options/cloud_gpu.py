@@ -154,6 +154,8 @@ def _plan_for_shape(option: CloudGpuOption, scenario: Scenario, share: Decimal, 
     c = _commitment(option)
     offers = offers_for(rep.gpu.gpu_id, gpus_per_replica=g, plan=plan, provider=option.provider,
                         include_flagged=option.include_flagged_prices)  # fmt: skip
+    if option.instance_type:
+        offers = [o for o in offers if o.instance_type.lower() == option.instance_type.lower()]
     if option.usd_per_gpu_hour is not None:
         like = choose_offer(offers, gpus_per_replica=g, replicas_by_month=replicas) if offers else None
         offer = typed_offer(option.usd_per_gpu_hour, like=like, gpus_per_replica=g, plan=plan)
@@ -278,8 +280,9 @@ def _offer_value(offer: Offer, rep: ReplicaSpec) -> str:
 
 def _stale(option: CloudGpuOption, offer: Offer, today: date) -> str:
     return (
-        f"{option.name}: the {offer.provider} {offer.instance_type} price dates from {offer.price_date} "
-        f"({offer.age_days(today)} days old); refresh it or type your own"
+        f"{option.name}: the {offer.provider} {offer.instance_type} price is dated {offer.price_date} "
+        f"({offer.age_days(today)} days old; data/README.md says how rows are dated); "
+        "refresh it or type your own"
     )
 
 

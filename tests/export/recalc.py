@@ -26,9 +26,13 @@ MONEY_FIELDS = (
     "capex_usd",
     "power_usd",
     "facility_usd",
+    "infra_usd",
     "people_usd",
     "one_off_usd",
     "capex_cash_usd",
+    "prepaid_amortised_usd",
+    "prepaid_cash_usd",
+    "residual_cash_usd",
 )
 
 
@@ -124,22 +128,23 @@ def mismatches(book: Solution, result: ScenarioResult, *, volumes: bool = True) 
                 check(name, book.get(name), want, tol=tol, text=NO_BREAK_EVEN)
             elif name in book:
                 out.append(f"{name}: in the workbook, not in the engine")
-        out += _monthly(book, p, o.months)
+        out += _monthly(book, p, o.months, o.monthly_usd())
     return out
 
 
-def _monthly(book: Solution, p: str, months: tuple[MonthCost, ...]) -> list[str]:
+def _monthly(book: Solution, p: str, months: tuple[MonthCost, ...], lens_costs: list[Decimal]) -> list[str]:
     out: list[str] = []
     series: dict[str, list[Decimal | float | int]] = {
         f: [getattr(m, f) for m in months] for f in (*MONEY_FIELDS, "replicas", "gpus", "utilisation")
     }
     series["total"] = [m.total_usd for m in months]
     series["cash"] = [m.cash_usd for m in months]
+    series["cost"] = list(lens_costs)
     acc = Decimal(0)
-    series["cum_total"] = []
-    for m in months:
-        acc += m.total_usd
-        series["cum_total"].append(acc)
+    series["cum_cost"] = []
+    for x in lens_costs:
+        acc += x
+        series["cum_cost"].append(acc)
     aliases = {"cash": "total"}
     for field, want in series.items():
         name = p + "m_" + field
