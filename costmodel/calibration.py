@@ -166,7 +166,8 @@ def _predict(r: _Resolved, eff: Efficiency) -> float:
     )
     value = {
         "output_tokens_per_s_total": est.output_tokens_per_s,
-        "output_tokens_per_s_per_stream": est.output_tokens_per_s_per_stream,
+        # a published per-stream speed is what one user sees while tokens stream: 1 / inter-token latency
+        "output_tokens_per_s_per_stream": 1000 / est.decode_step_ms if est.decode_step_ms > 0 else 0.0,
         "prefill_tokens_per_s": est.prefill_tokens_per_s,
         "ttft_ms": est.ttft_ms,
     }[p.metric]
@@ -182,7 +183,7 @@ _GRIDS: dict[str, tuple[float, ...]] = {
     "bandwidth": tuple(round(0.30 + 0.025 * i, 3) for i in range(29)),  # 0.300 … 1.000
     "compute": tuple(round(0.15 + 0.025 * i, 3) for i in range(33)),  # 0.150 … 0.950
     "layer_overhead_us": (0.0, 2.0, 5.0, 8.0, 12.0, 16.0, 20.0, 25.0, 30.0, 40.0, 50.0, 65.0, 80.0, 100.0, 130.0),
-    "moe_layer_overhead_us": (0.0, 10.0, 20.0, 40.0, 60.0, 90.0, 130.0, 180.0, 250.0, 350.0, 500.0),
+    "moe_expert_overhead_us": (0.0, 2.0, 4.0, 6.0, 8.0, 12.0, 16.0, 22.0, 30.0, 40.0, 55.0, 75.0),
     "rocm_factor": (0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 1.0),
     "datacenter_overhead_factor": (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0),
 }
@@ -192,7 +193,7 @@ _MIN_FOR_EXTRA = 2  # rows a factor needs before it is fitted rather than left a
 def _free_params(pts: Sequence[_Resolved]) -> list[str]:
     params = ["bandwidth", "compute", "layer_overhead_us"]
     if sum(r.model.is_moe for r in pts) >= _MIN_FOR_EXTRA:
-        params.append("moe_layer_overhead_us")
+        params.append("moe_expert_overhead_us")
     if sum(r.gpu.vendor.upper() == "AMD" for r in pts) >= _MIN_FOR_EXTRA:
         params.append("rocm_factor")
     dc = sum(r.gpu.segment == "datacenter" for r in pts)
@@ -464,9 +465,14 @@ def fit_to_measurements(
             as_of=date.today(),
         )
         regimes = regimes_of(
-            model=model, gpu=gpu, quant=quant, gpus=n, concurrency=conc, mode=EstimateMode.FIXED_CONCURRENCY,
+            model=model,
+            gpu=gpu,
+            quant=quant,
+            gpus=n,
+            concurrency=conc,
+            mode=EstimateMode.FIXED_CONCURRENCY,
             context=inp + out,
-        )  # fmt: skip
+        )
         pts.append(_Resolved(p, model, gpu, quant, family, regimes))
     if not pts:
         raise DataFileError("no stored level of these runs produced tokens; nothing to calibrate on")
