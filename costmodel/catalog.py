@@ -9,6 +9,7 @@ Hugging Face repo ids; an unknown name raises `UnknownName` with the closest kno
 from __future__ import annotations
 
 import csv
+import json
 import os
 from collections.abc import Iterable
 from datetime import date
@@ -30,6 +31,7 @@ __all__ = [
     "QuantFormat",
     "catalog",
     "data_dir",
+    "model_from_hf_config",
 ]
 
 
@@ -68,6 +70,11 @@ def _aliases(v: object) -> object:
     return v
 
 
+Segment = Literal["datacenter", "workstation", "consumer", "apple"]
+"""Market segment: decides the runtime-efficiency factors (llama.cpp's per-layer cost differs between HBM data-
+centre cards and high-clocked consumer cards) and the memory a runtime may use (Apple unified memory)."""
+
+
 class GpuSpec(_Row):
     """Datasheet figures of one accelerator."""
 
@@ -84,9 +91,24 @@ class GpuSpec(_Row):
     int8_tops: PosFloatOpt = None
     tdp_w: PosFloatOpt = None
     """Board power limit, watts; empty where the vendor publishes none."""
+    fp4_tflops: PosFloatOpt = None
+    """Dense FP4 (NVFP4/MXFP4) tensor throughput; empty where the GPU has no FP4 units."""
+    segment: Annotated[Segment, BeforeValidator(lambda v: "datacenter" if v in ("", None) else v)] = "datacenter"
+    interconnect: Annotated[str | None, Opt] = None
+    """GPU-to-GPU link inside a server: nvlink3/nvlink4/nvlink5, infinity-fabric, pcie4, pcie5, or empty (none)."""
+    interconnect_gb_s: PosFloatOpt = None
+    """Per-GPU, one-direction bandwidth of that link, GB/s (what a ring all-reduce can use)."""
+    gpus_per_node: Annotated[int, BeforeValidator(lambda v: 8 if v in ("", None) else v), Field(ge=1)] = 8
+    """GPUs one server holds on that link; more GPUs in one replica cross the network (InfiniBand)."""
 
     def tflops(self, compute_dtype: str) -> float:
-        """Dense tensor rate for a compute dtype, falling back to FP16 where the format is unsupported."""
+        """Dense tensor rate for a compute dtype.
+
+        FP8 and INT8 fall back to FP16 where the GPU lacks those units; FP4 formats fall back to FP16, since
+        without FP4 tensor cores runtimes dequantize 4-bit weights and multiply in 16 bits (weight-only).
+        """
+        if compute_dtype == "fp4" and self.fp4_tflops:
+            return self.fp4_tflops
         if compute_dtype == "fp8" and self.fp8_tflops:
             return self.fp8_tflops
         if compute_dtype == "int8" and self.int8_tops:
@@ -149,6 +171,17 @@ class ModelArch(_Row):
     licence: Annotated[str | None, Opt] = None
     attention_layers: PosIntOpt = None
     """Layers that hold a KV cache, where fewer than `layers` do (hybrid Mamba models)."""
+    sliding_layers: Annotated[int | None, Opt] = None
+    """Of the KV layers, how many attend only to the last `sliding_window` tokens (Gemma 3: 5 of 6; gpt-oss:
+    every other). Empty with a `sliding_window` means all of them (Mistral v0.1 style)."""
+    ssm_inner_dim: PosIntOpt = None
+    """Mamba layers: inner width (mamba_expand × hidden_size); their recurrent state replaces a KV cache."""
+    ssm_state_dim: PosIntOpt = None
+    """Mamba layers: state size per channel (mamba_d_state)."""
+    ssm_conv_kernel: PosIntOpt = None
+    """Mamba layers: causal-convolution width (mamba_d_conv); the last kernel-1 inputs are kept per sequence."""
+    moe_layers: PosIntOpt = None
+    """Layers with routed experts, where fewer than `layers` have them (DeepSeek: first 3 dense)."""
 
     @property
     def has_architecture(self) -> bool:
@@ -168,6 +201,25 @@ class ModelArch(_Row):
     def is_moe(self) -> bool:
         return self.num_experts > 1 and bool(self.experts_per_token)
 
+    @property
+    def sliding_kv_layers(self) -> int:
+        """KV layers whose cache holds at most `sliding_window` tokens."""
+        if not self.sliding_window:
+            return 0
+        return min(self.kv_layers, self.sliding_layers if self.sliding_layers is not None else self.kv_layers)
+
+    @property
+    def ssm_layers(self) -> int:
+        """Recurrent (Mamba) layers: those without a KV cache in a hybrid model."""
+        if not self.ssm_inner_dim:
+            return 0
+        return max(0, (self.layers or 0) - self.kv_layers)
+
+    @property
+    def routed_layers(self) -> int:
+        """Layers with routed experts (0 for a dense model)."""
+        return (self.moe_layers or self.layers or 0) if self.is_moe else 0
+
 
 class QuantFormat(_Row):
     """A weight format: how many bits a parameter costs and which tensor-core rate its matmuls use."""
@@ -177,7 +229,7 @@ class QuantFormat(_Row):
     aliases: Annotated[tuple[str, ...], BeforeValidator(_aliases)] = ()
     bits_per_weight: Annotated[float, Field(gt=0, le=32)]
     weight_dtype: str | None = None
-    compute_dtype: Literal["fp16", "fp8", "int8"]
+    compute_dtype: Literal["fp16", "fp8", "int8", "fp4"]
     kv_cache_dtype: str | None = None
     kv_bytes_per_element: Annotated[float, Field(gt=0, le=4)] = 2.0
     quality_retention_pct: Annotated[float | None, Opt] = None
@@ -213,12 +265,26 @@ def _norm(name: str) -> str:
 T = TypeVar("T")
 
 
+_VARIANT_WORDS = ("hf", "chat", "instruct", "it", "base", "pt", "latest")
+"""Name parts that tell a checkpoint's training stage, not its architecture (`Llama-2-7b-hf` = `Llama-2-7b-chat-hf`)."""
+
+
+def _variant_key(name: str) -> str:
+    """A name reduced to its architecture: no organisation, no base/chat/instruct suffixes."""
+    key = _norm(name).rsplit("/", 1)[-1].replace(":", "-")
+    parts = key.split("-")
+    while len(parts) > 1 and parts[-1] in _VARIANT_WORDS:
+        parts.pop()
+    return "-".join(parts)
+
+
 class _Index(Generic[T]):
     """Case-insensitive name → item lookup with did-you-mean suggestions."""
 
     def __init__(self, kind: str, items: Iterable[tuple[T, Iterable[str]]]) -> None:
         self.kind = kind
         self._by_name: dict[str, T] = {}
+        self._by_variant: dict[str, T | None] = {}  # None: two rows share the key, so it resolves to neither
         self._canonical: list[str] = []
         for item, names in items:
             names = list(names)
@@ -229,16 +295,26 @@ class _Index(Generic[T]):
                 if other is not None and other is not item:
                     raise DataFileError(f"{kind} name {n!r} is used by two catalog rows; make aliases unique")
                 self._by_name[key] = item
+                vkey = _variant_key(n)
+                seen = self._by_variant.get(vkey, item)
+                self._by_variant[vkey] = item if seen is item else None
 
-    def get(self, name: str) -> T:
+    def lookup(self, name: str) -> tuple[T, bool]:
+        """The item a name means, and whether it was matched only as a variant of another checkpoint."""
         key = _norm(name)
         if key in self._by_name:
-            return self._by_name[key]
+            return self._by_name[key], False
         # tolerate common suffixes users paste from repo ids and Ollama tags
         for suffix in ("-instruct", "-it", "-chat", ":latest"):
             if key.endswith(suffix) and key.removesuffix(suffix) in self._by_name:
-                return self._by_name[key.removesuffix(suffix)]
+                return self._by_name[key.removesuffix(suffix)], False
+        item = self._by_variant.get(_variant_key(name))
+        if item is not None:
+            return item, True
         raise UnknownName(self.kind, name, self._canonical)
+
+    def get(self, name: str) -> T:
+        return self.lookup(name)[0]
 
     def names(self) -> list[str]:
         return list(self._canonical)
@@ -266,6 +342,17 @@ class Catalog:
 
     def model(self, name: str) -> ModelArch:
         return self._model.get(name)
+
+    def resolve_model(self, name: str) -> tuple[ModelArch, str | None]:
+        """The model a name means and, when it matched a base/chat/instruct variant of a catalog entry (same
+        architecture, different training stage), a note saying which entry was used."""
+        model, variant = self._model.lookup(name)
+        if not variant:
+            return model, None
+        return model, (
+            f"{name} is not in the catalog; used {model.model_id} ({model.name}, {model.hf_repo}): base, chat "
+            "and instruct checkpoints of one model share its architecture, so the throughput is the same"
+        )
 
     def quant(self, name: str) -> QuantFormat:
         return self._quant.get(name)
@@ -372,3 +459,135 @@ def _catalog_at(root: str) -> Catalog:
 def catalog() -> Catalog:
     """The catalog for the current data directory (loaded once, then shared: it is read-only)."""
     return _catalog_at(str(data_dir()))
+
+
+def _cfg_int(cfg: dict[str, object], *keys: str, default: int | None = None) -> int | None:
+    for k in keys:
+        v = cfg.get(k)
+        if isinstance(v, int | float) and not isinstance(v, bool) and v > 0:
+            return int(v)
+    return default
+
+
+def model_from_hf_config(source: Path | str | dict[str, object], *, name: str | None = None) -> ModelArch:
+    """An architecture read from a Hugging Face `config.json`, for fine-tunes and models not in the catalog.
+
+    Reads the fields the transformers configuration classes define (`num_hidden_layers`, `hidden_size`,
+    `num_attention_heads`, `num_key_value_heads`, `head_dim`, `intermediate_size`, `vocab_size`, MoE fields
+    `num_local_experts`/`num_experts`/`n_routed_experts`, `num_experts_per_tok`, `moe_intermediate_size`,
+    `n_shared_experts`, `first_k_dense_replace`, MLA fields `kv_lora_rank`/`q_lora_rank`/`qk_rope_head_dim`/
+    `qk_nope_head_dim`/`v_head_dim`, `sliding_window` with `layer_types` or `sliding_window_pattern`, and the
+    Mamba fields of hybrid models `mamba_expand`/`mamba_d_state`/`mamba_d_conv`), looking inside `text_config`
+    for multimodal checkpoints (https://huggingface.co/docs/transformers/main_classes/configuration).
+    Parameter counts are derived from the shapes (gated MLPs: three matrices), so they are approximate.
+
+    Args:
+        source: a config.json file, a folder holding one, or the parsed JSON.
+        name: id to give the model; default: the config's `_name_or_path`, else the folder name.
+
+    Raises:
+        DataFileError: the file is missing, is not JSON, or lacks the layer/head figures.
+    """
+    where = "config.json"
+    if isinstance(source, dict):
+        raw: dict[str, object] = source
+    else:
+        path = Path(source)
+        if path.is_dir():
+            path = path / "config.json"
+        where = str(path)
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise DataFileError(
+                f"{path}: no such file (give a Hugging Face config.json or the folder holding it)"
+            ) from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as ex:
+            raise DataFileError(f"{path}: not a JSON config ({ex})") from None
+        if not isinstance(raw, dict):
+            raise DataFileError(f"{path}: a config.json holds one JSON object")
+        name = name or str(raw.get("_name_or_path") or path.parent.name)
+    text = raw.get("text_config")
+    cfg: dict[str, object] = {**raw, **text} if isinstance(text, dict) else raw
+    layers = _cfg_int(cfg, "num_hidden_layers", "n_layer", "num_layers")
+    hidden = _cfg_int(cfg, "hidden_size", "n_embd", "d_model")
+    heads = _cfg_int(cfg, "num_attention_heads", "n_head")
+    if not (layers and hidden and heads):
+        raise DataFileError(f"{where}: needs num_hidden_layers, hidden_size and num_attention_heads")
+    kv_heads = _cfg_int(cfg, "num_key_value_heads", "num_kv_heads", default=heads) or heads
+    head_dim = _cfg_int(cfg, "head_dim", default=hidden // heads) or hidden // heads
+    inter = _cfg_int(cfg, "intermediate_size", "ffn_dim", default=4 * hidden) or 4 * hidden
+    vocab = _cfg_int(cfg, "vocab_size", default=32000) or 32000
+    experts = _cfg_int(cfg, "num_local_experts", "num_experts", "n_routed_experts", default=0) or 0
+    top_k = _cfg_int(cfg, "num_experts_per_tok", "num_experts_per_token", "moe_topk")
+    moe_inter = _cfg_int(cfg, "moe_intermediate_size", "expert_intermediate_size", default=inter) or inter
+    shared = _cfg_int(cfg, "n_shared_experts", "num_shared_experts", default=0) or 0
+    shared_inter = _cfg_int(cfg, "shared_expert_intermediate_size", "shared_intermediate_size")
+    dense_first = _cfg_int(cfg, "first_k_dense_replace", default=0) or 0
+    layer_types = [str(t).lower() for t in cfg.get("layer_types") or cfg.get("layers_block_type") or []]  # type: ignore[union-attr]
+    mamba_layers = sum("mamba" in t for t in layer_types)
+    attn_layers = layers - mamba_layers
+    ssm_inner = ssm_state = ssm_conv = None
+    if mamba_layers:
+        ssm_inner = (_cfg_int(cfg, "mamba_expand", default=2) or 2) * hidden
+        ssm_state = _cfg_int(cfg, "mamba_d_state", "ssm_state_size", default=128)
+        ssm_conv = _cfg_int(cfg, "mamba_d_conv", "conv_kernel", default=4)
+    window = _cfg_int(cfg, "sliding_window")
+    if cfg.get("use_sliding_window") is False:
+        window = None
+    sliding = None
+    if window:
+        if any("sliding" in t for t in layer_types):
+            sliding = sum("sliding" in t for t in layer_types)
+        elif (pattern := _cfg_int(cfg, "sliding_window_pattern")) and pattern > 1:
+            sliding = layers - layers // pattern
+    kv_rank = _cfg_int(cfg, "kv_lora_rank")
+    rope = _cfg_int(cfg, "qk_rope_head_dim")
+    if kv_rank:
+        nope = _cfg_int(cfg, "qk_nope_head_dim", default=128) or 128
+        v_dim = _cfg_int(cfg, "v_head_dim", default=128) or 128
+        q_rank = _cfg_int(cfg, "q_lora_rank")
+        qk = nope + (rope or 0)
+        q = hidden * q_rank + q_rank * heads * qk if q_rank else hidden * heads * qk
+        attn = q + hidden * (kv_rank + (rope or 0)) + kv_rank * heads * (nope + v_dim) + heads * v_dim * hidden
+    else:
+        attn = hidden * head_dim * (2 * heads + 2 * kv_heads)
+    mlp = 3 * hidden * inter
+    routed_layers = max(0, layers - dense_first) if experts > 1 and top_k else 0
+    expert = 3 * hidden * moe_inter
+    shared_params = 3 * hidden * shared_inter if shared_inter else shared * expert
+    mamba = 3 * hidden * (ssm_inner or 0)  # in/out projections dominate a Mamba-2 block
+    embed = vocab * hidden * (1 if cfg.get("tie_word_embeddings") else 2)
+    per_layer_attn = attn * attn_layers + mamba * mamba_layers
+    total = embed + per_layer_attn + mlp * (layers - routed_layers)
+    total += routed_layers * (experts * expert + shared_params + hidden * experts)
+    active = total - routed_layers * max(0, experts - (top_k or 0)) * expert
+    ident = (name or "custom-model").strip()
+    return ModelArch(
+        model_id=ident,
+        name=ident,
+        hf_repo=ident,
+        family=str(cfg.get("model_type") or "") or None,
+        total_params_b=round(total / 1e9, 3),
+        active_params_b=round(active / 1e9, 3),
+        layers=layers,
+        hidden_size=hidden,
+        attention_heads=heads,
+        kv_heads=kv_heads,
+        head_dim=None if kv_rank else head_dim,
+        context_tokens=_cfg_int(cfg, "max_position_embeddings", "n_positions"),
+        num_experts=experts if routed_layers else 0,
+        experts_per_token=top_k if routed_layers else None,
+        kv_lora_rank=kv_rank,
+        qk_rope_head_dim=rope,
+        sliding_window=window,
+        sliding_layers=sliding,
+        attention_layers=attn_layers if mamba_layers else None,
+        ssm_inner_dim=ssm_inner,
+        ssm_state_dim=ssm_state,
+        ssm_conv_kernel=ssm_conv,
+        moe_layers=routed_layers if routed_layers and routed_layers < layers else None,
+        source=where,
+        as_of=date.today(),
+        notes="read from a Hugging Face config.json; parameter counts derived from the shapes (approximate)",
+    )

@@ -1,15 +1,37 @@
-"""How many tokens per second one replica serves: a roofline estimate, calibrated where data allows.
+"""How many tokens per second one replica serves: a roofline estimate with the costs real servers add.
 
 Decode is memory-bound at small batches (every step streams the weights and the KV cache through HBM)
-and compute-bound at large ones; prefill is compute-bound. With B streams in flight and continuous
-batching, each request lives for `O` decode steps plus the prefills of the B requests that arrive
-while it runs, so
+and compute-bound at large ones; prefill is compute-bound. One decode step of B streams takes
 
-    cycle_s = O × step_s(B) + B × prefill_s(I)      output tokens/s = B × O / cycle_s.
+    step_s = max(bytes moved ÷ effective bandwidth, FLOPs ÷ effective FLOP/s) + communication + overhead
 
-Efficiency factors (the share of datasheet bandwidth and FLOP/s real servers reach) default to
+where the pieces the plain roofline lacks are, each with its source:
+
+- **bytes moved**: the dense weights, the experts a batch routes to (MoE, `_expected_experts_share`), the KV
+  cache each stream reads at its current length (sliding-window layers read at most their window; Mamba
+  layers read and write a fixed state instead), in the KV dtype (FP8 KV halves it);
+- **FLOPs**: 2 per active parameter per token, plus attention growing with context (`_attention_flops`);
+- **communication**: two all-reduces per layer under tensor parallelism (Megatron-LM, Shoeybi et al. 2019,
+  arXiv:1909.08053 §3), each `latency + 2(n−1)/n × bytes ÷ link bandwidth` (NCCL's ring bus-bandwidth
+  formula, NVIDIA/nccl-tests doc/PERFORMANCE.md), over NVLink/Infinity Fabric/PCIe inside a server and
+  InfiniBand between servers (`_allreduce_s`);
+- **overhead**: a fixed time per layer per step (kernel launches, scheduling, sampling), calibrated per
+  runtime family, larger per MoE layer in proportion to the experts each token selects (routing, dispatch,
+  one grouped-GEMM tile set per expert: why DeepSeek-V3 at one stream runs at tens of tok/s, published
+  SGLang figures, not the hundreds its 37B active parameters would allow) and for llama.cpp on data-centre
+  GPUs, whose small kernels do not reach the HBM bandwidth (the published llama.cpp A100/H100 rows).
+
+With chunked prefill (vLLM, SGLang, TensorRT-LLM in-flight batching) each step also carries the prompt
+tokens of the requests joining the batch, B × I ÷ O per step in steady state, so prefill rides on the
+memory-bound decode steps (vLLM docs, "Chunked prefill"; Agrawal et al., Sarathi-Serve, OSDI 2024) and
+
+    output tokens/s = B ÷ step_s(B decode + B·I/O prefill tokens).
+
+Runtimes without it (llama.cpp, static batching) run prefill apart: `cycle_s = O × step_s(B) + B × prefill_s`.
+
+Efficiency factors (the share of datasheet bandwidth and FLOP/s reached, and the overheads) default to
 engineering values (*estimated*) and are replaced by factors fitted to published measurements
-(*calibrated*, see `costmodel.calibration`) or by the user's own measurement (*measured*).
+(*calibrated*, see `costmodel.calibration`) or to the user's own runs (*measured*).
 """
 
 from __future__ import annotations
@@ -23,24 +45,61 @@ from costmodel.catalog import GpuSpec, ModelArch, QuantFormat
 from costmodel.errors import ScenarioError
 
 __all__ = [
+    "ERROR_BAND_PCT",
+    "LONG_CONTEXT_TOKENS",
     "MAX_BATCH",
+    "RUNTIME_FAMILIES",
     "Basis",
     "Efficiency",
+    "EstimateMode",
+    "SpeculativeDecoding",
     "ThroughputEstimate",
     "estimate",
     "gpus_needed",
+    "kv_bytes_per_sequence",
     "kv_bytes_per_token",
     "max_concurrency_meeting",
+    "regimes_of",
     "runtime_family",
 ]
 
-MAX_BATCH = 512
-"""Scheduler cap on concurrent sequences (vLLM's default `max_num_seqs` is 256; large servers raise it)."""
+MAX_BATCH = 1024
+"""Scheduler cap on concurrent sequences: vLLM's `max_num_seqs` default is 1024 on ≥70 GB GPUs in its
+OpenAI server (256 on smaller ones); TensorRT-LLM benchmarks run larger static batches."""
 USABLE_MEMORY_SHARE = 0.90
 """Share of GPU memory a server may use (vLLM `gpu_memory_utilization` default)."""
 RUNTIME_OVERHEAD_GB_PER_GPU = 1.5
 """CUDA context, activations and graph buffers per GPU, GB."""
+APPLE_GPU_MEMORY_SHARE = 0.75
+"""Share of unified memory Metal lets the GPU wire by default (`recommendedMaxWorkingSetSize`, about 3/4 of
+RAM on large Macs, as llama.cpp's Metal backend logs it; raisable with `iogpu.wired_limit_mb`)."""
 TP_DEGREES = (1, 2, 4, 8, 16, 32, 64)
+LONG_CONTEXT_TOKENS = 8192
+"""Input + output tokens from which an estimate counts as long-context (its own error regime)."""
+ACTIVATION_BYTES = 2
+"""Bytes per activation element exchanged in tensor-parallel all-reduces (BF16/FP16)."""
+CHUNKED_PREFILL_BUDGET_TOKENS = 8192
+"""Tokens one chunked step may carry (vLLM V1 `max_num_batched_tokens` default for its API server on large
+GPUs); bounds how much prompt a step takes in when estimating time to first token under load."""
+
+_LINKS: dict[str, tuple[float, float]] = {
+    # interconnect → (all-reduce latency µs, default per-GPU one-direction GB/s where gpus.csv gives none).
+    # Latencies are the order of small-message NCCL / custom all-reduce timings inside one server (a few µs
+    # over NVLink, tens over PCIe through the host bridge); engineering values, not fitted.
+    "nvlink3": (8.0, 300.0),
+    "nvlink4": (6.0, 450.0),
+    "nvlink5": (5.0, 900.0),
+    "infinity-fabric": (10.0, 448.0),
+    "pcie3": (30.0, 16.0),
+    "pcie4": (25.0, 32.0),
+    "pcie5": (20.0, 64.0),
+    "none": (30.0, 16.0),
+}
+INTER_NODE_GB_S = 50.0
+"""Per-GPU InfiniBand NDR bandwidth between servers: one 400 Gb/s ConnectX-7 port per GPU (NVIDIA DGX H100
+user guide, "8x NVIDIA ConnectX-7 … 400 Gb/s")."""
+INTER_NODE_LATENCY_US = 15.0
+"""Extra all-reduce latency when a replica spans servers (an inter-node hop on top of the intra-node one)."""
 
 
 class Basis(StrEnum):
@@ -51,18 +110,79 @@ class Basis(StrEnum):
     MEASURED = "measured"
 
 
+class EstimateMode(StrEnum):
+    """How the batch is chosen."""
+
+    FIXED_CONCURRENCY = "fixed_concurrency"
+    """A given number of streams in flight (a load test at fixed concurrency)."""
+    MAX_LOAD = "max_load"
+    """The runtime admits as many streams as its KV cache holds (a busy server; "tokens/s per replica")."""
+
+
 @dataclass(frozen=True)
 class Efficiency:
-    """Share of the datasheet figures a serving stack reaches, and how well tensor parallelism scales."""
+    """Share of the datasheet figures a serving stack reaches, and the fixed costs it adds per step."""
 
-    bandwidth: float = 0.70
+    bandwidth: float = 0.80
     """Achieved ÷ datasheet HBM bandwidth while decoding."""
-    compute: float = 0.45
+    compute: float = 0.50
     """Achieved ÷ datasheet dense tensor FLOP/s in prefill and compute-bound decode."""
-    tp_scaling: float = 0.90
-    """Efficiency kept per doubling of tensor-parallel GPUs (communication overhead)."""
+    tp_scaling: float = 1.0
+    """Efficiency kept per doubling of tensor-parallel GPUs beyond the modelled all-reduces (1 = none lost)."""
     basis: Basis = Basis.ESTIMATED
     source: str = "engineering defaults (no calibration data)"
+    layer_overhead_us: float = 12.0
+    """Fixed time per layer per forward pass (kernel launches, synchronisation), µs."""
+    moe_expert_overhead_us: float = 8.0
+    """Extra fixed time per routed-expert layer per forward pass, for each expert a token selects (top-k): the
+    router, top-k, token dispatch and one grouped-GEMM tile set per selected expert, µs. DeepSeek-V3 (top-8)
+    pays 8× it per MoE layer, gpt-oss (top-4) 4×, Llama 4 Maverick (top-1) 1×."""
+    step_overhead_ms: float = 0.0
+    """Fixed time per forward pass outside the layers (scheduler, sampling, detokenisation), ms."""
+    datacenter_overhead_factor: float = 1.0
+    """Multiplies the layer overhead on data-centre GPUs (llama.cpp's small kernels on HBM cards)."""
+    rocm_factor: float = 1.0
+    """Multiplies bandwidth and compute efficiency on AMD GPUs (ROCm kernels' maturity)."""
+
+
+@dataclass(frozen=True)
+class SpeculativeDecoding:
+    """Draft-then-verify decoding (Leviathan, Kalman & Matias, ICML 2023, arXiv:2211.17192).
+
+    A cheap drafter proposes `draft_tokens` tokens; one target forward pass verifies them all. With a per-token
+    acceptance rate α, a verify step yields (1 − α^(k+1)) ÷ (1 − α) tokens on average (their eq. 1).
+    """
+
+    draft_tokens: int = 3
+    """Tokens proposed per verify step (k)."""
+    acceptance_rate: float = 0.7
+    """Probability the target accepts each drafted token (α), 0…1."""
+    draft_cost_share: float = 0.05
+    """One draft step's time ÷ one target decode step (an EAGLE/MTP head ≈ one layer ≈ 0.02–0.1; a separate
+    small draft model ≈ its size ratio)."""
+
+    def __post_init__(self) -> None:
+        if self.draft_tokens < 1 or not 0 <= self.acceptance_rate < 1 or self.draft_cost_share < 0:
+            raise ScenarioError("speculative decoding needs draft_tokens ≥ 1, 0 ≤ acceptance_rate < 1, cost ≥ 0")
+
+    @property
+    def tokens_per_step(self) -> float:
+        a, k = self.acceptance_rate, self.draft_tokens
+        return (1 - a ** (k + 1)) / (1 - a)
+
+
+ERROR_BAND_PCT: dict[str, float] = {
+    "single_stream": 16.5,
+    "fixed_concurrency": 15.1,
+    "max_load": 28.9,
+    "long_context": 29.8,
+    "moe": 42.4,
+    "4bit": 32.4,
+    "multi_gpu": 28.9,
+    "consumer_apple": 14.9,
+}
+"""Expected relative error per regime, %: the leave-one-source-out median |error| of the calibration
+(`opentco catalog calibration`; a test keeps these in step with the published data)."""
 
 
 @dataclass(frozen=True)
@@ -93,26 +213,47 @@ class ThroughputEstimate:
     """'memory' or 'compute': what limits the decode step."""
     basis: Basis
     efficiency: Efficiency = field(repr=False)
+    error_band_pct: float = 25.0
+    """Expected relative error of `output_tokens_per_s`, % (one standard band, for Monte Carlo draws)."""
+    mode: EstimateMode = EstimateMode.FIXED_CONCURRENCY
+    runtime_family: str = "server"
+    regimes: tuple[str, ...] = ()
+    """Error regimes this estimate falls in (see `ERROR_BAND_PCT`)."""
+    kv_cache_dtype: str = "auto"
+    prefix_cache_hit_share: float = 0.0
+    communication_ms: float = 0.0
+    """Tensor-parallel all-reduce time within one decode step."""
+    overhead_ms: float = 0.0
+    """Fixed per-step time within one decode step."""
 
     @property
     def requests_per_s(self) -> float:
         return self.output_tokens_per_s / self.output_tokens if self.output_tokens else 0.0
 
 
-RUNTIME_FAMILIES = ("server", "server-w4a16", "llama.cpp")
+RUNTIME_FAMILIES = ("server", "server-w4a16", "llama.cpp", "mlx")
+_LLAMA_CPP_RUNTIMES = {"llama.cpp", "llamacpp", "llama-cpp", "ollama", "lm-studio", "lmstudio", "llamafile"}
 
 
-def runtime_family(quant: QuantFormat) -> str:
+def runtime_family(quant: QuantFormat, *, runtime: str | None = None) -> str:
     """Which kernels run a format, since each class reaches its own share of the datasheet figures.
 
-    GGUF formats run on llama.cpp-style runtimes; 4-bit weight-only formats (AWQ, GPTQ) on servers pay
-    for dequantization inside the matmul; everything else runs native 16/8-bit server kernels.
+    GGUF formats (and any format run by llama.cpp, Ollama or LM Studio) run on llama.cpp; MLX formats on
+    Apple's MLX; 4-bit weight-only formats (AWQ, GPTQ) on servers pay for dequantization inside the matmul;
+    everything else runs native 16/8/4-bit server kernels (vLLM, SGLang, TensorRT-LLM, TGI).
     """
-    if quant.quant_id.startswith("gguf"):
+    r = (runtime or "").strip().lower()
+    if quant.quant_id.startswith("gguf") or r in _LLAMA_CPP_RUNTIMES:
         return "llama.cpp"
+    if quant.quant_id.startswith("mlx") or r == "mlx":
+        return "mlx"
     if quant.bits_per_weight < 8 and quant.compute_dtype == "fp16":
         return "server-w4a16"
     return "server"
+
+
+def _chunked_default(family: str) -> bool:
+    return family in ("server", "server-w4a16")
 
 
 @dataclass(frozen=True)
@@ -122,82 +263,249 @@ class _MemoryPolicy:
 
 
 _MEMORY = {
-    # vLLM reserves gpu_memory_utilization=0.9 by default; llama.cpp maps almost all of the card.
+    # vLLM reserves gpu_memory_utilization=0.9 by default; llama.cpp and MLX map almost all of the card.
     "server": _MemoryPolicy(USABLE_MEMORY_SHARE, RUNTIME_OVERHEAD_GB_PER_GPU),
     "server-w4a16": _MemoryPolicy(USABLE_MEMORY_SHARE, RUNTIME_OVERHEAD_GB_PER_GPU),
     "llama.cpp": _MemoryPolicy(0.97, 0.5),
+    "mlx": _MemoryPolicy(0.97, 0.5),
 }
 
 
-def kv_bytes_per_token(model: ModelArch, quant: QuantFormat) -> float:
-    """KV-cache bytes one token occupies across all layers (MLA stores one compressed latent per layer)."""
-    if model.kv_lora_rank:
-        return model.kv_layers * (model.kv_lora_rank + (model.qk_rope_head_dim or 0)) * quant.kv_bytes_per_element
-    return 2 * model.kv_layers * (model.kv_heads or 0) * model.attention_head_dim * quant.kv_bytes_per_element
+def _kv_element_bytes(quant: QuantFormat, kv_cache_dtype: str | None) -> float:
+    d = (kv_cache_dtype or "auto").lower()
+    if d in ("fp8", "fp8_e4m3", "fp8_e5m2", "int8", "q8_0"):
+        return 1.0
+    if d in ("fp16", "bf16", "f16"):
+        return 2.0
+    if d in ("fp4", "nvfp4", "q4_0"):
+        return 0.5625
+    if d != "auto":
+        raise ScenarioError(f"unknown KV cache dtype {kv_cache_dtype!r}: use auto, fp16, bf16, fp8 or fp4")
+    return quant.kv_bytes_per_element
+
+
+def _kv_elements_per_token_per_layer(model: ModelArch) -> float:
+    if model.kv_lora_rank:  # MLA stores one compressed latent (+ rope key) per token per layer
+        return model.kv_lora_rank + (model.qk_rope_head_dim or 0)
+    return 2 * (model.kv_heads or 0) * model.attention_head_dim
+
+
+def kv_bytes_per_token(model: ModelArch, quant: QuantFormat, *, kv_cache_dtype: str | None = None) -> float:
+    """KV-cache bytes one token occupies across all KV layers, ignoring sliding windows (a full-window upper
+    bound; `kv_bytes_per_sequence` gives what a sequence of a given length really holds)."""
+    return model.kv_layers * _kv_elements_per_token_per_layer(model) * _kv_element_bytes(quant, kv_cache_dtype)
+
+
+def _ssm_state_bytes(model: ModelArch) -> float:
+    """Recurrent state one sequence keeps in a hybrid model's Mamba layers (Dao & Gu, Mamba-2, 2024):
+    inner × d_state SSM state plus the last d_conv − 1 inputs of the causal convolution, in 16-bit."""
+    if not model.ssm_layers:
+        return 0.0
+    inner = model.ssm_inner_dim or 0
+    per_layer = inner * (model.ssm_state_dim or 128) + inner * max(0, (model.ssm_conv_kernel or 4) - 1)
+    return model.ssm_layers * per_layer * 2.0
+
+
+def kv_bytes_per_sequence(
+    model: ModelArch, quant: QuantFormat, context_tokens: float, *, kv_cache_dtype: str | None = None
+) -> float:
+    """Bytes one sequence of `context_tokens` holds: full-attention layers keep every token, sliding-window
+    layers at most the window (vLLM's hybrid KV cache manager and llama.cpp's SWA cache free the rest), and
+    Mamba layers a fixed state."""
+    per_layer = _kv_elements_per_token_per_layer(model) * _kv_element_bytes(quant, kv_cache_dtype)
+    swa = model.sliding_kv_layers
+    full = model.kv_layers - swa
+    held = full * context_tokens + swa * min(context_tokens, model.sliding_window or 0)
+    return held * per_layer + _ssm_state_bytes(model)
 
 
 def _weights_bytes(model: ModelArch, quant: QuantFormat) -> float:
     return model.total_params_b * 1e9 * quant.bits_per_weight / 8
 
 
-def _moved_weight_bytes(model: ModelArch, quant: QuantFormat, batch: int) -> float:
-    """Weight bytes one decode step reads: all of a dense model; for MoE the shared part + experts touched."""
-    total = _weights_bytes(model, quant)
+@lru_cache(maxsize=4096)
+def _expert_split(model: ModelArch) -> tuple[float, float]:
+    """(always-read params, routed-expert params) in billions; dense models have no routed part."""
     if not model.is_moe:
-        return total
+        return model.total_params_b, 0.0
     k_over_e = (model.experts_per_token or 1) / model.num_experts
     expert_params = max(0.0, (model.total_params_b - model.active_params_b) / (1 - k_over_e))
-    shared_params = model.total_params_b - expert_params
-    touched = 1 - (1 - k_over_e) ** batch  # expected share of experts a batch of tokens routes to
-    return (shared_params + expert_params * touched) * 1e9 * quant.bits_per_weight / 8
+    return model.total_params_b - expert_params, expert_params
 
 
-def _attention_flops_per_token(model: ModelArch, context: float) -> float:
-    # QKᵀ and AV: 2 matmuls × 2 flops × heads × head_dim × context, per layer
-    return 4 * model.kv_layers * (model.attention_heads or 0) * model.attention_head_dim * context
+def _expected_experts_share(model: ModelArch, tokens: float) -> float:
+    """Expected share of a layer's experts that `tokens` routed tokens touch.
+
+    With uniform routing each token picks k of E experts, so an expert is missed by one token with
+    probability 1 − k/E and by all of them with (1 − k/E)^tokens; expected touched share = 1 − (1 − k/E)^T.
+    At one stream this is k/E (DeepSeek-V3: 8 of 256 experts read per step, not all 256), at large batch it
+    tends to 1. Uniform routing is the optimistic case: real routers are skewed, touching fewer experts.
+    """
+    if not model.is_moe:
+        return 1.0
+    k_over_e = (model.experts_per_token or 1) / model.num_experts
+    return 1.0 - (1.0 - k_over_e) ** max(1.0, tokens)
+
+
+def _moved_weight_bytes(model: ModelArch, quant: QuantFormat, tokens: float) -> float:
+    """Weight bytes one forward pass over `tokens` tokens reads: the always-used part and the experts touched."""
+    shared, experts = _expert_split(model)
+    return (shared + experts * _expected_experts_share(model, tokens)) * 1e9 * quant.bits_per_weight / 8
+
+
+def _attention_flops(model: ModelArch, context: float) -> float:
+    """Attention FLOPs for one query token attending to `context` tokens, all layers.
+
+    QKᵀ and AV are two matmuls of 2 FLOPs per multiply-add over heads × head_dim × context (Kaplan et al. 2020,
+    table 1). Sliding-window layers attend to at most the window; MLA attends in its latent width
+    (kv_lora_rank for AV, + rope dims for QKᵀ, as absorbed-weight MLA decoding does).
+    """
+    heads = model.attention_heads or 0
+    if model.kv_lora_rank:
+        per_ctx = 2 * heads * (2 * model.kv_lora_rank + (model.qk_rope_head_dim or 0))
+    else:
+        per_ctx = 4 * heads * model.attention_head_dim
+    swa = model.sliding_kv_layers
+    full = model.kv_layers - swa
+    return per_ctx * (full * context + swa * min(context, model.sliding_window or 0))
 
 
 def _tp_efficiency(eff: Efficiency, gpus: int) -> float:
     return eff.tp_scaling ** math.log2(gpus) if gpus > 1 else 1.0
 
 
-def _memory(model: ModelArch, gpu: GpuSpec, quant: QuantFormat, gpus: int) -> tuple[float, float, float]:
-    policy = _MEMORY[runtime_family(quant)]
+def _allreduce_s(gpu: GpuSpec, gpus: int, message_bytes: float) -> float:
+    """One all-reduce of `message_bytes` across the replica's GPUs.
+
+    Inside a server: latency + 2(n−1)/n × bytes ÷ link bandwidth (ring all-reduce, NCCL's bus-bandwidth
+    convention). Across servers the inter-node hop adds InfiniBand latency and its own ring term.
+    """
+    if gpus <= 1:
+        return 0.0
+    link = gpu.interconnect or "none"
+    latency_us, default_gb_s = _LINKS.get(link, _LINKS["none"])
+    bw = (gpu.interconnect_gb_s or default_gb_s) * 1e9
+    local = min(gpus, gpu.gpus_per_node)
+    t = latency_us * 1e-6 + 2 * (local - 1) / local * message_bytes / bw
+    nodes = math.ceil(gpus / gpu.gpus_per_node)
+    if nodes > 1:
+        t += INTER_NODE_LATENCY_US * 1e-6 + 2 * (nodes - 1) / nodes * message_bytes / (INTER_NODE_GB_S * 1e9)
+    return t
+
+
+def _memory_policy(family: str, gpu: GpuSpec) -> _MemoryPolicy:
+    policy = _MEMORY[family]
+    if gpu.segment == "apple":
+        return _MemoryPolicy(APPLE_GPU_MEMORY_SHARE, policy.overhead_gb_per_gpu)
+    return policy
+
+
+def _memory(
+    model: ModelArch, gpu: GpuSpec, quant: QuantFormat, gpus: int, family: str | None = None
+) -> tuple[float, float, float]:
+    policy = _memory_policy(family or runtime_family(quant), gpu)
     weights_gb = _weights_bytes(model, quant) / 1e9
     total_gb = gpu.memory_gb * gpus
     kv_capacity_gb = total_gb * policy.usable_share - weights_gb - policy.overhead_gb_per_gpu * gpus
     return weights_gb, total_gb, kv_capacity_gb
 
 
-def gpus_needed(model: ModelArch, gpu: GpuSpec, quant: QuantFormat, *, context_tokens: int) -> int | None:
+def gpus_needed(
+    model: ModelArch,
+    gpu: GpuSpec,
+    quant: QuantFormat,
+    *,
+    context_tokens: int,
+    kv_cache_dtype: str | None = None,
+    runtime: str | None = None,
+) -> int | None:
     """Fewest tensor-parallel GPUs (1, 2, 4, 8 …) whose memory holds the weights and one full context."""
-    kv_seq_gb = kv_bytes_per_token(model, quant) * context_tokens / 1e9
+    family = runtime_family(quant, runtime=runtime)
+    kv_seq_gb = kv_bytes_per_sequence(model, quant, context_tokens, kv_cache_dtype=kv_cache_dtype) / 1e9
     for n in TP_DEGREES:
-        if _memory(model, gpu, quant, n)[2] >= kv_seq_gb:
+        if gpu.segment == "apple" and n > 1:
+            return None  # one Mac is one device; llama.cpp RPC across Macs is not modelled
+        if _memory(model, gpu, quant, n, family)[2] >= kv_seq_gb:
             return n
     return None
 
 
 @dataclass(frozen=True)
-class _Timings:
+class _Step:
     step_s: float
-    prefill_s: float
     bound: str
+    comm_s: float
+    overhead_s: float
 
 
-def _timings(
-    model: ModelArch, gpu: GpuSpec, quant: QuantFormat, gpus: int, batch: int, inp: int, out: int, eff: Efficiency
-) -> _Timings:
+def _forward_s(
+    model: ModelArch,
+    gpu: GpuSpec,
+    quant: QuantFormat,
+    gpus: int,
+    eff: Efficiency,
+    *,
+    decode_streams: float,
+    decode_context: float,
+    prefill_tokens: float,
+    prefill_context: float,
+    kv_cache_dtype: str | None,
+    query_multiplier: float = 1.0,
+) -> _Step:
+    """One forward pass: `decode_streams` × `query_multiplier` decode tokens at `decode_context`, plus
+    `prefill_tokens` prompt tokens attending on average to `prefill_context` tokens."""
+    vendor = eff.rocm_factor if gpu.vendor.upper() == "AMD" else 1.0
     tp = _tp_efficiency(eff, gpus)
-    bw = gpus * gpu.hbm_bandwidth_gb_s * 1e9 * eff.bandwidth * tp
-    flops = gpus * gpu.tflops(quant.compute_dtype) * 1e12 * eff.compute * tp
-    context = inp + out / 2  # mean tokens in a stream's KV cache over its life
-    kv_bytes = batch * context * kv_bytes_per_token(model, quant)
-    t_mem = (_moved_weight_bytes(model, quant, batch) + kv_bytes) / bw
-    t_comp = batch * (2 * model.active_params_b * 1e9 + _attention_flops_per_token(model, context)) / flops
-    prefill_flops = inp * (2 * model.active_params_b * 1e9 + _attention_flops_per_token(model, inp / 2))
-    prefill_s = max(prefill_flops / flops, _weights_bytes(model, quant) / bw)
-    return _Timings(max(t_mem, t_comp), prefill_s, "memory" if t_mem >= t_comp else "compute")
+    bw = gpus * gpu.hbm_bandwidth_gb_s * 1e9 * min(1.0, eff.bandwidth * vendor) * tp
+    flops = gpus * gpu.tflops(quant.compute_dtype) * 1e12 * min(1.0, eff.compute * vendor) * tp
+    decode_tokens = decode_streams * query_multiplier
+    tokens = decode_tokens + prefill_tokens
+    # each stream reads its KV cache (and Mamba state) once per step; the state is also written back
+    kv_read = decode_streams * kv_bytes_per_sequence(model, quant, decode_context, kv_cache_dtype=kv_cache_dtype)
+    ssm = _ssm_state_bytes(model) * decode_streams
+    t_mem = (_moved_weight_bytes(model, quant, tokens) + kv_read + ssm) / bw
+    work = 2 * model.active_params_b * 1e9 * tokens
+    work += decode_tokens * _attention_flops(model, decode_context)
+    work += prefill_tokens * _attention_flops(model, prefill_context)
+    t_comp = work / flops
+    comm = 2 * (model.layers or 0) * _allreduce_s(gpu, gpus, tokens * (model.hidden_size or 0) * ACTIVATION_BYTES)
+    layer_us = eff.layer_overhead_us * (eff.datacenter_overhead_factor if gpu.segment == "datacenter" else 1.0)
+    overhead = eff.step_overhead_ms * 1e-3 + (model.layers or 0) * layer_us * 1e-6
+    overhead += model.routed_layers * (model.experts_per_token or 0) * eff.moe_expert_overhead_us * 1e-6
+    return _Step(max(t_mem, t_comp) + comm + overhead, "memory" if t_mem >= t_comp else "compute", comm, overhead)
+
+
+def regimes_of(
+    *, model: ModelArch, gpu: GpuSpec, quant: QuantFormat, gpus: int, concurrency: int, mode: EstimateMode, context: int
+) -> tuple[str, ...]:
+    """The error regimes an estimate (or a published measurement) falls in."""
+    out = [
+        "max_load" if mode is EstimateMode.MAX_LOAD else "single_stream" if concurrency <= 1 else "fixed_concurrency"
+    ]
+    if context >= LONG_CONTEXT_TOKENS:
+        out.append("long_context")
+    if model.is_moe:
+        out.append("moe")
+    if quant.bits_per_weight < 5.5:
+        out.append("4bit")
+    if gpus > 1:
+        out.append("multi_gpu")
+    if gpu.segment != "datacenter":
+        out.append("consumer_apple")
+    return tuple(out)
+
+
+def _error_band(regimes: tuple[str, ...], basis: Basis, eff: Efficiency) -> float:
+    if basis is Basis.MEASURED and eff.source.startswith("calibrated on your runs"):
+        marker = "error after "
+        if marker in eff.source:
+            try:
+                return max(3.0, float(eff.source.split(marker, 1)[1].split("%", 1)[0]))
+            except ValueError:
+                pass
+    known = [ERROR_BAND_PCT[r] for r in regimes if r in ERROR_BAND_PCT]
+    band = max(known) if known else 25.0
+    return band if basis is not Basis.ESTIMATED else max(band, 35.0)
 
 
 def estimate(
@@ -210,18 +518,33 @@ def estimate(
     input_tokens: int = 1000,
     output_tokens: int = 300,
     efficiency: Efficiency | None = None,
+    mode: EstimateMode | str = EstimateMode.FIXED_CONCURRENCY,
+    runtime: str | None = None,
+    kv_cache_dtype: str | None = None,
+    prefix_cache_hit_share: float = 0.0,
+    chunked_prefill: bool | None = None,
+    speculative: SpeculativeDecoding | None = None,
 ) -> ThroughputEstimate:
-    """Estimate one replica's speed at a given number of concurrent streams.
+    """Estimate one replica's speed at a given number of concurrent streams, or at the load memory allows.
 
     Args:
-        model: architecture from the catalog.
+        model: architecture from the catalog (or `model_from_hf_config`).
         gpu: accelerator from the catalog.
         quant: weight format from the catalog.
         gpus: tensor-parallel GPUs per replica; None picks the fewest that fit.
-        concurrency: streams in flight (clamped to what the KV cache holds).
+        concurrency: streams in flight (clamped to what the KV cache holds); ignored in max-load mode.
         input_tokens: prompt tokens per request.
         output_tokens: completion tokens per request.
-        efficiency: factors to apply; None uses the calibrated ones.
+        efficiency: factors to apply; None uses the calibrated ones of the runtime family.
+        mode: fixed concurrency, or max load (the runtime admits as many streams as memory holds).
+        runtime: serving engine (vllm, sglang, tensorrt-llm, tgi, llama.cpp, ollama, mlx …); None infers
+            it from the format (GGUF → llama.cpp, MLX → mlx, else a server).
+        kv_cache_dtype: auto (the format's default), fp16/bf16 or fp8 (halves KV memory and reads).
+        prefix_cache_hit_share: share of prompt tokens served from the prefix cache (0…1): they are not
+            recomputed, but still occupy KV memory and are read by attention.
+        chunked_prefill: whether prompts are split into chunks batched with decode steps; None: the runtime's
+            default (on for servers, off for llama.cpp/MLX).
+        speculative: draft-and-verify decoding settings; None: off.
 
     Returns:
         The estimate; `fits` is False (and speeds 0) when the model does not fit in memory.
@@ -231,16 +554,27 @@ def estimate(
             f"{model.name}: its architecture (layers, heads, KV heads) is not in data/models.csv "
             f"({model.notes or 'no source read'}); pick another model or add the figures with their source"
         )
-    eff = efficiency or _calibrated_efficiency(runtime_family(quant))
+    if not 0.0 <= prefix_cache_hit_share <= 1.0:
+        raise ScenarioError(f"prefix_cache_hit_share must be between 0 and 1 (got {prefix_cache_hit_share})")
+    mode = EstimateMode(mode)
+    family = runtime_family(quant, runtime=runtime)
+    eff = efficiency or _calibrated_efficiency(family)
+    chunked = _chunked_default(family) if chunked_prefill is None else chunked_prefill
+    _kv_element_bytes(quant, kv_cache_dtype)  # rejects an unknown dtype before any work
     ctx = input_tokens + output_tokens
-    n = gpus or gpus_needed(model, gpu, quant, context_tokens=ctx) or TP_DEGREES[-1]
-    weights_gb, total_gb, kv_cap_gb = _memory(model, gpu, quant, n)
-    kv_tok_gb = kv_bytes_per_token(model, quant) / 1e9
+    n = gpus or gpus_needed(model, gpu, quant, context_tokens=ctx, kv_cache_dtype=kv_cache_dtype, runtime=runtime)
+    n = n or TP_DEGREES[-1]
+    weights_gb, total_gb, kv_cap_gb = _memory(model, gpu, quant, n, family)
+    kv_tok_gb = kv_bytes_per_token(model, quant, kv_cache_dtype=kv_cache_dtype) / 1e9
     # Paged KV caches hold what streams have actually written, on average I + O/2 tokens each; a
     # replica must still hold at least one full-length request to serve any.
     mean_ctx = input_tokens + output_tokens / 2
-    fits_one = kv_cap_gb >= kv_tok_gb * ctx
-    max_conc = min(MAX_BATCH, max(1, math.floor(kv_cap_gb / (kv_tok_gb * mean_ctx)))) if fits_one else 0
+    seq_full_gb = kv_bytes_per_sequence(model, quant, ctx, kv_cache_dtype=kv_cache_dtype) / 1e9
+    seq_mean_gb = kv_bytes_per_sequence(model, quant, mean_ctx, kv_cache_dtype=kv_cache_dtype) / 1e9
+    fits_one = kv_cap_gb >= seq_full_gb
+    max_conc = min(MAX_BATCH, max(1, math.floor(kv_cap_gb / max(seq_mean_gb, 1e-12)))) if fits_one else 0
+    b = max_conc if mode is EstimateMode.MAX_LOAD else max(1, min(concurrency, max_conc))
+    regimes = regimes_of(model=model, gpu=gpu, quant=quant, gpus=n, concurrency=b, mode=mode, context=ctx)
     common = dict(
         model_id=model.model_id,
         gpu_id=gpu.gpu_id,
@@ -255,6 +589,12 @@ def estimate(
         output_tokens=output_tokens,
         basis=eff.basis,
         efficiency=eff,
+        error_band_pct=_error_band(regimes, eff.basis, eff),
+        mode=mode,
+        runtime_family=family,
+        regimes=regimes,
+        kv_cache_dtype=(kv_cache_dtype or "auto").lower(),
+        prefix_cache_hit_share=prefix_cache_hit_share,
     )
     if max_conc < 1:
         return ThroughputEstimate(
@@ -268,20 +608,79 @@ def estimate(
             prefill_tokens_per_s=0.0,
             bound="memory",
         )
-    b = max(1, min(concurrency, max_conc))
-    t = _timings(model, gpu, quant, n, b, input_tokens, output_tokens, eff)
-    cycle_s = output_tokens * t.step_s + b * t.prefill_s
-    total = b * output_tokens / cycle_s
+    computed_prompt = input_tokens * (1.0 - prefix_cache_hit_share)
+    cached_prompt = input_tokens - computed_prompt
+    prefill_ctx = cached_prompt + computed_prompt / 2
+    fwd = dict(kv_cache_dtype=kv_cache_dtype)
+    prefill = _forward_s(
+        model,
+        gpu,
+        quant,
+        n,
+        eff,
+        decode_streams=0,
+        decode_context=0,
+        prefill_tokens=max(1.0, computed_prompt),
+        prefill_context=prefill_ctx,
+        **fwd,
+    )
+    spec_k = speculative.draft_tokens + 1 if speculative else 1
+    per_step_prompt = b * computed_prompt / output_tokens if chunked else 0.0
+    decode = _forward_s(
+        model,
+        gpu,
+        quant,
+        n,
+        eff,
+        decode_streams=b,
+        decode_context=mean_ctx,
+        prefill_tokens=per_step_prompt,
+        prefill_context=prefill_ctx,
+        query_multiplier=spec_k,
+        **fwd,
+    )
+    pure = (
+        _forward_s(
+            model,
+            gpu,
+            quant,
+            n,
+            eff,
+            decode_streams=b,
+            decode_context=mean_ctx,
+            prefill_tokens=0.0,
+            prefill_context=0.0,
+            query_multiplier=spec_k,
+            **fwd,
+        )
+        if chunked
+        else decode
+    )
+    step_s = decode.step_s
+    tokens_per_step = 1.0
+    if speculative:
+        draft_s = speculative.draft_tokens * speculative.draft_cost_share * pure.step_s
+        step_s += draft_s
+        tokens_per_step = speculative.tokens_per_step
+    if chunked:
+        total = b * tokens_per_step / step_s
+        itl_s = step_s / tokens_per_step
+    else:
+        cycle_s = output_tokens * step_s / tokens_per_step + b * prefill.step_s
+        total = b * output_tokens / cycle_s
+        itl_s = step_s / tokens_per_step
     return ThroughputEstimate(
         **common,
         fits=True,
         concurrency=b,
-        ttft_ms=(t.prefill_s + t.step_s) * 1000,
-        decode_step_ms=t.step_s * 1000,
+        ttft_ms=(prefill.step_s + pure.step_s) * 1000,
+        decode_step_ms=itl_s * 1000,
         output_tokens_per_s=total,
         output_tokens_per_s_per_stream=total / b,
-        prefill_tokens_per_s=input_tokens / t.prefill_s,
-        bound=t.bound,
+        prefill_tokens_per_s=input_tokens / prefill.step_s,
+        bound=decode.bound,
+        communication_ms=decode.comm_s * 1000,
+        overhead_ms=decode.overhead_s * 1000,
     )
 
 
@@ -296,6 +695,9 @@ def max_concurrency_meeting(
     ttft_ms: float,
     output_tokens_per_s_per_user: float,
     efficiency: Efficiency | None = None,
+    runtime: str | None = None,
+    kv_cache_dtype: str | None = None,
+    prefix_cache_hit_share: float = 0.0,
 ) -> tuple[ThroughputEstimate, bool]:
     """The largest concurrency whose streams still meet both latency targets.
 
@@ -304,7 +706,18 @@ def max_concurrency_meeting(
     even one stream misses them, the single-stream estimate is returned with False).
     """
     return _max_concurrency_cached(
-        model, gpu, quant, gpus, input_tokens, output_tokens, ttft_ms, output_tokens_per_s_per_user, efficiency
+        model,
+        gpu,
+        quant,
+        gpus,
+        input_tokens,
+        output_tokens,
+        ttft_ms,
+        output_tokens_per_s_per_user,
+        efficiency,
+        runtime,
+        kv_cache_dtype,
+        prefix_cache_hit_share,
     )
 
 
@@ -319,10 +732,23 @@ def _max_concurrency_cached(
     ttft_ms: float,
     per_user: float,
     efficiency: Efficiency | None,
+    runtime: str | None,
+    kv_cache_dtype: str | None,
+    prefix_hit: float,
 ) -> tuple[ThroughputEstimate, bool]:
     def at(b: int) -> ThroughputEstimate:
         return estimate(
-            model, gpu, quant, gpus=gpus, concurrency=b, input_tokens=inp, output_tokens=out, efficiency=efficiency
+            model,
+            gpu,
+            quant,
+            gpus=gpus,
+            concurrency=b,
+            input_tokens=inp,
+            output_tokens=out,
+            efficiency=efficiency,
+            runtime=runtime,
+            kv_cache_dtype=kv_cache_dtype,
+            prefix_cache_hit_share=prefix_hit,
         )
 
     def ok(e: ThroughputEstimate) -> bool:
@@ -332,8 +758,9 @@ def _max_concurrency_cached(
     if not ok(one):
         return one, False
     lo, hi = 1, one.max_concurrency
-    if ok(at(hi)):
-        return at(hi), True
+    top = at(hi)
+    if ok(top):
+        return top, True
     while hi - lo > 1:
         mid = (lo + hi) // 2
         lo, hi = (mid, hi) if ok(at(mid)) else (lo, mid)

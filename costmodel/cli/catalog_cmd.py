@@ -61,25 +61,42 @@ def _rows(what: What, search: str | None) -> tuple[list[dict[str, object]], list
         ]
         cols = ["provider", "model", "input_usd_per_mtok", "cached_input_usd_per_mtok", "output_usd_per_mtok", "batch"]
     else:
-        from costmodel.calibration import fit_report
+        from costmodel.calibration import calibration_report
 
-        rows = []
-        from costmodel.throughput import RUNTIME_FAMILIES
-
-        for family in RUNTIME_FAMILIES:
-            r = fit_report(family)
-            rows.append(
-                {
-                    "family": family,
-                    "points": r.points,
-                    "bandwidth_eff": r.efficiency.bandwidth,
-                    "compute_eff": r.efficiency.compute,
-                    "mape_pct": round(r.mape_pct, 1),
-                    "loo_mape_pct": round(r.loo_mape_pct, 1),
-                    "default_mape_pct": round(r.default_mape_pct, 1),
-                }
-            )
-        cols = list(rows[0])
+        rep = calibration_report()
+        rows = [
+            {
+                "table": "family",
+                "name": f.family,
+                "points": f.points,
+                "sources": f.sources,
+                "bandwidth_eff": f.efficiency.bandwidth,
+                "compute_eff": f.efficiency.compute,
+                "layer_overhead_us": f.efficiency.layer_overhead_us,
+                "moe_expert_overhead_us": f.efficiency.moe_expert_overhead_us,
+                "in_sample_median_pct": round(f.median_pct, 1),
+                "loso_median_pct": round(f.loso_median_pct, 1),
+                "default_median_pct": round(f.default_median_pct, 1),
+                "mape_pct": round(f.mape_pct, 1),
+                "loo_mape_pct": round(f.loo_mape_pct, 1),
+                "default_mape_pct": round(f.default_mape_pct, 1),
+            }
+            for f in rep.families
+        ]
+        rows += [
+            {
+                "table": "regime",
+                "name": g.regime,
+                "points": g.points,
+                "in_sample_median_pct": round(g.in_sample_pct, 1),
+                "loso_median_pct": round(g.loso_pct, 1),
+                "default_median_pct": round(g.default_pct, 1),
+                "loso_within_2x": g.within_2x,
+            }
+            for g in (*rep.regimes, rep.overall)
+        ]
+        cols = ["table", "name", "points", "in_sample_median_pct", "loso_median_pct", "default_median_pct"]
+        cols += ["loso_within_2x", "sources", "bandwidth_eff", "compute_eff", "layer_overhead_us"]
     if search:
         needle = search.lower()
         rows = [r for r in rows if any(needle in str(v).lower() for v in r.values())]
@@ -94,7 +111,12 @@ def register(app: typer.Typer) -> None:
         search: Annotated[str | None, typer.Option("--search", "-s", help="Keep rows containing this text.")] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON (every column, sources included).")] = False,
     ) -> None:
-        """List GPUs, open models, quantizations, GPU prices, API prices or the calibration report."""
+        """List GPUs, open models, quantizations, GPU prices, API prices or the calibration report.
+
+        `calibration` prints the median |error| against data/published_throughput.csv per runtime family and per
+        regime: in-sample, leave-one-source-out (each publication predicted by a fit that never saw it: the figure
+        to expect) and with the uncalibrated defaults.
+        """
         rows, cols = _rows(what, search)
         if as_json:
             echo_json(rows)

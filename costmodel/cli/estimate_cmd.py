@@ -8,10 +8,10 @@ from typing import Annotated
 import duckdb
 import typer
 
-from costmodel.catalog import catalog
+from costmodel.catalog import ModelArch, catalog, model_from_hf_config
 from costmodel.cli._common import echo_json, user_errors
 from costmodel.errors import ScenarioError
-from costmodel.throughput import estimate, gpus_needed
+from costmodel.throughput import EstimateMode, SpeculativeDecoding, estimate, gpus_needed
 
 __all__ = ["register"]
 
@@ -46,12 +46,57 @@ def _stored_measurement(db: Path | None, *, model: str, hf_repo: str, gpu: str, 
     return None
 
 
+def _own_run_levels(
+    db: Path | None, *, names: tuple[str, ...], gpu: str
+) -> tuple[list[tuple[int, int, int, int, float]], int]:
+    """Every stored level of the user's runs of this model on this GPU type: (gpus, concurrency, input tokens,
+    output tokens, output tokens/s), and how many runs they came from. Opens the store read-only, if it exists."""
+    from costmodel.errors import CostModelError
+    from costmodel.store import connect, db_path
+
+    path = db_path(db)
+    if not path.is_file():
+        return [], 0
+    try:
+        from costmodel.measure.results import _model_key, gpu_matches, list_benchmarks, load_benchmark
+
+        keys = {_model_key(n) for n in names}
+        con = connect(path, read_only=True)
+        try:
+            levels, runs = [], 0
+            for b in list_benchmarks(con, limit=1000):
+                if _model_key(b.model) not in keys or not b.gpu_name or not gpu_matches(gpu, b.gpu_name):
+                    continue
+                result = load_benchmark(con, benchmark_id=b.benchmark_id)
+                runs += 1
+                n = max(1, len(result.gpu_indices) or b.gpu_count)
+                for lv in result.levels:
+                    if lv.output_tokens_per_s <= 0:
+                        continue
+                    inp = round(lv.input_tokens_per_request or result.settings.input_tokens)
+                    out = result.settings.output_tokens
+                    levels.append((n, lv.concurrency, max(1, inp), max(1, out), lv.output_tokens_per_s))
+            return levels, runs
+        finally:
+            con.close()
+    except (CostModelError, duckdb.Error):
+        return [], 0
+
+
 def register(app: typer.Typer) -> None:
     @app.command("estimate")
     @user_errors
     def estimate_command(
-        model: Annotated[str, typer.Option(help="Open model: id, alias or Hugging Face repo id.")],
-        gpu: Annotated[str, typer.Option(help="GPU id or alias (h100, L40S, mi300x …).")],
+        gpu: Annotated[str, typer.Option(help="GPU id or alias (h100, L40S, mi300x, m2-ultra …).")],
+        model: Annotated[
+            str | None, typer.Option(help="Open model: id, alias or Hugging Face repo id (base/chat variants too).")
+        ] = None,
+        model_config: Annotated[
+            Path | None,
+            typer.Option(
+                "--model-config", help="A Hugging Face config.json (or its folder) for a model not in the catalog."
+            ),
+        ] = None,
         gpus: Annotated[
             int | None, typer.Option(min=1, max=64, help="GPUs per replica; default: fewest that fit.")
         ] = None,
@@ -59,6 +104,25 @@ def register(app: typer.Typer) -> None:
         concurrency: Annotated[int, typer.Option(min=1, max=4096, help="Concurrent streams.")] = 1,
         input_tokens: Annotated[int, typer.Option(min=1, help="Prompt tokens per request.")] = 1000,
         output_tokens: Annotated[int, typer.Option(min=1, help="Output tokens per request.")] = 300,
+        mode: Annotated[
+            EstimateMode, typer.Option(help="fixed_concurrency, or max_load (as many streams as memory holds).")
+        ] = EstimateMode.FIXED_CONCURRENCY,
+        runtime: Annotated[
+            str | None, typer.Option(help="Serving engine: vllm, sglang, tensorrt-llm, tgi, llama.cpp, ollama, mlx.")
+        ] = None,
+        kv_cache_dtype: Annotated[str, typer.Option(help="KV cache dtype: auto, fp16, bf16 or fp8.")] = "auto",
+        prefix_cache_hit_share: Annotated[
+            float, typer.Option(min=0.0, max=1.0, help="Share of prompt tokens served from the prefix cache.")
+        ] = 0.0,
+        spec_draft_tokens: Annotated[
+            int, typer.Option(min=0, max=16, help="Speculative decoding: tokens drafted per step (0 = off).")
+        ] = 0,
+        spec_acceptance: Annotated[
+            float, typer.Option(min=0.0, max=0.99, help="Speculative decoding: per-token acceptance rate.")
+        ] = 0.7,
+        fit_my_runs: Annotated[
+            bool, typer.Option("--fit-my-runs", help="Fit the efficiency to your stored `opentco measure` runs.")
+        ] = False,
         db: Annotated[Path | None, typer.Option(help="Usage/benchmark store (default $OPENTCO_DB or var/).")] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     ) -> None:
@@ -68,11 +132,45 @@ def register(app: typer.Typer) -> None:
         (`opentco measure`), its figures are reported instead, with basis "measured" and the estimate's error.
         """
         cat = catalog()
-        m, g, q = cat.model(model), cat.gpu(gpu), cat.quant(quant)
-        need = gpus_needed(m, g, q, context_tokens=input_tokens + output_tokens)
-        e = estimate(
-            m, g, q, gpus=gpus, concurrency=concurrency, input_tokens=input_tokens, output_tokens=output_tokens
+        note: str | None = None
+        if model_config is not None:
+            m: ModelArch = model_from_hf_config(model_config, name=model)
+            note = f"architecture read from {m.source} (parameters counted from its shapes)"
+        elif model is not None:
+            m, note = cat.resolve_model(model)
+        else:
+            raise ScenarioError("give --model (a catalog name or Hugging Face id) or --model-config (a config.json)")
+        g, q = cat.gpu(gpu), cat.quant(quant)
+        kv = None if kv_cache_dtype == "auto" else kv_cache_dtype
+        need = gpus_needed(m, g, q, context_tokens=input_tokens + output_tokens, kv_cache_dtype=kv, runtime=runtime)
+        spec = (
+            SpeculativeDecoding(draft_tokens=spec_draft_tokens, acceptance_rate=spec_acceptance)
+            if spec_draft_tokens
+            else None
         )
+        opts = dict(
+            gpus=gpus,
+            concurrency=concurrency,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            mode=mode,
+            runtime=runtime,
+            kv_cache_dtype=kv,
+            prefix_cache_hit_share=prefix_cache_hit_share,
+            speculative=spec,
+        )
+        own = None
+        if fit_my_runs:
+            from costmodel.calibration import fit_to_measurements
+
+            levels, runs = _own_run_levels(db, names=(m.model_id, m.hf_repo, model or m.model_id), gpu=g.gpu_id)
+            if not levels:
+                raise ScenarioError(
+                    f"no stored `opentco measure` run of {m.model_id} on {g.gpu_id} to fit to "
+                    "(measure one, or drop --fit-my-runs)"
+                )
+            own = fit_to_measurements(levels, model=m, gpu=g, quant=q, runtime=runtime, runs=runs)
+        e = estimate(m, g, q, efficiency=own.efficiency if own else None, **opts)  # type: ignore[arg-type]
         if gpus is None and need is None:
             raise ScenarioError(f"{m.name} in {q.name} does not fit on up to 64 × {g.name}")
         out = {
@@ -93,7 +191,22 @@ def register(app: typer.Typer) -> None:
             "bound": e.bound,
             "basis": e.basis.value,
             "basis_source": e.efficiency.source,
+            "error_band_pct": e.error_band_pct,
+            "mode": e.mode.value,
+            "runtime_family": e.runtime_family,
+            "regimes": list(e.regimes),
+            "decode_step_ms": round(e.decode_step_ms, 3) if e.fits else None,
+            "communication_ms": round(e.communication_ms, 3),
+            "overhead_ms": round(e.overhead_ms, 3),
+            "model_note": note,
         }
+        if own is not None:
+            out.update(
+                calibrated_on_your_runs=True,
+                own_runs_levels=own.levels,
+                own_runs_error_before_pct=round(own.error_before_pct, 1),
+                own_runs_error_after_pct=round(own.error_after_pct, 1),
+            )
         measured = _stored_measurement(db, model=m.model_id, hf_repo=m.hf_repo, gpu=g.gpu_id, concurrency=e.concurrency)
         if measured is not None:
             est_total, est_stream = out["output_tokens_per_s"], out["output_tokens_per_s_per_stream"]
@@ -116,6 +229,13 @@ def register(app: typer.Typer) -> None:
                 f"memory {e.memory_gb:.0f} GB. GPUs needed: {need or 'more than 64'}."
             )
             raise typer.Exit(1)
+        if note:
+            typer.echo(f"note: {note}")
+        if own is not None:
+            typer.echo(
+                f"calibrated on your runs: {own.levels} levels of {own.runs} run(s); median error "
+                f"{own.error_before_pct:.1f}% before → {own.error_after_pct:.1f}% after"
+            )
         if measured is not None:
             typer.echo(
                 f"measured (benchmark #{measured.benchmark_id}): {out['output_tokens_per_s']:,.0f} output tok/s at "  # type: ignore[attr-defined]
@@ -127,5 +247,8 @@ def register(app: typer.Typer) -> None:
             f"  fits: yes (weights {e.weights_gb:.1f} GB, KV cache {e.kv_capacity_gb:.1f} GB, "
             f"max {e.max_concurrency} streams at {input_tokens}+{output_tokens} tokens; fewest GPUs: {need})\n"
             f"  at {e.concurrency} streams: {e.output_tokens_per_s:,.0f} output tok/s total, "
-            f"{e.output_tokens_per_s_per_stream:,.1f} per stream, TTFT {e.ttft_ms:,.0f} ms ({e.bound}-bound decode)"
+            f"{e.output_tokens_per_s_per_stream:,.1f} per stream, TTFT {e.ttft_ms:,.0f} ms ({e.bound}-bound decode)\n"
+            f"  expected error ±{e.error_band_pct:.0f}% ({', '.join(e.regimes)}); per step: "
+            f"{e.decode_step_ms:,.1f} ms, of which all-reduce {e.communication_ms:,.2f} ms, fixed overhead "
+            f"{e.overhead_ms:,.2f} ms"
         )

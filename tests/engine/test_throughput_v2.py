@@ -1,0 +1,446 @@
+"""Throughput model v2: the physics the plain roofline lacked, estimate modes, new hardware and honest bounds."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from costmodel.calibration import REGIMES, calibrated_efficiency, calibration_report, fit_to_measurements
+from costmodel.catalog import catalog, model_from_hf_config
+from costmodel.errors import DataFileError, ScenarioError
+from costmodel.throughput import (
+    ERROR_BAND_PCT,
+    Basis,
+    Efficiency,
+    EstimateMode,
+    SpeculativeDecoding,
+    _expected_experts_share,
+    estimate,
+    gpus_needed,
+    kv_bytes_per_sequence,
+    kv_bytes_per_token,
+)
+
+CAT = catalog()
+runner = CliRunner()
+
+
+# --- memory: sliding windows, hybrid Mamba state, FP8 KV --------------------------------------------------------
+
+
+def test_gemma3_sliding_window_layers_cut_long_context_kv_about_five_fold():
+    m, q = CAT.model("gemma-3-27b"), CAT.quant("bf16")
+    ctx = 32_768
+    full = kv_bytes_per_token(m, q) * ctx  # every layer keeping every token (what v1 assumed)
+    real = kv_bytes_per_sequence(m, q, ctx)
+    # 10 global layers keep 32k tokens, 52 local layers keep 1024: (10·32768 + 52·1024) / (62·32768)
+    assert real / full == pytest.approx((10 * ctx + 52 * 1024) / (62 * ctx))
+    assert 4.5 < full / real < 6.0
+
+
+def test_gpt_oss_alternating_sliding_layers_halve_long_context_kv():
+    m, q = CAT.model("gpt-oss-120b"), CAT.quant("bf16")
+    per_layer = 2 * 8 * 64 * 2  # K and V × 8 KV heads × head_dim 64 × 2 bytes
+    assert kv_bytes_per_sequence(m, q, 10_000) == per_layer * (18 * 10_000 + 18 * 128)
+
+
+def test_granite_hybrid_keeps_a_fixed_mamba_state_per_sequence():
+    m, q = CAT.model("granite-4.0-h-small"), CAT.quant("bf16")
+    state = 36 * (8192 * 128 + 8192 * 3) * 2  # 36 Mamba layers × (inner × d_state + inner × (d_conv − 1)) × 2 B
+    attn_per_token = 4 * 2 * 8 * 128 * 2  # only 4 attention layers hold KV
+    assert kv_bytes_per_sequence(m, q, 1) == pytest.approx(state + attn_per_token)
+    assert kv_bytes_per_sequence(m, q, 1001) - kv_bytes_per_sequence(m, q, 1) == pytest.approx(1000 * attn_per_token)
+
+
+def test_fp8_kv_cache_halves_kv_and_admits_more_streams():
+    m, g, q = CAT.model("llama-3.1-70b"), CAT.gpu("H100-SXM"), CAT.quant("fp8")
+    assert kv_bytes_per_token(m, q, kv_cache_dtype="fp8") * 2 == kv_bytes_per_token(m, q)
+    e16 = estimate(m, g, q, gpus=2, mode=EstimateMode.MAX_LOAD)
+    e8 = estimate(m, g, q, gpus=2, mode=EstimateMode.MAX_LOAD, kv_cache_dtype="fp8")
+    assert e8.max_concurrency >= 2 * e16.max_concurrency - 1
+    assert e8.output_tokens_per_s > e16.output_tokens_per_s
+    with pytest.raises(ScenarioError, match="KV cache dtype"):
+        estimate(m, g, q, gpus=2, kv_cache_dtype="int3")
+
+
+# --- MoE at small batch ---------------------------------------------------------------------------------------
+
+
+def test_expected_experts_touched_by_hand():
+    m = CAT.model("deepseek-v3")  # 256 routed experts, top-8
+    assert _expected_experts_share(m, 1) == pytest.approx(8 / 256)
+    assert _expected_experts_share(m, 32) == pytest.approx(1 - (1 - 8 / 256) ** 32)
+    assert _expected_experts_share(m, 10_000) == pytest.approx(1.0)
+
+
+def test_deepseek_v3_single_stream_on_8x_h200_is_tens_of_tokens_per_second():
+    # Published: SGLang v0.4.1.post2 (github.com/sgl-project/sglang/pull/2643) "batch 1, input 128, output 256:
+    # 30.29 token/s" on 8×H200; "for bs=1 SGLang outputs around 26 tok/s" (github.com/vllm-project/vllm/issues/11539);
+    # "deepseek v3 60 tokens/sec on deepseek API vs. 13 tokens/sec on sglang"
+    # (github.com/sgl-project/sglang/issues/3196).
+    e = estimate(
+        CAT.model("deepseek-v3"), CAT.gpu("H200"), CAT.quant("fp8"), gpus=8, input_tokens=128, output_tokens=256
+    )
+    assert 13 <= e.output_tokens_per_s <= 99
+    assert "moe" in e.regimes and e.error_band_pct == ERROR_BAND_PCT["moe"]
+
+
+def test_gpt_oss_120b_single_stream_on_4x_h100_is_far_below_the_v1_figure():
+    e = estimate(CAT.model("gpt-oss-120b"), CAT.gpu("H100-SXM"), CAT.quant("bf16"), gpus=4, concurrency=1)
+    assert 30 <= e.output_tokens_per_s <= 400  # v1 said 834
+    assert e.overhead_ms > 0 and e.communication_ms > 0
+
+
+# --- tensor parallel and multi-node ---------------------------------------------------------------------------
+
+
+def test_all_reduce_costs_more_over_pcie_than_nvlink_and_across_nodes():
+    m, q = CAT.model("llama-3.1-70b"), CAT.quant("fp8")
+    one = estimate(m, CAT.gpu("H100-SXM"), q, gpus=1, concurrency=1, input_tokens=100, output_tokens=100)
+    nvl = estimate(m, CAT.gpu("H100-SXM"), q, gpus=2, concurrency=1)
+    pcie = estimate(m, CAT.gpu("L40S"), q, gpus=2, concurrency=1)
+    assert one.communication_ms == 0 and nvl.communication_ms > 0
+    assert pcie.communication_ms > 2 * nvl.communication_ms
+    big = CAT.model("llama-3.1-405b")
+    eight = estimate(big, CAT.gpu("H100-SXM"), CAT.quant("fp8"), gpus=8, concurrency=16)
+    sixteen = estimate(big, CAT.gpu("H100-SXM"), CAT.quant("fp8"), gpus=16, concurrency=16)
+    assert sixteen.communication_ms > eight.communication_ms  # the InfiniBand hop between servers
+
+
+# --- context length, chunked prefill, prefix cache, speculative decoding ------------------------------------------
+
+
+def test_longer_context_slows_decode_through_kv_reads():
+    m, g, q = CAT.model("llama-3.1-8b"), CAT.gpu("A100-80GB"), CAT.quant("bf16")
+    short = estimate(m, g, q, concurrency=1, input_tokens=100, output_tokens=100)
+    long = estimate(m, g, q, concurrency=1, input_tokens=30_000, output_tokens=100)
+    assert long.decode_step_ms > 1.2 * short.decode_step_ms
+    assert long.ttft_ms > 50 * short.ttft_ms
+
+
+def test_chunked_prefill_overlaps_prompts_with_memory_bound_decode():
+    m, g, q = CAT.model("llama-3.1-8b"), CAT.gpu("H100-SXM"), CAT.quant("fp8")
+    args = dict(concurrency=32, input_tokens=2000, output_tokens=200, efficiency=Efficiency())
+    chunked = estimate(m, g, q, chunked_prefill=True, **args)
+    apart = estimate(m, g, q, chunked_prefill=False, **args)
+    assert chunked.output_tokens_per_s > apart.output_tokens_per_s
+
+
+def test_prefix_cache_hits_cut_prefill_but_not_kv_memory():
+    m, g, q = CAT.model("llama-3.1-8b"), CAT.gpu("H100-SXM"), CAT.quant("bf16")
+    args = dict(concurrency=16, input_tokens=8000, output_tokens=200)
+    cold = estimate(m, g, q, **args)
+    warm = estimate(m, g, q, prefix_cache_hit_share=0.8, **args)
+    assert warm.ttft_ms < 0.5 * cold.ttft_ms
+    assert warm.output_tokens_per_s > cold.output_tokens_per_s
+    assert warm.max_concurrency == cold.max_concurrency and warm.prefix_cache_hit_share == 0.8
+    with pytest.raises(ScenarioError, match="prefix_cache_hit_share"):
+        estimate(m, g, q, prefix_cache_hit_share=1.5)
+
+
+def test_speculative_decoding_expected_tokens_and_its_effect():
+    spec = SpeculativeDecoding(draft_tokens=3, acceptance_rate=0.7, draft_cost_share=0.05)
+    assert spec.tokens_per_step == pytest.approx((1 - 0.7**4) / 0.3)
+    m, g, q = CAT.model("llama-3.1-70b"), CAT.gpu("H100-SXM"), CAT.quant("fp8")
+    base = estimate(m, g, q, gpus=2, concurrency=1)
+    fast = estimate(m, g, q, gpus=2, concurrency=1, speculative=spec)
+    useless = estimate(
+        m, g, q, gpus=2, concurrency=1, speculative=SpeculativeDecoding(acceptance_rate=0.0, draft_cost_share=0.2)
+    )
+    assert 1.5 * base.output_tokens_per_s < fast.output_tokens_per_s < spec.tokens_per_step * base.output_tokens_per_s
+    assert useless.output_tokens_per_s < base.output_tokens_per_s
+    with pytest.raises(ScenarioError):
+        SpeculativeDecoding(acceptance_rate=1.0)
+
+
+# --- modes -----------------------------------------------------------------------------------------------------
+
+
+def test_max_load_runs_as_many_streams_as_memory_holds():
+    m, g, q = CAT.model("llama-3.1-8b"), CAT.gpu("L40S"), CAT.quant("fp8")
+    top = estimate(m, g, q, mode="max_load", input_tokens=1000, output_tokens=500)
+    assert top.mode is EstimateMode.MAX_LOAD and top.concurrency == top.max_concurrency > 1
+    assert "max_load" in top.regimes
+    for b in (1, 8, top.max_concurrency // 2):
+        assert estimate(m, g, q, concurrency=b, input_tokens=1000, output_tokens=500).output_tokens_per_s <= (
+            top.output_tokens_per_s * (1 + 1e-9)
+        )
+
+
+# --- runtimes and hardware ---------------------------------------------------------------------------------------
+
+
+def test_runtime_factors_for_llama_cpp_on_datacentre_gpus_and_rocm_are_calibrated():
+    cpp = calibrated_efficiency("llama.cpp")
+    assert cpp.basis is Basis.CALIBRATED and cpp.datacenter_overhead_factor > 1
+    assert calibrated_efficiency("server").rocm_factor < 1
+    # llama.cpp F16 on an A100 (2 TB/s) is not 2× a 4090 (1 TB/s): published 73.8 vs 61.0 tok/s
+    m, q = CAT.model("llama-2-7b"), CAT.quant("fp16")
+    a100 = estimate(m, CAT.gpu("A100-80GB"), q, runtime="llama.cpp", input_tokens=1, output_tokens=128)
+    rtx = estimate(m, CAT.gpu("RTX-4090"), q, runtime="llama.cpp", input_tokens=1, output_tokens=128)
+    assert 1000 / a100.decode_step_ms < 1.6 * 1000 / rtx.decode_step_ms
+    assert a100.runtime_family == "llama.cpp"
+
+
+@pytest.mark.parametrize(
+    ("gpu", "quant"),
+    [
+        ("M2-ULTRA", "gguf-q4_0"),
+        ("m3 ultra", "mlx-4bit"),
+        ("M4 Max", "mlx-8bit"),
+        ("m3-max", "gguf-q4_k_m"),
+        ("m2 max", "fp16"),
+        ("GH200", "fp8"),
+        ("RTX 3090 Ti", "gguf-q4_k_m"),
+        ("rtx 5090", "nvfp4"),
+        ("RTX PRO 6000", "nvfp4"),
+        ("B200", "nvfp4"),
+        ("B300", "mxfp4"),
+        ("MI300X", "fp8"),
+        ("MI325X", "fp8"),
+        ("MI355X", "mxfp4"),
+        ("H20", "fp8"),
+        ("L20", "fp8"),
+        ("H100", "mxfp4"),
+    ],
+)
+def test_new_hardware_and_formats_estimate(gpu, quant):
+    g, q = CAT.gpu(gpu), CAT.quant(quant)
+    assert g.source and g.as_of and q.source and q.as_of
+    e = estimate(CAT.model("llama-3.1-8b"), g, q, concurrency=4)
+    assert e.fits and e.output_tokens_per_s > 0 and math.isfinite(e.ttft_ms)
+
+
+def test_apple_unified_memory_is_one_device_with_three_quarters_usable():
+    m2u, q = CAT.gpu("M2-ULTRA"), CAT.quant("gguf-q4_k_m")
+    assert m2u.segment == "apple" and m2u.memory_gb == 192
+    e = estimate(CAT.model("llama-3.3-70b"), m2u, q)
+    assert e.gpus == 1 and e.runtime_family == "llama.cpp"
+    assert e.kv_capacity_gb == pytest.approx(192 * 0.75 - e.weights_gb - 0.5)
+    assert gpus_needed(CAT.model("llama-3.1-405b"), m2u, CAT.quant("bf16"), context_tokens=4096) is None
+
+
+def test_mlx_formats_run_on_the_mlx_family():
+    e = estimate(CAT.model("llama-3.3-70b"), CAT.gpu("M3-MAX"), CAT.quant("mlx-4bit"), input_tokens=260)
+    assert e.runtime_family == "mlx" and e.weights_gb == pytest.approx(70 * 4.5 / 8)
+    # published: 9.35 tok/s generation at 260 prompt tokens (github.com/ml-explore/mlx-examples/issues/1029)
+    assert 9.35 / 2 < 1000 / e.decode_step_ms < 9.35 * 2
+
+
+# --- names and config.json -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "model_id"),
+    [
+        ("meta-llama/Llama-2-7b-hf", "llama-2-7b"),
+        ("meta-llama/Meta-Llama-3.1-8B", "llama-3.1-8b"),
+        ("Qwen/Qwen2.5-7B", "qwen2.5-7b"),
+        ("google/gemma-3-27b-pt", "gemma-3-27b"),
+    ],
+)
+def test_base_checkpoints_resolve_to_their_architecture_with_a_note(name, model_id):
+    m, note = CAT.resolve_model(name)
+    assert m.model_id == model_id and note and model_id in note and "architecture" in note
+
+
+def test_catalog_names_resolve_without_a_note():
+    assert CAT.resolve_model("meta-llama/Llama-2-7b-chat-hf") == (CAT.model("llama-2-7b"), None)
+
+
+LLAMA_31_8B_CONFIG = {
+    "_name_or_path": "acme/llama-3.1-8b-finetune",
+    "architectures": ["LlamaForCausalLM"],
+    "model_type": "llama",
+    "num_hidden_layers": 32,
+    "hidden_size": 4096,
+    "num_attention_heads": 32,
+    "num_key_value_heads": 8,
+    "intermediate_size": 14336,
+    "vocab_size": 128256,
+    "max_position_embeddings": 131072,
+    "tie_word_embeddings": False,
+}
+
+
+def test_model_from_hf_config_counts_llama_3_1_8b_parameters(tmp_path):
+    (tmp_path / "config.json").write_text(json.dumps(LLAMA_31_8B_CONFIG))
+    m = model_from_hf_config(tmp_path)  # a folder works as well as the file
+    assert m.model_id == "acme/llama-3.1-8b-finetune"
+    assert m.total_params_b == pytest.approx(8.03, abs=0.01) and m.active_params_b == m.total_params_b
+    assert kv_bytes_per_token(m, CAT.quant("bf16")) == 131_072
+    ref = estimate(CAT.model("llama-3.1-8b"), CAT.gpu("H100"), CAT.quant("bf16"), concurrency=4)
+    got = estimate(m, CAT.gpu("H100"), CAT.quant("bf16"), concurrency=4)
+    assert got.output_tokens_per_s == pytest.approx(ref.output_tokens_per_s, rel=0.01)
+
+
+def test_model_from_hf_config_moe_mla_and_sliding_fields():
+    ds = model_from_hf_config(
+        {
+            "num_hidden_layers": 61,
+            "hidden_size": 7168,
+            "num_attention_heads": 128,
+            "num_key_value_heads": 128,
+            "intermediate_size": 18432,
+            "moe_intermediate_size": 2048,
+            "n_routed_experts": 256,
+            "n_shared_experts": 1,
+            "num_experts_per_tok": 8,
+            "first_k_dense_replace": 3,
+            "kv_lora_rank": 512,
+            "q_lora_rank": 1536,
+            "qk_rope_head_dim": 64,
+            "qk_nope_head_dim": 128,
+            "v_head_dim": 128,
+            "vocab_size": 129280,
+        },
+        name="dsv3-like",
+    )
+    assert ds.total_params_b == pytest.approx(671, rel=0.01) and ds.active_params_b == pytest.approx(37, rel=0.03)
+    assert ds.moe_layers == 58 and ds.kv_lora_rank == 512
+    gemma = model_from_hf_config(
+        {
+            "text_config": {
+                "num_hidden_layers": 62,
+                "hidden_size": 5376,
+                "num_attention_heads": 32,
+                "num_key_value_heads": 16,
+                "head_dim": 128,
+                "sliding_window": 1024,
+                "sliding_window_pattern": 6,
+            }
+        },
+        name="g3",
+    )
+    assert gemma.sliding_layers == 52 and gemma.sliding_window == 1024
+
+
+def test_model_from_hf_config_errors_name_the_file(tmp_path):
+    with pytest.raises(DataFileError, match="no such file"):
+        model_from_hf_config(tmp_path / "missing.json")
+    bad = tmp_path / "config.json"
+    bad.write_text("{not json")
+    with pytest.raises(DataFileError, match="not a JSON config"):
+        model_from_hf_config(bad)
+    bad.write_text(json.dumps({"hidden_size": 8}))
+    with pytest.raises(DataFileError, match="num_hidden_layers"):
+        model_from_hf_config(bad)
+
+
+def test_cli_estimate_model_config_and_variant_note(tmp_path):
+    from costmodel.cli import app
+
+    cfg = tmp_path / "config.json"
+    cfg.write_text(json.dumps(LLAMA_31_8B_CONFIG))
+    res = runner.invoke(app, ["estimate", "--model-config", str(cfg), "--gpu", "h100", "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["model"] == "acme/llama-3.1-8b-finetune" and out["fits"] and out["error_band_pct"] > 0
+    res = runner.invoke(app, ["estimate", "--model", "meta-llama/Llama-2-7b-hf", "--gpu", "h100"])
+    assert res.exit_code == 0 and "used llama-2-7b" in res.output
+    res = runner.invoke(app, ["estimate", "--gpu", "h100"])
+    assert res.exit_code == 2 and "--model-config" in res.output
+
+
+# --- honest bounds -------------------------------------------------------------------------------------------------
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    model=st.sampled_from([m.model_id for m in CAT.models if m.has_architecture]),
+    gpu=st.sampled_from([g.gpu_id for g in CAT.gpus if g.fp16_tflops]),
+    quant=st.sampled_from([q.quant_id for q in CAT.quants]),
+    gpus=st.sampled_from([1, 2, 4, 8, 16]),
+    conc=st.integers(1, 2000),
+    inp=st.integers(1, 64_000),
+    out=st.integers(1, 4000),
+    mode=st.sampled_from(list(EstimateMode)),
+    kv=st.sampled_from([None, "fp8"]),
+    runtime=st.sampled_from([None, "llama.cpp", "vllm", "mlx"]),
+)
+def test_no_estimate_beats_the_bandwidth_or_flops_bound(model, gpu, quant, gpus, conc, inp, out, mode, kv, runtime):
+    m, g, q = CAT.model(model), CAT.gpu(gpu), CAT.quant(quant)
+    e = estimate(
+        m, g, q, gpus=gpus, concurrency=conc, input_tokens=inp, output_tokens=out, mode=mode, kv_cache_dtype=kv,
+        runtime=runtime,
+    )  # fmt: skip
+    assert isinstance(e.error_band_pct, float) and 0 < e.error_band_pct < 100
+    if not e.fits:
+        assert e.output_tokens_per_s == 0
+        return
+    b = e.concurrency
+    # bandwidth: each decode step reads at least the active weights once at full datasheet bandwidth
+    step_floor_s = m.active_params_b * 1e9 * q.bits_per_weight / 8 / (e.gpus * g.hbm_bandwidth_gb_s * 1e9)
+    assert e.output_tokens_per_s <= b / step_floor_s * (1 + 1e-9)
+    assert 1000 / e.decode_step_ms <= 1 / step_floor_s * (1 + 1e-9)
+    # FLOP/s: two FLOPs per active parameter per token (output or prompt) at the best tensor rate the GPU has
+    peak = max(x for x in (g.fp16_tflops, g.fp8_tflops, g.int8_tops, g.fp4_tflops) if x) * 1e12 * e.gpus
+    per_token = 2 * m.active_params_b * 1e9
+    assert e.output_tokens_per_s <= peak / per_token * (1 + 1e-9)
+    assert e.prefill_tokens_per_s <= peak / per_token * (1 + 1e-9)
+    assert math.isfinite(e.ttft_ms) and e.ttft_ms > 0
+
+
+def test_error_bands_follow_the_leave_one_source_out_calibration():
+    rep = calibration_report()
+    assert {r.regime for r in rep.regimes} == set(REGIMES) == set(ERROR_BAND_PCT)
+    for r in rep.regimes:
+        # the constants the engine ships are the report's figures (update ERROR_BAND_PCT when the data change)
+        assert ERROR_BAND_PCT[r.regime] == pytest.approx(r.loso_pct, abs=1.0), r.regime
+        assert r.loso_pct < 60 and r.points > 0
+    assert rep.overall.loso_pct < rep.overall.default_pct
+    assert rep.overall.points >= 100 and rep.overall.within_2x >= 0.85 * rep.overall.points
+
+
+# --- calibrated on your runs -----------------------------------------------------------------------------------------
+
+
+def test_fit_to_own_measurements_lowers_the_error_and_labels_the_estimate():
+    m, g, q = CAT.model("llama-3.1-8b"), CAT.gpu("L40S"), CAT.quant("bf16")
+    truth = Efficiency(bandwidth=0.55, compute=0.3, layer_overhead_us=30.0)
+    levels = []
+    for b in (1, 4, 16, 64):
+        e = estimate(m, g, q, concurrency=b, input_tokens=512, output_tokens=256, efficiency=truth)
+        levels.append((1, b, 512, 256, e.output_tokens_per_s))
+    fit = fit_to_measurements(levels, model=m, gpu=g, quant=q, runs=2)
+    assert fit.levels == 4 and fit.runs == 2
+    assert fit.error_after_pct < fit.error_before_pct and fit.error_after_pct < 5
+    assert fit.efficiency.basis is Basis.MEASURED
+    assert fit.efficiency.source.startswith("calibrated on your runs")
+    e = estimate(m, g, q, concurrency=8, efficiency=fit.efficiency)
+    assert e.basis is Basis.MEASURED and e.error_band_pct == pytest.approx(max(3.0, round(fit.error_after_pct, 1)))
+    with pytest.raises(DataFileError):
+        fit_to_measurements([(1, 1, 10, 10, 0.0)], model=m, gpu=g, quant=q)
+
+
+def test_cli_fit_my_runs_reports_error_before_and_after(tmp_path):
+    from pathlib import Path
+
+    from costmodel.cli import app
+    from costmodel.measure.benchmark import BenchmarkResult
+    from costmodel.measure.results import save_benchmark
+    from costmodel.store import connect
+
+    fixture = Path(__file__).parents[1] / "fixtures" / "benchmarks" / "h100-llama-3.1-8b-random-weights.json"
+    run = BenchmarkResult.model_validate_json(fixture.read_text())
+    db = tmp_path / "bench.duckdb"
+    con = connect(db)
+    save_benchmark(con, run)
+    con.close()
+    args = ["estimate", "--model", "llama-3.1-8b", "--gpu", "h100", "--concurrency", "3", "--db", str(db)]
+    res = runner.invoke(app, [*args, "--fit-my-runs", "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["calibrated_on_your_runs"] is True and out["basis"] == "measured"
+    assert out["own_runs_levels"] == sum(lv.output_tokens_per_s > 0 for lv in run.levels)
+    assert out["own_runs_error_after_pct"] <= out["own_runs_error_before_pct"]
+    assert out["basis_source"].startswith("calibrated on your runs")
+    res = runner.invoke(app, [*args, "--fit-my-runs"])
+    assert "calibrated on your runs" in res.output
+    res = runner.invoke(app, ["estimate", "--model", "qwen3-8b", "--gpu", "h100", "--db", str(db), "--fit-my-runs"])
+    assert res.exit_code == 2 and "no stored" in res.output
