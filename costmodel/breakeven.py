@@ -13,13 +13,15 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from costmodel.options.base import Facts
 from costmodel.scenario import ApiOption, CloudGpuOption, HybridOption, OnPremOption, Option, Scenario
 
-__all__ = ["break_even_volume", "pin_shapes", "steady_month_usd"]
+__all__ = ["break_even_volume", "pin_shapes", "pinned_scenario", "steady_month_usd"]
 
 _MAX_STEPS = 1 << 20
 """Replica steps searched before declaring that an option never breaks even."""
-_BISECTIONS = 60
+_BISECTIONS = 44
+"""Halvings of the crossing step: 2⁻⁴⁴ of a step, far below a cent."""
 
 
 def pin_shapes(
@@ -41,6 +43,21 @@ def pin_shapes(
     return scenario.model_copy(update={"options": options})
 
 
+def pinned_scenario(scenario: Scenario, facts_by_option: dict[str, object]) -> Scenario:
+    """`scenario` with every self-hosted option pinned to the shape and instance its evaluation chose."""
+    gpus: dict[str, int] = {}
+    instances: dict[str, tuple[str, str]] = {}
+    for name, f in facts_by_option.items():
+        detail = getattr(f, "detail", None)
+        rep = getattr(detail, "replica", None)
+        if rep is not None:
+            gpus[name] = rep.gpus_per_replica
+        offer = getattr(detail, "offer", None)
+        if offer is not None and not offer.typed:
+            instances[name] = (offer.provider, offer.instance_type)
+    return pin_shapes(scenario, gpus, instances)
+
+
 def _steady(scenario: Scenario, tokens_per_month: Decimal) -> Scenario:
     """The scenario in steady state at a given monthly volume (input + output tokens)."""
     w = scenario.workload
@@ -56,11 +73,20 @@ def _steady(scenario: Scenario, tokens_per_month: Decimal) -> Scenario:
     )
 
 
-def steady_month_usd(option: Option, scenario: Scenario, tokens_per_month: Decimal) -> Decimal:
-    """Recurring monthly cost of `option` at a volume (one-off costs left out)."""
-    from costmodel.tco import evaluate_option_month
+def steady_month_usd(
+    option: Option, scenario: Scenario, tokens_per_month: Decimal, *, facts: Facts | None = None
+) -> Decimal:
+    """Recurring monthly cost of `option` at a volume (one-off costs left out).
 
-    m = evaluate_option_month(option, _steady(scenario, tokens_per_month), month=1)
+    `facts` (the option's sizing at the scenario's own volume) are reused when given: the shape,
+    instance and any commitment stay as chosen while the volume moves, and the search runs fast.
+    """
+    from costmodel.options import kind_of
+
+    steady = _steady(scenario, tokens_per_month)
+    kind = kind_of(option)
+    f = facts or kind.facts(option, steady, share=Decimal(1))
+    m = kind.months(option, f, steady, share=Decimal(1))[0]
     return m.total_usd - m.one_off_usd
 
 
@@ -73,31 +99,40 @@ def break_even_volume(option: Option, api: ApiOption, scenario: Scenario) -> Dec
         return None
     if isinstance(option, HybridOption) and isinstance(scenario.option(option.open_option), ApiOption):
         return None  # all per-token: no capacity step at which the costs cross
+    from costmodel.options import kind_of
+
     option = scenario.option(option.name)
     api_per_token = steady_month_usd(api, scenario, Decimal(1_000_000)) / Decimal(1_000_000)
     if api_per_token <= 0:
         return None
+    facts = kind_of(option).facts(option, scenario, share=Decimal(1))
 
     def gap(v: Decimal) -> Decimal:
-        return steady_month_usd(option, scenario, v) - api_per_token * v
+        return steady_month_usd(option, scenario, v, facts=facts) - api_per_token * v
 
     step = _step_volume(option, scenario)
-    # At the top of each replica step (k full replicas) the gap is linear in k — k × (replica cost − API
-    # cost of a replica's traffic) + fixed costs — so the first step that crosses is found by galloping
-    # and bisection over k; the exact volume inside that step by bisection over volume.
-    if gap(step) > 0:
-        k_hi = 1
-        while gap(step * k_hi) > 0:
-            if k_hi >= _MAX_STEPS:
+    block = _block(option, scenario)
+    # Replicas pack `block` to a node or server, so cost is flat within a block and steps up between
+    # blocks. At the top of each block the gap is linear in the block count — blocks × (node cost − API
+    # cost of a node's traffic) + fixed costs — so the first block that crosses is found by galloping
+    # and bisection over blocks; inside it, the first replica step whose top crosses by a scan; the exact
+    # volume inside that step by bisection over volume.
+    top = step * block
+    if gap(top) > 0:
+        j_hi = 1
+        while gap(top * j_hi) > 0:
+            if j_hi * block >= _MAX_STEPS:
                 return None
-            k_hi = min(k_hi * 2, _MAX_STEPS)
-        k_lo = k_hi // 2  # gap(k_lo · step) > 0
-        while k_hi - k_lo > 1:
-            mid = (k_lo + k_hi) // 2
-            k_lo, k_hi = (k_lo, mid) if gap(step * mid) <= 0 else (mid, k_hi)
-        a, b = step * k_lo, step * k_hi
+            j_hi = min(j_hi * 2, max(1, _MAX_STEPS // block))
+        j_lo = j_hi // 2  # gap(j_lo · top) > 0
+        while j_hi - j_lo > 1:
+            mid = (j_lo + j_hi) // 2
+            j_lo, j_hi = (j_lo, mid) if gap(top * mid) <= 0 else (mid, j_hi)
+        first_k = j_lo * block + 1
     else:
-        a, b = Decimal(0), step
+        first_k = 1
+    k = next(k for k in range(first_k, first_k + block) if k == first_k + block - 1 or gap(step * k) <= 0)
+    a, b = step * (k - 1), step * k
     for _ in range(_BISECTIONS):  # gap(a) > 0 (or a = 0), gap(b) <= 0
         mid = (a + b) / 2
         if gap(mid) <= 0:
@@ -105,6 +140,20 @@ def break_even_volume(option: Option, api: ApiOption, scenario: Scenario) -> Dec
         else:
             a = mid
     return b
+
+
+def _block(option: Option, scenario: Scenario) -> int:
+    """Replicas that share one rented node or owned server (cost is flat across them)."""
+    from costmodel.options import kind_of
+
+    inner = scenario.option(option.open_option) if isinstance(option, HybridOption) else option
+    if not isinstance(inner, CloudGpuOption | OnPremOption):
+        return 1
+    detail = kind_of(inner).facts(inner, _steady(scenario, Decimal(1))).detail
+    g = detail.replica.gpus_per_replica
+    if isinstance(inner, OnPremOption):
+        return max(1, inner.gpus_per_server // g)
+    return max(1, detail.offer.replicas_per_node(g))
 
 
 def _step_volume(option: Option, scenario: Scenario) -> Decimal:

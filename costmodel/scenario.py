@@ -92,7 +92,7 @@ class Uncertainty(StrictModel):
     """Standard deviation of the yearly GPU-hour price trend, percentage points."""
     api_price_trend_sd_pct: Annotated[float, Field(ge=0, le=100)] = 15.0
     """Standard deviation of the yearly API price trend, percentage points."""
-    growth_sd_pct: Annotated[float, Field(ge=0, le=100)] = 2.0
+    growth_sd_pct: Annotated[float, Field(ge=0, le=100)] = 1.0
     """Standard deviation of monthly request growth, percentage points."""
     utilisation_sd: Annotated[float, Field(ge=0, le=0.5)] = 0.05
     """Standard deviation of the utilisation replicas really reach, as a share (0.05 = ±5 points)."""

@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from costmodel.breakeven import pin_shapes
+from costmodel.breakeven import pinned_scenario
 from costmodel.errors import CostModelError
 from costmodel.scenario import CloudGpuOption, CostLens, HybridOption, OnPremOption, Scenario
 from costmodel.tco import ScenarioResult, evaluate, option_horizon_usd_both
@@ -174,24 +174,6 @@ def _involved(scenario: Scenario, names: tuple[str, ...]) -> set[str]:
     return out
 
 
-def _pins(result: ScenarioResult) -> tuple[dict[str, int], dict[str, tuple[str, str]]]:
-    gpus: dict[str, int] = {}
-    providers: dict[str, tuple[str, str]] = {}
-    for r in result.options:
-        detail = getattr(r.facts, "detail", None)
-        rep = getattr(detail, "replica", None)
-        if rep is not None:
-            gpus[r.name] = rep.gpus_per_replica
-        offer = getattr(detail, "offer", None)
-        if offer is not None and not offer.typed:
-            providers[r.name] = (offer.provider, offer.instance_type)
-    return gpus, providers
-
-
-def _pinned(scenario: Scenario, gpus: dict[str, int], providers: dict[str, tuple[str, str]]) -> Scenario:
-    return pin_shapes(scenario, gpus, providers)
-
-
 def _validate(trial: dict[str, Any], path: Path, value: float, base_value: float) -> Scenario | None:
     """The trial scenario, with the value pulled back to its field's bound when it leaves the allowed range."""
     _set(trial, path, value)
@@ -239,8 +221,7 @@ def tornado(scenario: Scenario, result: ScenarioResult | None = None) -> list[To
     best_name = result.best if result.best != base_name else _runner_up(result)
     if best_name is None:
         return []
-    gpus, providers = _pins(result)
-    fixed = _pinned(scenario, gpus, providers)
+    fixed = pinned_scenario(scenario, {r.name: r.facts for r in result.options})
     pct = scenario.sensitivity_pct / 100
     data = fixed.model_dump()
     labels = _labels()

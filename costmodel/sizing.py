@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 from costmodel.capacity import QueuePlan, plan_utilisation, replicas_needed
 from costmodel.catalog import GpuPrice, GpuSpec, ModelArch, QuantFormat, catalog
@@ -185,6 +186,7 @@ def resolve_replica(
     )
 
 
+@lru_cache(maxsize=1)
 def _accepts_prefix_share() -> bool:
     import inspect
 

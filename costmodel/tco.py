@@ -223,7 +223,7 @@ def evaluate(scenario: Scenario, *, with_break_even: bool = True, with_uncertain
     Returns:
         The per-option projections, the baseline and best option, and the verdict sentence.
     """
-    from costmodel.breakeven import break_even_volume, pin_shapes
+    from costmodel.breakeven import break_even_volume, pinned_scenario
     from costmodel.uncertainty import simulate
     from costmodel.verdict import decide
 
@@ -235,15 +235,7 @@ def evaluate(scenario: Scenario, *, with_break_even: bool = True, with_uncertain
     base_cash = [m.cost_usd(CostLens.CASH, tax) for m in base_months]
     horizon = scenario.horizon_months
     api_options = [o for o in scenario.options if type(o) is ApiOption]
-    pinned = pin_shapes(
-        scenario,
-        {n: p[0].detail.replica.gpus_per_replica for n, p in projected.items() if hasattr(p[0].detail, "replica")},
-        {
-            n: (p[0].detail.offer.provider, p[0].detail.offer.instance_type)
-            for n, p in projected.items()
-            if getattr(getattr(p[0].detail, "offer", None), "typed", True) is False
-        },
-    )
+    pinned = pinned_scenario(scenario, {n: p[0] for n, p in projected.items()})
     results = []
     for opt in scenario.options:
         f, months, switch = projected[opt.name]

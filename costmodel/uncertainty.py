@@ -37,6 +37,8 @@ class Draws:
     """Standard-normal throughput error, scaled by each replica's band (n,)."""
     utilisation_delta: np.ndarray
     horizon: int
+    throughput_error_pct: float | None = None
+    """Overrides every replica's own band when the scenario sets `uncertainty.throughput_error_pct`."""
 
     @property
     def n(self) -> int:
@@ -54,6 +56,7 @@ class Draws:
             throughput_z=rng.standard_normal(n),
             utilisation_delta=rng.normal(0, u.utilisation_sd, n),
             horizon=scenario.horizon_months,
+            throughput_error_pct=u.throughput_error_pct,
         )
 
     @classmethod
@@ -88,7 +91,8 @@ class Draws:
 
     def throughput_factor(self, band_pct: float) -> np.ndarray:
         """Real ÷ estimated throughput (n × 1): log-normal with the band as its spread, median 1."""
-        return np.exp(self.throughput_z * np.log1p(band_pct / 100))[:, None]
+        band = self.throughput_error_pct if self.throughput_error_pct is not None else band_pct
+        return np.exp(self.throughput_z * np.log1p(band / 100))[:, None]
 
     def utilisation(self, planned: float) -> np.ndarray:
         lo, hi = _UTILISATION_BOUNDS

@@ -10,7 +10,7 @@ import typer
 from costmodel.cli._common import echo_json, user_errors
 from costmodel.fmt import money, tokens
 from costmodel.scenario import load_scenario
-from costmodel.tco import ScenarioResult, evaluate
+from costmodel.tco import OptionResult, ScenarioResult, evaluate
 
 __all__ = ["register", "result_summary"]
 
@@ -23,7 +23,11 @@ def result_summary(r: ScenarioResult) -> dict[str, object]:
         "currency": s.currency,
         "usd_fx_rate": s.usd_fx_rate,
         "baseline": r.baseline,
+        "lens": s.cost_lens.value,
+        "tax_rate_pct": s.tax_rate_pct,
         "best": r.best,
+        "recommended": r.recommended,
+        "decision": r.decision,
         "verdict": r.verdict,
         "options": [
             {
@@ -40,14 +44,30 @@ def result_summary(r: ScenarioResult) -> dict[str, object]:
                 "break_even_month": o.break_even_month,
                 "payback_month": o.payback_month,
                 "npv_saving_usd": o.npv_saving_usd,
-                "replicas_month1": o.months[0].replicas,
-                "gpus_month1": o.months[0].gpus,
+                "npv_cash_saving_usd": o.npv_cash_saving_usd,
+                "horizon_cash_usd": o.horizon_cash_usd,
+                "horizon_accounting_usd": o.horizon_accounting_usd,
+                "replicas_month1": o.fleet_month1[0],
+                "gpus_month1": o.fleet_month1[1],
+                "replicas_peak": o.fleet_peak[0],
+                "gpus_peak": o.fleet_peak[1],
+                "gpus_per_replica": o.replica.gpus_per_replica if o.replica else None,
+                "planned_utilisation": o.replica.queue.utilisation if o.replica else None,
+                "p95_ttft_ms": o.replica.queue.p95_ttft_ms if o.replica else None,
+                "throughput_error_band_pct": o.replica.error_band_pct if o.replica else None,
+                "alternatives": [{"label": label, "horizon_usd": cost} for label, cost in o.alternatives],
+                "uncertainty": o.uncertainty.as_dict() if o.uncertainty else None,
                 "warnings": list(o.warnings),
                 "sources": [{"label": x.label, "value": x.value, "source": x.source} for x in o.sources],
             }
             for o in r.options
         ],
     }
+
+
+def _fleet(o: OptionResult) -> str:
+    (r1, g1), (rp, gp) = o.fleet_month1, o.fleet_peak
+    return f"{r1} replica(s) / {g1} GPUs in month 1, {rp} / {gp} at peak"
 
 
 def register(app: typer.Typer) -> None:
@@ -64,7 +84,7 @@ def register(app: typer.Typer) -> None:
             echo_json(result_summary(r))
             return
         cur = {"currency": s.currency, "fx": s.usd_fx_rate}
-        typer.echo(f"{s.name}  ({s.horizon_months} months, baseline: {r.baseline})\n")
+        typer.echo(f"{s.name}  ({s.horizon_months} months, baseline: {r.baseline}, {s.cost_lens.value} view)\n")
         for o in r.options:
             be = ", ".join(
                 f"vs {k}: {tokens(v) if v is not None else 'never'}" for k, v in o.break_even_tokens_per_month.items()
@@ -76,6 +96,18 @@ def register(app: typer.Typer) -> None:
                 f" · {money(o.usd_per_mtok, decimals=2, **cur)}/1M tokens"
                 + (f" · payback month {o.payback_month}" if o.payback_month else "")
                 + (f"\n    break-even volume (tokens/month) {be}" if be else "")
+                + (f"\n    fleet: {_fleet(o)}" if o.fleet_peak[1] else "")
+                + (
+                    f"\n    P10–P90 {money(o.uncertainty.p10_usd, **cur)} to {money(o.uncertainty.p90_usd, **cur)}"
+                    + (
+                        f", saving > 0 in {o.uncertainty.p_saving_positive:.0%} of draws"
+                        if o.name != r.baseline
+                        else ""
+                    )
+                    if o.uncertainty
+                    else ""
+                )
+                + "".join(f"\n    instead: {label} {money(cost, **cur)}" for label, cost in o.alternatives)
             )
             for w in o.warnings:
                 typer.echo(f"    ! {w}")

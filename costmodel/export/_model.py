@@ -263,6 +263,7 @@ class _Builder:
 
     def _api_inputs(self, opt: ApiOption, i: int) -> None:
         facts = _api_facts(opt, self.s)
+        self.api_facts[opt.name] = facts
         if facts.negotiated:
             self._negotiated_inputs(opt, i, facts)
             return

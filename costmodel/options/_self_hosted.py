@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -11,13 +12,13 @@ from costmodel.scenario import HOURS_PER_MONTH, CloudGpuOption, OnPremOption, Wo
 from costmodel.sizing import FEW_STREAMS, ReplicaSpec
 
 __all__ = [
+    "RunningCosts",
     "available_hours",
     "fleet_sources",
     "fleet_warnings",
     "one_off_usd",
     "peak_array",
     "peak_output_tokens_per_s",
-    "running_lines",
 ]
 
 
@@ -56,32 +57,53 @@ def peak_array(option: CloudGpuOption | OnPremOption, workload: Workload, output
     return np.maximum(interactive, output_tokens / (float(available_hours(option, workload)) * 3600))
 
 
-def running_lines(
-    option: CloudGpuOption | OnPremOption,
-    *,
-    replicas: int,
-    interconnect_nodes: int,
-    output_tokens: Decimal,
-    hardware_usd: Decimal,
-) -> tuple[Decimal, Decimal]:
-    """(infra, people) USD of one month.
+@dataclass(frozen=True)
+class RunningCosts:
+    """An option's running-cost rates, read once per evaluation (the month loop only multiplies)."""
 
-    Infra: CPU hosts per replica, storage, networking, egress (output tokens × bytes per token), a
-    staging environment as a share of the hardware cost, and interconnect for nodes of multi-node
-    replicas. People: engineers, support and monitoring, plus on-call staff per block of replicas.
-    """
-    c = option.costs
-    egress_gb = output_tokens * d(c.egress_bytes_per_output_token) / Decimal(1_000_000_000)
-    infra = (
-        replicas * c.cpu_host_usd_per_replica_month
-        + c.fixed_running_usd_per_month
-        + egress_gb * c.egress_usd_per_gb
-        + d(c.staging_share) * hardware_usd
-        + interconnect_nodes * c.interconnect_usd_per_node_month
-    )
-    blocks = math.ceil(replicas / c.replicas_per_oncall_block) if replicas else 0
-    oncall = blocks * d(c.oncall_fte_per_block) * c.loaded_salary_usd_per_year / 12
-    return infra, c.people_usd_per_month + oncall
+    cpu_host_usd_per_replica: Decimal
+    fixed_usd: Decimal
+    egress_usd_per_output_token: Decimal
+    staging_share: Decimal
+    interconnect_usd_per_node: Decimal
+    people_usd: Decimal
+    oncall_usd_per_block: Decimal
+    replicas_per_block: int
+
+    @classmethod
+    def of(cls, option: CloudGpuOption | OnPremOption) -> RunningCosts:
+        c = option.costs
+        return cls(
+            cpu_host_usd_per_replica=c.cpu_host_usd_per_replica_month,
+            fixed_usd=c.fixed_running_usd_per_month,
+            egress_usd_per_output_token=d(c.egress_bytes_per_output_token)
+            / Decimal(1_000_000_000)
+            * c.egress_usd_per_gb,
+            staging_share=d(c.staging_share),
+            interconnect_usd_per_node=c.interconnect_usd_per_node_month,
+            people_usd=c.people_usd_per_month,
+            oncall_usd_per_block=d(c.oncall_fte_per_block) * c.loaded_salary_usd_per_year / 12,
+            replicas_per_block=c.replicas_per_oncall_block,
+        )
+
+    def month(
+        self, *, replicas: int, interconnect_nodes: int, output_tokens: Decimal, hardware_usd: Decimal
+    ) -> tuple[Decimal, Decimal]:
+        """(infra, people) USD of one month.
+
+        Infra: CPU hosts per replica, storage, networking, egress (output tokens × bytes per token), a
+        staging environment as a share of the hardware cost, and interconnect for nodes of multi-node
+        replicas. People: engineers, support and monitoring, plus on-call staff per block of replicas.
+        """
+        infra = (
+            replicas * self.cpu_host_usd_per_replica
+            + self.fixed_usd
+            + output_tokens * self.egress_usd_per_output_token
+            + self.staging_share * hardware_usd
+            + interconnect_nodes * self.interconnect_usd_per_node
+        )
+        blocks = math.ceil(replicas / self.replicas_per_block) if replicas else 0
+        return infra, self.people_usd + blocks * self.oncall_usd_per_block
 
 
 def one_off_usd(option: CloudGpuOption | OnPremOption, month: int) -> Decimal:

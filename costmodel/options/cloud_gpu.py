@@ -22,13 +22,13 @@ from costmodel.catalog import catalog
 from costmodel.errors import ScenarioError
 from costmodel.gpu_offers import Offer, choose_offer, offers_for, typed_offer
 from costmodel.options._self_hosted import (
+    RunningCosts,
     available_hours,
     fleet_sources,
     fleet_warnings,
     one_off_usd,
     peak_array,
     peak_output_tokens_per_s,
-    running_lines,
 )
 from costmodel.options.base import ONE, SECONDS_PER_HOUR, ZERO, Facts, MonthCost, SourceLine, d, trend, volume
 from costmodel.scenario import HOURS_PER_MONTH, CloudGpuOption, Commitment, PricePlan, Scenario
@@ -267,7 +267,7 @@ def facts(option: CloudGpuOption, scenario: Scenario, *, share: Decimal = ONE) -
         f"{rep.model.name} · {rep.quant.quant_id} · {rep.gpus_per_replica}× {rep.gpu.gpu_id} per replica · "
         f"{offer.provider} {offer.instance_type} {'commitment' if plan.commit else option.price_plan.value}"
     )
-    return Facts(desc, rep.basis.value, tuple(src), tuple(warns), plan, tuple(alternatives))
+    return Facts(desc, rep.basis.value, tuple(src), tuple(dict.fromkeys(warns)), plan, tuple(alternatives))
 
 
 def _offer_value(offer: Offer, rep: ReplicaSpec) -> str:
@@ -296,6 +296,7 @@ def _months(option: CloudGpuOption, plan: CloudPlan, scenario: Scenario) -> list
     g = rep.gpus_per_replica
     out_mult = d(effective_tokens(option, w)[1]) / w.output_tokens_per_request
     gpu_trend = scenario.gpu_price_change_pct_per_year
+    running = RunningCosts.of(option)
     out = []
     for m in range(1, scenario.horizon_months + 1):
         req, inp, outp = volume(w, m, plan.share)
@@ -315,8 +316,7 @@ def _months(option: CloudGpuOption, plan: CloudPlan, scenario: Scenario) -> list
             if m == start:
                 prepaid_cash = committed * cp.upfront_share * cp.term_months
             paid_nodes = max(nodes, cp.nodes)
-        infra, people = running_lines(
-            option,
+        infra, people = running.month(
             replicas=replicas,
             interconnect_nodes=replicas * plan.interconnect_nodes_per_replica,
             output_tokens=out_eff,

@@ -6,7 +6,7 @@ alone would need); the API part is billed per token on the rest. Both parts' lin
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 

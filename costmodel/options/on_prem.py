@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING
 
 from costmodel.errors import ScenarioError
 from costmodel.options._self_hosted import (
+    RunningCosts,
     fleet_sources,
     fleet_warnings,
     one_off_usd,
     peak_array,
     peak_output_tokens_per_s,
-    running_lines,
 )
 from costmodel.options.base import ONE, SECONDS_PER_HOUR, ZERO, Facts, MonthCost, SourceLine, d, volume
 from costmodel.scenario import HOURS_PER_MONTH, OnPremOption, Scenario
@@ -76,6 +76,7 @@ def _months(option: OnPremOption, plan: OnPremPlan, scenario: Scenario) -> list[
     tdp, idle_share = d(rep.gpu.tdp_w or rep.watts_per_gpu_at_load), d(option.gpu_idle_power_share)
     idle_w = tdp * idle_share
     load_w = d(rep.watts_per_gpu_at_load)
+    running = RunningCosts.of(option)
     out = []
     for m in range(1, scenario.horizon_months + 1):
         req, inp, outp = volume(w, m, plan.share)
@@ -102,8 +103,7 @@ def _months(option: OnPremOption, plan: OnPremPlan, scenario: Scenario) -> list[
             installed * option.rack_usd_per_server_month
             + installed * capex_each * d(option.maintenance_pct_per_year) / 100 / 12
         )
-        infra, people = running_lines(
-            option,
+        infra, people = running.month(
             replicas=replicas,
             interconnect_nodes=plan.interconnect_nodes(option, replicas),
             output_tokens=out_eff,

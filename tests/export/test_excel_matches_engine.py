@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from costmodel.demo import DEMO
 from costmodel.export import to_xlsx
-from costmodel.scenario import CloudGpuOption, OnPremOption, Scenario
+from costmodel.scenario import CloudGpuOption, CostLens, OnPremOption, Scenario
 from costmodel.tco import evaluate
 from tests.export.helpers import scenario_cases
 from tests.export.recalc import Recalc, mismatches
@@ -106,6 +106,11 @@ INPUT_CHANGES = [
     ("owned-servers-hybrid", "wl_hours_per_day", 20, lambda s: _set(s.workload, "hours_per_day", 20.0)),
     ("owned-servers-hybrid", "o1_discount", 0.3, lambda s: _set(s.options[0], "discount_pct", 30.0)),
     ("shrinking-short", "o1_min_replicas", 3, lambda s: _set(s.options[0], "min_replicas", 3)),
+    ("every-cost-line", "fin_lens_cash", True, lambda s: _set(s, "cost_lens", CostLens.CASH)),
+    ("every-cost-line", "fin_tax_rate", 0.0, lambda s: _set(s, "tax_rate_pct", 0.0)),
+    ("every-cost-line", "o3_commit_nodes", 9, lambda s: _set(s.options[2].commitment, "committed_nodes", 9)),
+    ("every-cost-line", "o5_resale_share", 0.4, lambda s: _set(s.options[4], "resale_pct_at_horizon", 40.0)),
+    ("every-cost-line", "o2_output_mult", 1.1, lambda s: _set(s.options[1], "output_token_multiplier", 1.1)),
 ]
 
 
