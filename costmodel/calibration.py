@@ -309,6 +309,14 @@ Factors = Annotated[dict[str, float], AfterValidator(_check_factors)]
 """Efficiency factors by field name of `throughput.Efficiency` (those not listed keep their defaults)."""
 
 
+def _check_names(v: tuple[str, ...]) -> tuple[str, ...]:
+    _check_factors(dict.fromkeys(v, 0.0))
+    return v
+
+
+FactorNames = Annotated[tuple[str, ...], AfterValidator(_check_names)]
+
+
 class InputFile(_Stored):
     """One data file a fit read."""
 
@@ -350,7 +358,7 @@ class FamilyFit(_Stored):
     """Publications those rows come from."""
     calibrated: bool
     """False where fewer than MIN_POINTS rows exist: the engineering defaults are used."""
-    fitted_params: tuple[str, ...]
+    fitted_params: FactorNames
     """The factors the fit was free to move (the others are at their defaults)."""
     efficiency: Factors
     """The factors the engine uses for this family."""

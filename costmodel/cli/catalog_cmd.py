@@ -140,7 +140,8 @@ def register(app: typer.Typer) -> None:
         the data; `--refit` fits again (seconds: one fit per publication left out), `--write` also stores the fit.
         """
         if (refit or write) and what is not What.calibration:
-            raise typer.BadParameter("--refit and --write apply to `opentco catalog calibration` only")
+            typer.echo("error: --refit and --write apply to `opentco catalog calibration` only", err=True)
+            raise typer.Exit(2)
         fit = None
         note = ""
         if what is What.calibration:
