@@ -459,7 +459,8 @@ def _fitted(root: str, family: str) -> Efficiency:
 def _efficiency_of(fam: FamilyFit, family: str) -> Efficiency:
     if not fam.calibrated:
         return _defaults_for(family, fam.points)
-    return Efficiency(**fam.efficiency, basis=Basis.CALIBRATED, source=_label(family, fam.points, fam.sources))
+    eff = replace(Efficiency(), **fam.efficiency)
+    return replace(eff, basis=Basis.CALIBRATED, source=_label(family, fam.points, fam.sources))
 
 
 @cache
@@ -664,7 +665,7 @@ def _family_report(root: str, family: str, fam: FamilyFit) -> FitReport:
     """A stored (or just computed) family fit, with each point's predictions recomputed from its factors."""
     pts = _family_points(root, family)
     eff = _efficiency_of(fam, family)
-    loso = {src: Efficiency(**factors) for src, factors in fam.loso_fits.items()}
+    loso = {src: replace(Efficiency(), **factors) for src, factors in fam.loso_fits.items()}
     return FitReport(
         family=family,
         efficiency=eff,
