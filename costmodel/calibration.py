@@ -12,20 +12,32 @@ from its publication (a source's rows share a harness, software version and read
 would flatter the model). The report gives in-sample, leave-one-source-out and default errors per family
 and per regime (single stream, fixed concurrency, max load, long context, MoE, 4-bit, multi-GPU,
 consumer/Apple).
+
+The fit is stored, like the data it is fitted to: data/calibration_fit.json holds per family the fitted
+factors, the factors of every leave-one-source-out refit and the three errors, per regime the errors the
+engine's error bands come from, and the sha256 of every file the fit reads with the code version that made
+it. A process reads that file when it matches (a few milliseconds) and refits in-process only when the
+data or code moved on (seconds; said once in a log line), so an edited CSV still takes effect before
+`opentco catalog calibration --refit --write` stores the new fit.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
+import io
+import json
+import logging
 import math
 import statistics
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import date
 from functools import cache
+from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from costmodel.catalog import Catalog, GpuSpec, ModelArch, QuantFormat, catalog, data_dir
 from costmodel.errors import DataFileError, UnknownName
@@ -40,18 +52,30 @@ from costmodel.throughput import (
 )
 
 __all__ = [
+    "FIT_CODE_VERSION",
+    "FIT_FILE",
+    "FIT_INPUTS",
     "REGIMES",
+    "CalibrationFit",
     "CalibrationReport",
+    "ErrorFigures",
+    "FamilyFit",
     "FitReport",
+    "InputFile",
     "OwnRunsFit",
     "PublishedPoint",
     "RegimeError",
+    "RegimeFit",
     "calibrated_efficiency",
+    "calibration_fit",
     "calibration_report",
+    "error_bands_pct",
     "fit_efficiency",
     "fit_report",
     "fit_to_measurements",
     "published_points",
+    "stored_calibration_fit",
+    "write_calibration_fit",
 ]
 
 Metric = Literal["output_tokens_per_s_total", "output_tokens_per_s_per_stream", "prefill_tokens_per_s", "ttft_ms"]
@@ -252,6 +276,158 @@ def fit_efficiency(
 
 MIN_POINTS = 4
 
+FIT_FILE = "calibration_fit.json"
+"""The stored fit, in the data directory next to the CSVs it was fitted to."""
+FIT_INPUTS = ("published_throughput.csv", "gpus.csv", "models.csv", "quant.csv")
+"""The data files a fit reads; their sha256 in the stored fit decide whether it still holds."""
+FIT_CODE_VERSION = "throughput-v2/fit-1"
+"""Version of the fit and of the physics it predicts with. Bump it when the grids, weights, free factors,
+`_predict` or `throughput.estimate` change what a fit returns: every stored fit is then refitted in-process
+until `opentco catalog calibration --refit --write` stores a new one. The slow refit test in
+tests/engine/test_calibration_refit.py catches a forgotten bump."""
+_FACTORS = tuple(f.name for f in fields(Efficiency) if f.name not in ("basis", "source"))
+_SHIPPED_FIT = Path(__file__).resolve().parents[1] / "data" / FIT_FILE
+_log = logging.getLogger(__name__)
+
+
+class _Stored(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+
+def _check_factors(v: dict[str, float]) -> dict[str, float]:
+    unknown = sorted(set(v) - set(_FACTORS))
+    if unknown:
+        raise ValueError(
+            f"unknown efficiency factors {unknown}; refit with `opentco catalog calibration --refit --write`"
+        )
+    if not all(math.isfinite(x) and x >= 0 for x in v.values()):
+        raise ValueError("efficiency factors must be finite and ≥ 0")
+    return v
+
+
+Factors = Annotated[dict[str, float], AfterValidator(_check_factors)]
+"""Efficiency factors by field name of `throughput.Efficiency` (those not listed keep their defaults)."""
+
+
+def _check_names(v: tuple[str, ...]) -> tuple[str, ...]:
+    _check_factors(dict.fromkeys(v, 0.0))
+    return v
+
+
+FactorNames = Annotated[tuple[str, ...], AfterValidator(_check_names)]
+
+
+class InputFile(_Stored):
+    """One data file a fit read."""
+
+    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    """sha256 of the file's bytes, as `sha256sum` prints it."""
+    rows: Annotated[int, Field(ge=0)]
+    """Data rows, header not counted."""
+
+
+class ErrorFigures(_Stored):
+    """|error| of a family's predictions over its published rows."""
+
+    median_pct: float
+    """Median |error|, %."""
+    mean_pct: float
+    """Mean |error| (MAPE), %."""
+
+
+class RegimeFit(_Stored):
+    """Median |error| of the rows in one regime, three ways (None where no row falls in it)."""
+
+    points: Annotated[int, Field(ge=0)]
+    in_sample_median_pct: float | None
+    """Predicted by the fit that saw every row."""
+    loso_median_pct: float | None
+    """Leave-one-source-out: each row predicted by a fit that saw nothing of its publication (what to expect)."""
+    default_median_pct: float | None
+    """Predicted by the uncalibrated engineering defaults."""
+    loso_within_2x: Annotated[int, Field(ge=0)]
+    """Rows whose leave-one-source-out prediction is within a factor of two."""
+
+
+class FamilyFit(_Stored):
+    """The fit of one runtime family and how well it does."""
+
+    points: Annotated[int, Field(ge=1)]
+    """Published rows of this family that resolve against the catalog and state their lengths."""
+    sources: Annotated[int, Field(ge=1)]
+    """Publications those rows come from."""
+    calibrated: bool
+    """False where fewer than MIN_POINTS rows exist: the engineering defaults are used."""
+    fitted_params: FactorNames
+    """The factors the fit was free to move (the others are at their defaults)."""
+    efficiency: Factors
+    """The factors the engine uses for this family."""
+    in_sample: ErrorFigures
+    leave_one_source_out: ErrorFigures
+    defaults: ErrorFigures
+    regimes: dict[str, RegimeFit]
+    """Per regime this family has rows in."""
+    loso_fits: dict[str, Factors]
+    """Per publication (its source key): the factors fitted without its rows, which predicted them."""
+
+
+class CalibrationFit(_Stored):
+    """The calibration of the throughput model as stored in data/calibration_fit.json (or just refitted)."""
+
+    source: Annotated[str, Field(min_length=3)]
+    """How the file was made."""
+    as_of: date
+    """When it was fitted."""
+    fit_code_version: str
+    """`FIT_CODE_VERSION` of the code that fitted it."""
+    inputs: dict[str, InputFile]
+    """The data files it read, by name in the data directory."""
+    published_rows: Annotated[int, Field(ge=0)]
+    """Rows of published_throughput.csv."""
+    fitted_rows: Annotated[int, Field(ge=0)]
+    """Rows that resolve against the catalog and state their lengths (the rest are not fitted to)."""
+    unresolved_ids: tuple[str, ...]
+    """Ids of the rows that could not be predicted."""
+    families: dict[str, FamilyFit]
+    """Per runtime family with rows, in `RUNTIME_FAMILIES` order."""
+    regimes: dict[str, RegimeFit]
+    """Per regime (`REGIMES`), over every family."""
+    overall: RegimeFit
+    """Over every fitted row."""
+
+
+def _pct(x: float) -> float:
+    return round(100 * x, 4)
+
+
+def _figures(errs: Sequence[float]) -> ErrorFigures:
+    return ErrorFigures(median_pct=_pct(statistics.median(errs)), mean_pct=_pct(statistics.fmean(errs)))
+
+
+def _regime_fit(rows: Sequence[tuple[_Resolved, float, float, float]]) -> RegimeFit:
+    if not rows:
+        return RegimeFit(
+            points=0, in_sample_median_pct=None, loso_median_pct=None, default_median_pct=None, loso_within_2x=0
+        )
+    return RegimeFit(
+        points=len(rows),
+        in_sample_median_pct=_pct(statistics.median(abs(_err(i, r)) for r, i, _, _ in rows)),
+        loso_median_pct=_pct(statistics.median(abs(_err(o, r)) for r, _, o, _ in rows)),
+        default_median_pct=_pct(statistics.median(abs(_err(d, r)) for r, _, _, d in rows)),
+        loso_within_2x=sum(0.5 <= o / r.point.value <= 2.0 for r, _, o, _ in rows),
+    )
+
+
+def _factors_of(eff: Efficiency) -> dict[str, float]:
+    return {name: float(getattr(eff, name)) for name in _FACTORS}
+
+
+def _sha256(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except FileNotFoundError:
+        return None
+
 
 @cache
 def _all_points(root: str) -> tuple[_Resolved, ...]:
@@ -262,24 +438,204 @@ def _family_points(root: str, family: str) -> tuple[_Resolved, ...]:
     return tuple(r for r in _all_points(root) if r.family == family)
 
 
+def _label(family: str, points: int, sources: int) -> str:
+    return f"fitted to {points} published {family} measurements from {sources} sources (data/published_throughput.csv)"
+
+
+def _defaults_for(family: str, points: int) -> Efficiency:
+    return Efficiency(source=f"engineering defaults (only {points} published {family} points)")
+
+
 @cache
-def _calibrated(root: str, family: str) -> Efficiency:
+def _fitted(root: str, family: str) -> Efficiency:
+    """The fit itself (a few seconds): what the stored file holds, or what replaces it when it is stale."""
     pts = _family_points(root, family)
     if len(pts) < MIN_POINTS:
-        return Efficiency(source=f"engineering defaults (only {len(pts)} published {family} points)")
-    fitted = fit_efficiency(pts)
+        return _defaults_for(family, len(pts))
     sources = len({r.point.source_key for r in pts})
-    return replace(
-        fitted,
-        basis=Basis.CALIBRATED,
-        source=f"fitted to {len(pts)} published {family} measurements from {sources} sources "
-        "(data/published_throughput.csv)",
+    return replace(fit_efficiency(pts), basis=Basis.CALIBRATED, source=_label(family, len(pts), sources))
+
+
+def _efficiency_of(fam: FamilyFit, family: str) -> Efficiency:
+    if not fam.calibrated:
+        return _defaults_for(family, fam.points)
+    eff = replace(Efficiency(), **fam.efficiency)
+    return replace(eff, basis=Basis.CALIBRATED, source=_label(family, fam.points, fam.sources))
+
+
+@cache
+def _computed_fit(root: str) -> CalibrationFit:
+    """Fit every family, then one leave-one-source-out refit per publication (the slow part)."""
+    defaults = Efficiency()
+    families: dict[str, FamilyFit] = {}
+    rows: list[tuple[_Resolved, float, float, float]] = []
+    for family in RUNTIME_FAMILIES:
+        pts = _family_points(root, family)
+        if not pts:
+            continue
+        eff = _fitted(root, family)
+        loso: dict[str, Efficiency] = {}
+        for src in sorted({r.point.source_key for r in pts}):
+            rest = [r for r in pts if r.point.source_key != src]
+            loso[src] = fit_efficiency(rest, start=defaults) if len(rest) >= MIN_POINTS else defaults
+        fam_rows = [(r, _predict(r, eff), _predict(r, loso[r.point.source_key]), _predict(r, defaults)) for r in pts]
+        rows += fam_rows
+        families[family] = FamilyFit(
+            points=len(pts),
+            sources=len(loso),
+            calibrated=eff.basis is Basis.CALIBRATED,
+            fitted_params=tuple(_free_params(pts)) if eff.basis is Basis.CALIBRATED else (),
+            efficiency=_factors_of(eff),
+            in_sample=_figures([abs(_err(i, r)) for r, i, _, _ in fam_rows]),
+            leave_one_source_out=_figures([abs(_err(o, r)) for r, _, o, _ in fam_rows]),
+            defaults=_figures([abs(_err(d, r)) for r, _, _, d in fam_rows]),
+            regimes={
+                g: _regime_fit([x for x in fam_rows if g in x[0].regimes])
+                for g in REGIMES
+                if any(g in r.regimes for r in pts)
+            },
+            loso_fits={src: _factors_of(e) for src, e in loso.items()},
+        )
+    published = published_points()
+    fitted_ids = {r.point.id for r in _all_points(root)}
+    inputs = {}
+    for name in FIT_INPUTS:
+        path = Path(root) / name
+        text = path.read_text(encoding="utf-8")
+        inputs[name] = InputFile(sha256=_sha256(path) or "", rows=len(list(csv.DictReader(io.StringIO(text)))))
+    return CalibrationFit(
+        source="fitted by costmodel.calibration (`opentco catalog calibration --refit --write`) to "
+        "data/published_throughput.csv, resolved against gpus.csv, models.csv and quant.csv; errors are median "
+        "and mean |predicted ÷ published − 1|, leave-one-source-out from one refit per publication",
+        as_of=date.today(),
+        fit_code_version=FIT_CODE_VERSION,
+        inputs=inputs,
+        published_rows=len(published),
+        fitted_rows=len(fitted_ids),
+        unresolved_ids=tuple(p.id for p in published if p.id not in fitted_ids),
+        families=families,
+        regimes={g: _regime_fit([x for x in rows if g in x[0].regimes]) for g in REGIMES},
+        overall=_regime_fit(rows),
     )
 
 
+@cache
+def _read_stored_fit(root: str) -> tuple[CalibrationFit | None, str]:
+    """The stored fit as it is on disk (fresh or not), or None and why it cannot be used."""
+    path = Path(root) / FIT_FILE
+    try:
+        return CalibrationFit.model_validate_json(path.read_bytes()), ""
+    except FileNotFoundError:
+        return None, "is missing"
+    except ValidationError as ex:
+        err = ex.errors()[0]
+        where = ".".join(str(x) for x in err["loc"]) or "file"
+        return None, f"cannot be read ({where}: {err['msg']})"
+
+
+def _stale_reasons(root: str, fit: CalibrationFit) -> list[str]:
+    """Why a stored fit no longer describes the data and code in force (empty: it does)."""
+    reasons = []
+    if fit.fit_code_version != FIT_CODE_VERSION:
+        reasons.append(f"fit code version {fit.fit_code_version!r} is not the code's {FIT_CODE_VERSION!r}")
+    for name in FIT_INPUTS:
+        stored = fit.inputs.get(name)
+        if stored is None or stored.sha256 != _sha256(Path(root) / name):
+            reasons.append(f"{name} changed since {fit.as_of}")
+    return reasons
+
+
+@cache
+def _current_stored_fit(root: str) -> CalibrationFit | None:
+    """The stored fit when it matches the data and code; else None, said once per process and data directory."""
+    fit, problem = _read_stored_fit(root)
+    if fit is not None:
+        reasons = _stale_reasons(root, fit)
+        if not reasons:
+            return fit
+        problem = "is stale: " + "; ".join(reasons)
+    _log.warning(
+        "%s %s; refitting the throughput calibration in this process (a few seconds each run). "
+        "Store a new fit with `opentco catalog calibration --refit --write`.",
+        Path(root) / FIT_FILE,
+        problem,
+    )
+    return None
+
+
+def stored_calibration_fit() -> CalibrationFit | None:
+    """The fit stored in the data directory when its inputs' sha256 and code version still match, else None."""
+    return _current_stored_fit(str(data_dir()))
+
+
+def calibration_fit(*, refit: bool = False) -> CalibrationFit:
+    """The calibration: read from data/calibration_fit.json, or refitted in-process when stale or asked to.
+
+    Args:
+        refit: ignore the stored file and fit again (one fit per family plus one per publication left out).
+    """
+    root = str(data_dir())
+    stored = None if refit else _current_stored_fit(root)
+    return stored or _computed_fit(root)
+
+
+def write_calibration_fit(*, today: date | None = None) -> Path:
+    """Refit and store the result as data/calibration_fit.json (in `$OPENTCO_DATA_DIR` when set).
+
+    Args:
+        today: the `as_of` date to record (default: today; tests pass one).
+
+    Returns:
+        The path written.
+    """
+    root = str(data_dir())
+    fit = _computed_fit(root)
+    if today is not None:
+        fit = fit.model_copy(update={"as_of": today})
+    path = Path(root) / FIT_FILE
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(fit.model_dump(mode="json"), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    for fn in (_read_stored_fit, _current_stored_fit, _calibrated, _error_bands):
+        fn.cache_clear()
+    return path
+
+
+@cache
+def _calibrated(root: str, family: str) -> Efficiency:
+    stored = _current_stored_fit(root)
+    if stored is None:
+        return _fitted(root, family)
+    fam = stored.families.get(family)
+    return _defaults_for(family, 0) if fam is None else _efficiency_of(fam, family)
+
+
 def calibrated_efficiency(family: str) -> Efficiency:
-    """Efficiency factors for a runtime family: fitted where ≥ 4 published points exist, else defaults."""
+    """Efficiency factors for a runtime family: fitted where ≥ 4 published points exist, else defaults.
+
+    Read from data/calibration_fit.json when it matches the data (instant); fitted in-process otherwise.
+    """
     return _calibrated(str(data_dir()), family)
+
+
+@cache
+def _error_bands(root: str) -> tuple[tuple[str, float], ...]:
+    fit = _read_stored_fit(root)[0]
+    if fit is None and Path(root) != _SHIPPED_FIT.parent:
+        fit = _read_stored_fit(str(_SHIPPED_FIT.parent))[0]
+    if fit is None:
+        return ()
+    return tuple((g, round(r.loso_median_pct, 1)) for g, r in fit.regimes.items() if r.loso_median_pct is not None)
+
+
+def error_bands_pct() -> dict[str, float]:
+    """Expected relative error per regime, %: the stored leave-one-source-out median |error|, to one decimal.
+
+    Read from the stored fit even when it is stale (remeasuring is one refit per publication, too slow for
+    every process); from the repository's own data/calibration_fit.json when the data directory has none.
+    Empty when neither can be read (estimates then carry the generic band).
+    """
+    return dict(_error_bands(str(data_dir())))
 
 
 @dataclass(frozen=True)
@@ -305,42 +661,36 @@ class FitReport:
     """Each point with its leave-one-source-out prediction."""
 
 
-@cache
-def _fit_report(root: str, family: str) -> FitReport:
+def _family_report(root: str, family: str, fam: FamilyFit) -> FitReport:
+    """A stored (or just computed) family fit, with each point's predictions recomputed from its factors."""
     pts = _family_points(root, family)
-    if not pts:
-        raise DataFileError(f"no published {family} measurements resolve against the catalog")
-    eff = calibrated_efficiency(family)
-    start = Efficiency()
-    loso: dict[str, float] = {}
-    for src in sorted({r.point.source_key for r in pts}):
-        rest = [r for r in pts if r.point.source_key != src]
-        fitted = fit_efficiency(rest, start=start) if len(rest) >= MIN_POINTS else start
-        for r in pts:
-            if r.point.source_key == src:
-                loso[r.point.id] = _predict(r, fitted)
-    ins = [abs(_err(_predict(r, eff), r)) for r in pts]
-    out = [abs(_err(loso[r.point.id], r)) for r in pts]
-    dflt = [abs(_err(_predict(r, Efficiency()), r)) for r in pts]
+    eff = _efficiency_of(fam, family)
+    loso = {src: replace(Efficiency(), **factors) for src, factors in fam.loso_fits.items()}
     return FitReport(
         family=family,
         efficiency=eff,
-        points=len(pts),
-        sources=len({r.point.source_key for r in pts}),
-        mape_pct=100 * statistics.fmean(ins),
-        loo_mape_pct=100 * statistics.fmean(out),
-        default_mape_pct=100 * statistics.fmean(dflt),
-        median_pct=100 * statistics.median(ins),
-        loso_median_pct=100 * statistics.median(out),
-        default_median_pct=100 * statistics.median(dflt),
+        points=fam.points,
+        sources=fam.sources,
+        mape_pct=fam.in_sample.mean_pct,
+        loo_mape_pct=fam.leave_one_source_out.mean_pct,
+        default_mape_pct=fam.defaults.mean_pct,
+        median_pct=fam.in_sample.median_pct,
+        loso_median_pct=fam.leave_one_source_out.median_pct,
+        default_median_pct=fam.defaults.median_pct,
         per_point=tuple((r.point, _predict(r, eff)) for r in pts),
-        loso_per_point=tuple((r.point, loso[r.point.id]) for r in pts),
+        loso_per_point=tuple((r.point, _predict(r, loso[r.point.source_key])) for r in pts),
     )
 
 
 def fit_report(family: str, *, progress: Callable[[int, int], None] | None = None) -> FitReport:
-    """Fit, then measure in-sample, leave-one-source-out and default errors (slow: one fit per source)."""
-    report = _fit_report(str(data_dir()), family)
+    """A family's fit with its in-sample, leave-one-source-out and default errors.
+
+    From data/calibration_fit.json when it matches the data; else refitted (slow: one fit per source).
+    """
+    fam = calibration_fit().families.get(family)
+    if fam is None:
+        raise DataFileError(f"no published {family} measurements resolve against the catalog")
+    report = _family_report(str(data_dir()), family, fam)
     if progress:
         progress(report.points, report.points)
     return report
@@ -371,40 +721,33 @@ class CalibrationReport:
     """Rows that could not be predicted (unknown model/GPU/format, or lengths not stated)."""
 
 
-def _regime_error(name: str, rows: Sequence[tuple[_Resolved, float, float, float]]) -> RegimeError:
-    if not rows:
-        return RegimeError(name, 0, math.nan, math.nan, math.nan, 0)
-    ins = [abs(_err(i, r)) for r, i, _, _ in rows]
-    out = [abs(_err(o, r)) for r, _, o, _ in rows]
-    dflt = [abs(_err(d, r)) for r, _, _, d in rows]
-    within = sum(0.5 <= o / r.point.value <= 2.0 for r, _, o, _ in rows)
+def _regime_error(name: str, r: RegimeFit) -> RegimeError:
+    def pct(x: float | None) -> float:
+        return math.nan if x is None else x
+
     return RegimeError(
         name,
-        len(rows),
-        100 * statistics.median(ins),
-        100 * statistics.median(out),
-        100 * statistics.median(dflt),
-        within,
+        r.points,
+        pct(r.in_sample_median_pct),
+        pct(r.loso_median_pct),
+        pct(r.default_median_pct),
+        r.loso_within_2x,
     )
 
 
 def calibration_report() -> CalibrationReport:
     """Every family's fit and the error per regime (in-sample, leave-one-source-out, defaults)."""
     root = str(data_dir())
-    fams = tuple(fit_report(f) for f in RUNTIME_FAMILIES if _family_points(root, f))
-    rows: list[tuple[_Resolved, float, float, float]] = []
-    for f in fams:
-        pts = _family_points(root, f.family)
-        ins = {p.id: v for p, v in f.per_point}
-        out = {p.id: v for p, v in f.loso_per_point}
-        rows += [(r, ins[r.point.id], out[r.point.id], _predict(r, Efficiency())) for r in pts]
-    regimes = tuple(_regime_error(g, [x for x in rows if g in x[0].regimes]) for g in REGIMES)
-    resolved = {r.point.id for r in _all_points(root)}
+    fit = calibration_fit()
+    empty = RegimeFit(
+        points=0, in_sample_median_pct=None, loso_median_pct=None, default_median_pct=None, loso_within_2x=0
+    )
+    unresolved = set(fit.unresolved_ids)
     return CalibrationReport(
-        families=fams,
-        regimes=regimes,
-        overall=_regime_error("all", rows),
-        unresolved=tuple(p for p in published_points() if p.id not in resolved),
+        families=tuple(_family_report(root, f, fam) for f, fam in fit.families.items()),
+        regimes=tuple(_regime_error(g, fit.regimes.get(g, empty)) for g in REGIMES),
+        overall=_regime_error("all", fit.overall),
+        unresolved=tuple(p for p in published_points() if p.id in unresolved),
     )
 
 

@@ -171,18 +171,26 @@ class SpeculativeDecoding:
         return (1 - a ** (k + 1)) / (1 - a)
 
 
-ERROR_BAND_PCT: dict[str, float] = {
-    "single_stream": 16.5,
-    "fixed_concurrency": 15.1,
-    "max_load": 28.9,
-    "long_context": 29.8,
-    "moe": 42.4,
-    "4bit": 32.4,
-    "multi_gpu": 28.9,
-    "consumer_apple": 14.9,
-}
-"""Expected relative error per regime, %: the leave-one-source-out median |error| of the calibration
-(`opentco catalog calibration`; a test keeps these in step with the published data)."""
+ERROR_BAND_PCT: dict[str, float]
+"""Expected relative error per regime, %: see `_error_bands` (annotated only; `__getattr__` supplies it)."""
+
+
+def __getattr__(name: str) -> dict[str, float]:
+    """`ERROR_BAND_PCT`, read when first asked for (PEP 562) so that importing this module reads no file."""
+    if name == "ERROR_BAND_PCT":
+        return _error_bands()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _error_bands() -> dict[str, float]:
+    """Expected relative error per regime, %: the leave-one-source-out median |error| of the calibration.
+
+    One source of truth: the `regimes` of data/calibration_fit.json (`opentco catalog calibration`), which a
+    test keeps in step with data/published_throughput.csv.
+    """
+    from costmodel.calibration import error_bands_pct
+
+    return error_bands_pct()
 
 
 @dataclass(frozen=True)
@@ -503,7 +511,8 @@ def _error_band(regimes: tuple[str, ...], basis: Basis, eff: Efficiency) -> floa
                 return max(3.0, float(eff.source.split(marker, 1)[1].split("%", 1)[0]))
             except ValueError:
                 pass
-    known = [ERROR_BAND_PCT[r] for r in regimes if r in ERROR_BAND_PCT]
+    bands = _error_bands()
+    known = [bands[r] for r in regimes if r in bands]
     band = max(known) if known else 25.0
     return band if basis is not Basis.ESTIMATED else max(band, 35.0)
 

@@ -7,6 +7,13 @@ from typing import Annotated
 
 import typer
 
+from costmodel.calibration import (
+    FIT_FILE,
+    CalibrationFit,
+    calibration_fit,
+    stored_calibration_fit,
+    write_calibration_fit,
+)
 from costmodel.catalog import catalog
 from costmodel.cli._common import echo_json, user_errors
 
@@ -29,7 +36,50 @@ def _table(rows: list[dict[str, object]], cols: list[str]) -> str:
     return "\n".join(lines)
 
 
-def _rows(what: What, search: str | None) -> tuple[list[dict[str, object]], list[str]]:
+def _r1(x: float | None) -> float | None:
+    return None if x is None else round(x, 1)
+
+
+def _calibration_rows(fit: CalibrationFit) -> tuple[list[dict[str, object]], list[str]]:
+    rows: list[dict[str, object]] = [
+        {
+            "table": "family",
+            "name": name,
+            "points": f.points,
+            "sources": f.sources,
+            "bandwidth_eff": f.efficiency.get("bandwidth"),
+            "compute_eff": f.efficiency.get("compute"),
+            "layer_overhead_us": f.efficiency.get("layer_overhead_us"),
+            "moe_expert_overhead_us": f.efficiency.get("moe_expert_overhead_us"),
+            "in_sample_median_pct": _r1(f.in_sample.median_pct),
+            "loso_median_pct": _r1(f.leave_one_source_out.median_pct),
+            "default_median_pct": _r1(f.defaults.median_pct),
+            "mape_pct": _r1(f.in_sample.mean_pct),
+            "loo_mape_pct": _r1(f.leave_one_source_out.mean_pct),
+            "default_mape_pct": _r1(f.defaults.mean_pct),
+        }
+        for name, f in fit.families.items()
+    ]
+    rows += [
+        {
+            "table": "regime",
+            "name": name,
+            "points": g.points,
+            "in_sample_median_pct": _r1(g.in_sample_median_pct),
+            "loso_median_pct": _r1(g.loso_median_pct),
+            "default_median_pct": _r1(g.default_median_pct),
+            "loso_within_2x": g.loso_within_2x,
+        }
+        for name, g in (*fit.regimes.items(), ("all", fit.overall))
+    ]
+    cols = ["table", "name", "points", "in_sample_median_pct", "loso_median_pct", "default_median_pct"]
+    cols += ["loso_within_2x", "sources", "bandwidth_eff", "compute_eff", "layer_overhead_us"]
+    return rows, cols
+
+
+def _rows(
+    what: What, search: str | None, fit: CalibrationFit | None = None
+) -> tuple[list[dict[str, object]], list[str]]:
     cat = catalog()
     if what is What.gpus:
         rows = [g.model_dump(mode="json") for g in cat.gpus]
@@ -61,42 +111,7 @@ def _rows(what: What, search: str | None) -> tuple[list[dict[str, object]], list
         ]
         cols = ["provider", "model", "input_usd_per_mtok", "cached_input_usd_per_mtok", "output_usd_per_mtok", "batch"]
     else:
-        from costmodel.calibration import calibration_report
-
-        rep = calibration_report()
-        rows = [
-            {
-                "table": "family",
-                "name": f.family,
-                "points": f.points,
-                "sources": f.sources,
-                "bandwidth_eff": f.efficiency.bandwidth,
-                "compute_eff": f.efficiency.compute,
-                "layer_overhead_us": f.efficiency.layer_overhead_us,
-                "moe_expert_overhead_us": f.efficiency.moe_expert_overhead_us,
-                "in_sample_median_pct": round(f.median_pct, 1),
-                "loso_median_pct": round(f.loso_median_pct, 1),
-                "default_median_pct": round(f.default_median_pct, 1),
-                "mape_pct": round(f.mape_pct, 1),
-                "loo_mape_pct": round(f.loo_mape_pct, 1),
-                "default_mape_pct": round(f.default_mape_pct, 1),
-            }
-            for f in rep.families
-        ]
-        rows += [
-            {
-                "table": "regime",
-                "name": g.regime,
-                "points": g.points,
-                "in_sample_median_pct": round(g.in_sample_pct, 1),
-                "loso_median_pct": round(g.loso_pct, 1),
-                "default_median_pct": round(g.default_pct, 1),
-                "loso_within_2x": g.within_2x,
-            }
-            for g in (*rep.regimes, rep.overall)
-        ]
-        cols = ["table", "name", "points", "in_sample_median_pct", "loso_median_pct", "default_median_pct"]
-        cols += ["loso_within_2x", "sources", "bandwidth_eff", "compute_eff", "layer_overhead_us"]
+        rows, cols = _calibration_rows(fit or calibration_fit())
     if search:
         needle = search.lower()
         rows = [r for r in rows if any(needle in str(v).lower() for v in r.values())]
@@ -110,15 +125,44 @@ def register(app: typer.Typer) -> None:
         what: Annotated[What, typer.Argument(help="Which table to list.")],
         search: Annotated[str | None, typer.Option("--search", "-s", help="Keep rows containing this text.")] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON (every column, sources included).")] = False,
+        refit: Annotated[
+            bool, typer.Option("--refit", help="calibration: fit again in this process instead of reading the file.")
+        ] = False,
+        write: Annotated[
+            bool, typer.Option("--write", help=f"calibration: refit and store the result in data/{FIT_FILE}.")
+        ] = False,
     ) -> None:
         """List GPUs, open models, quantizations, GPU prices, API prices or the calibration report.
 
         `calibration` prints the median |error| against data/published_throughput.csv per runtime family and per
         regime: in-sample, leave-one-source-out (each publication predicted by a fit that never saw it: the figure
-        to expect) and with the uncalibrated defaults.
+        to expect) and with the uncalibrated defaults. It reads data/calibration_fit.json when that still matches
+        the data; `--refit` fits again (seconds: one fit per publication left out), `--write` also stores the fit.
         """
-        rows, cols = _rows(what, search)
+        if (refit or write) and what is not What.calibration:
+            typer.echo("error: --refit and --write apply to `opentco catalog calibration` only", err=True)
+            raise typer.Exit(2)
+        fit = None
+        note = ""
+        if what is What.calibration:
+            if write:
+                path = write_calibration_fit()
+                fit = stored_calibration_fit()
+                note = f"wrote {path}"
+            elif refit:
+                fit = calibration_fit(refit=True)
+                note = f"refitted in this process, not stored (add --write to store it in data/{FIT_FILE})"
+            else:
+                fit = stored_calibration_fit()
+                note = (
+                    f"refitted in this process: data/{FIT_FILE} does not match the data"
+                    if fit is None
+                    else f"from data/{FIT_FILE}, fitted {fit.as_of} (fit code {fit.fit_code_version})"
+                )
+        rows, cols = _rows(what, search, fit)
         if as_json:
             echo_json(rows)
         else:
             typer.echo(_table(rows, cols) if rows else "(no rows)")
+        if note:
+            typer.echo(note, err=True)

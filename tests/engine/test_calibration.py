@@ -1,0 +1,292 @@
+"""The stored calibration (data/calibration_fit.json): fresh against the data, read without fitting, refitted
+in-process (and said once) when the data move on, and the one source of the engine's error bands."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import logging
+import math
+import shutil
+import statistics
+from datetime import date
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from costmodel import calibration
+from costmodel.calibration import (
+    FIT_CODE_VERSION,
+    FIT_FILE,
+    FIT_INPUTS,
+    REGIMES,
+    CalibrationFit,
+    calibrated_efficiency,
+    calibration_report,
+    error_bands_pct,
+    fit_report,
+    stored_calibration_fit,
+    write_calibration_fit,
+)
+from costmodel.catalog import catalog
+from costmodel.cli import app
+from costmodel.throughput import RUNTIME_FAMILIES, Basis, Efficiency, estimate
+
+REPO_DATA = Path(__file__).resolve().parents[2] / "data"
+REGENERATE = "regenerate it: `opentco catalog calibration --refit --write` (then commit data/calibration_fit.json)"
+runner = CliRunner()
+
+
+def _committed() -> CalibrationFit:
+    return CalibrationFit.model_validate_json((REPO_DATA / FIT_FILE).read_bytes())
+
+
+@pytest.fixture
+def data_copy(tmp_path, monkeypatch) -> Path:
+    """A private copy of data/ as the data directory (its own caches: they are keyed by directory)."""
+    root = tmp_path / "data"
+    shutil.copytree(REPO_DATA, root)
+    monkeypatch.setenv("OPENTCO_DATA_DIR", str(root))
+    return root
+
+
+@pytest.fixture
+def no_fitting(monkeypatch) -> None:
+    """Any fit in this test fails it: the stored file must be enough."""
+
+    def refuse(*args: object, **kwargs: object) -> Efficiency:
+        raise AssertionError("fit_efficiency called although data/calibration_fit.json is fresh")
+
+    monkeypatch.setattr(calibration, "fit_efficiency", refuse)
+
+
+def _scale_values(root: Path, engine: str, factor: float) -> None:
+    path = root / "published_throughput.csv"
+    rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
+    for r in rows:
+        if r["engine"] == engine:
+            r["value"] = repr(float(r["value"]) * factor)
+    out = io.StringIO()
+    w = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    path.write_text(out.getvalue(), encoding="utf-8")
+
+
+def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        r.getMessage() for r in caplog.records if r.name == "costmodel.calibration" and r.levelno >= logging.WARNING
+    ]
+
+
+# --- the committed file -----------------------------------------------------------------------------------------------
+
+
+def test_committed_fit_matches_the_data_files_and_the_code():
+    fit = _committed()
+    assert fit.fit_code_version == FIT_CODE_VERSION, f"the fit code version moved on; {REGENERATE}"
+    assert set(fit.inputs) == set(FIT_INPUTS)
+    for name in FIT_INPUTS:
+        data = (REPO_DATA / name).read_bytes()
+        assert fit.inputs[name].sha256 == hashlib.sha256(data).hexdigest(), f"data/{name} changed; {REGENERATE}"
+        assert fit.inputs[name].rows == len(list(csv.DictReader(io.StringIO(data.decode("utf-8")))))
+    assert fit.published_rows == fit.inputs["published_throughput.csv"].rows == 142
+    assert fit.fitted_rows + len(fit.unresolved_ids) == fit.published_rows
+    assert fit.source and fit.as_of <= date(2100, 1, 1)
+
+
+def test_committed_fit_reproduces_its_errors_with_todays_physics():
+    """Predicting every row again with the stored factors gives the stored errors: cheap (no fit), and it fails
+    when the throughput physics or the data changed under the stored fit."""
+    root = str(REPO_DATA)
+    fit = _committed()
+    assert list(fit.families) == [f for f in RUNTIME_FAMILIES if f in fit.families]
+    assert sum(f.points for f in fit.families.values()) == fit.fitted_rows == fit.overall.points
+    for family, fam in fit.families.items():
+        pts = calibration._family_points(root, family)
+        assert len(pts) == fam.points and len({r.point.source_key for r in pts}) == fam.sources
+        assert set(fam.loso_fits) == {r.point.source_key for r in pts}
+        eff = Efficiency(**fam.efficiency)
+        ins = [abs(calibration._predict(r, eff) / r.point.value - 1) for r in pts]
+        out = [
+            abs(calibration._predict(r, Efficiency(**fam.loso_fits[r.point.source_key])) / r.point.value - 1)
+            for r in pts
+        ]
+        dflt = [abs(calibration._predict(r, Efficiency()) / r.point.value - 1) for r in pts]
+        for stored, errs in ((fam.in_sample, ins), (fam.leave_one_source_out, out), (fam.defaults, dflt)):
+            why = f"{family}: the stored errors no longer match the physics; {REGENERATE}"
+            assert stored.median_pct == pytest.approx(100 * statistics.median(errs), abs=1e-3), why
+            assert stored.mean_pct == pytest.approx(100 * statistics.fmean(errs), abs=1e-3), why
+        # the fit is no worse than the defaults on what it saw, and the factors stay physical
+        assert fam.in_sample.median_pct <= fam.defaults.median_pct
+        assert 0.3 <= fam.efficiency["bandwidth"] <= 1.0 and 0.15 <= fam.efficiency["compute"] <= 0.95
+
+
+def test_committed_fit_regimes_count_every_fitted_row():
+    fit = _committed()
+    pts = calibration._all_points(str(REPO_DATA))
+    assert list(fit.regimes) == list(REGIMES)
+    for g in REGIMES:
+        assert fit.regimes[g].points == sum(g in r.regimes for r in pts), g
+        assert fit.regimes[g].loso_within_2x <= fit.regimes[g].points
+        assert sum(fam.regimes[g].points for fam in fit.families.values() if g in fam.regimes) == fit.regimes[g].points
+    # the figures the README quotes (leave-one-source-out median |error| per regime, %)
+    assert {g: round(r.loso_median_pct or math.nan, 1) for g, r in fit.regimes.items()} == {
+        "single_stream": 16.5,
+        "fixed_concurrency": 15.1,
+        "max_load": 28.9,
+        "long_context": 29.8,
+        "moe": 42.4,
+        "4bit": 32.4,
+        "multi_gpu": 28.9,
+        "consumer_apple": 14.9,
+    }
+    assert fit.overall.points == 119 and fit.overall.loso_median_pct == pytest.approx(21.0, abs=0.05)
+
+
+# --- reading it -------------------------------------------------------------------------------------------------------
+
+
+def test_fresh_file_is_read_without_fitting(data_copy, no_fitting, caplog):
+    fit = _committed()
+    for family, fam in fit.families.items():
+        eff = calibrated_efficiency(family)
+        assert eff.basis is (Basis.CALIBRATED if fam.calibrated else Basis.ESTIMATED)
+        assert {k: getattr(eff, k) for k in fam.efficiency} == fam.efficiency
+    server = calibrated_efficiency("server")
+    assert server.source == (
+        f"fitted to {fit.families['server'].points} published server measurements from "
+        f"{fit.families['server'].sources} sources (data/published_throughput.csv)"
+    )
+    assert (server.bandwidth, server.compute, server.layer_overhead_us) == (0.75, 0.375, 50.0)
+    # the per-point report is rebuilt from the stored factors, no refit
+    rep = fit_report("mlx")
+    assert rep.loso_median_pct == fit.families["mlx"].leave_one_source_out.median_pct
+    assert len(rep.per_point) == len(rep.loso_per_point) == fit.families["mlx"].points
+    full = calibration_report()
+    assert [f.family for f in full.families] == list(fit.families)
+    assert len(full.unresolved) == len(fit.unresolved_ids)
+    assert _warnings(caplog) == []
+
+
+def test_cli_prints_the_stored_calibration_without_fitting(data_copy, no_fitting):
+    fit = _committed()
+    res = runner.invoke(app, ["catalog", "calibration", "--json"])
+    assert res.exit_code == 0, res.output
+    rows = {(r["table"], r["name"]): r for r in json.loads(res.stdout)}
+    assert rows[("family", "server")]["bandwidth_eff"] == fit.families["server"].efficiency["bandwidth"]
+    assert rows[("family", "llama.cpp")]["loso_median_pct"] == round(
+        fit.families["llama.cpp"].leave_one_source_out.median_pct, 1
+    )
+    assert rows[("regime", "moe")]["loso_median_pct"] == 42.4
+    assert rows[("regime", "all")]["points"] == 119
+    assert f"from data/{FIT_FILE}, fitted {fit.as_of}" in res.stderr
+    res = runner.invoke(app, ["catalog", "calibration"])
+    assert res.exit_code == 0 and res.stdout.splitlines()[0].startswith("table")
+
+
+def test_refit_flags_belong_to_calibration_only():
+    res = runner.invoke(app, ["catalog", "gpus", "--refit"])
+    assert res.exit_code == 2 and "apply to `opentco catalog calibration` only" in res.output
+
+
+# --- when the file no longer holds ------------------------------------------------------------------------------------
+
+
+def test_edited_csv_is_refitted_in_process_and_said_once(data_copy, caplog, monkeypatch):
+    _scale_values(data_copy, "mlx", 0.6)
+    calls = []
+    real_fit = calibration.fit_efficiency
+    monkeypatch.setattr(calibration, "fit_efficiency", lambda *a, **k: calls.append(1) or real_fit(*a, **k))
+    assert stored_calibration_fit() is None
+    eff = calibrated_efficiency("mlx")
+    assert calibrated_efficiency("mlx") is eff and calls == [1]  # fitted once per process
+    stored = _committed().families["mlx"].efficiency
+    assert eff.basis is Basis.CALIBRATED
+    # 40 % slower published Macs: the refit lowers the bandwidth share the stored file holds
+    assert eff.bandwidth < stored["bandwidth"]
+    (msg,) = _warnings(caplog)
+    assert "published_throughput.csv changed" in msg and "--refit --write" in msg
+    # the error bands still come from the stored (now stale) file: remeasuring them is the slow report
+    assert error_bands_pct()["consumer_apple"] == 14.9
+    calibrated_efficiency("server")
+    assert len(_warnings(caplog)) == 1
+
+
+@pytest.mark.parametrize(
+    ("damage", "said"),
+    [
+        (lambda p: p.unlink(), "is missing"),
+        (lambda p: p.write_text(p.read_text().replace('"bandwidth"', '"bandwith"', 1)), "cannot be read"),
+        (lambda p: p.write_text(p.read_text().replace(FIT_CODE_VERSION, "throughput-v1/fit-0")), "fit code version"),
+        (lambda p: p.write_text("{not json"), "cannot be read"),
+    ],
+)
+def test_missing_damaged_or_outdated_file_is_refitted(data_copy, caplog, damage, said):
+    damage(data_copy / FIT_FILE)
+    eff = calibrated_efficiency("mlx")
+    assert (eff.bandwidth, eff.compute) == tuple(
+        _committed().families["mlx"].efficiency[k] for k in ("bandwidth", "compute")
+    )
+    (msg,) = _warnings(caplog)
+    assert said in msg
+
+
+def test_write_round_trip_on_the_mlx_rows(data_copy, monkeypatch):
+    """Fitting only the MLX rows stores exactly the MLX family of the committed file (same rows, same code)."""
+    path = data_copy / "published_throughput.csv"
+    keep = {r.point.id for r in calibration._family_points(str(REPO_DATA), "mlx")}
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    rows = list(csv.DictReader(io.StringIO("".join(lines))))
+    header, body = lines[0], lines[1:]
+    assert len(body) == len(rows)  # one line per row, so lines can be kept by row
+    path.write_text(header + "".join(line for line, r in zip(body, rows, strict=True) if r["id"] in keep))
+    written = write_calibration_fit(today=date(2030, 1, 2))
+    assert written == data_copy / FIT_FILE
+    fit = stored_calibration_fit()
+    assert fit is not None and fit.as_of == date(2030, 1, 2) and fit.published_rows == len(keep) == 7
+    assert list(fit.families) == ["mlx"]
+    assert fit.families["mlx"] == _committed().families["mlx"]
+    assert fit.inputs["published_throughput.csv"].sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    # read back without fitting; a family with no rows keeps the defaults
+    monkeypatch.setattr(calibration, "fit_efficiency", lambda *a, **k: pytest.fail("refitted a fresh file"))
+    assert calibrated_efficiency("mlx").bandwidth == fit.families["mlx"].efficiency["bandwidth"]
+    assert calibrated_efficiency("server") == Efficiency(source="engineering defaults (only 0 published server points)")
+
+
+def test_cli_write_stores_a_fresh_file(data_copy):
+    _scale_values(data_copy, "mlx", 0.6)
+    path = data_copy / "published_throughput.csv"
+    keep = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    path.write_text(keep[0] + "".join(line for line in keep[1:] if ",mlx," in line))
+    res = runner.invoke(app, ["catalog", "calibration", "--refit", "--write", "--json"])
+    assert res.exit_code == 0, res.output
+    assert f"wrote {data_copy / FIT_FILE}" in res.stderr
+    fit = stored_calibration_fit()
+    assert fit is not None and list(fit.families) == ["mlx"]
+    rows = {(r["table"], r["name"]): r for r in json.loads(res.stdout)}
+    assert rows[("family", "mlx")]["bandwidth_eff"] == fit.families["mlx"].efficiency["bandwidth"]
+    assert fit.families["mlx"].efficiency["bandwidth"] < _committed().families["mlx"].efficiency["bandwidth"]
+
+
+# --- error bands: one source of truth ---------------------------------------------------------------------------------
+
+
+def test_error_bands_are_the_stored_leave_one_source_out_figures():
+    from costmodel.throughput import ERROR_BAND_PCT
+
+    fit = _committed()
+    assert {g: round(r.loso_median_pct, 1) for g, r in fit.regimes.items()} == ERROR_BAND_PCT
+    cat = catalog()
+    single = estimate(cat.model("llama-3.1-8b"), cat.gpu("H100-SXM"), cat.quant("bf16"))
+    assert single.regimes == ("single_stream",) and single.error_band_pct == 16.5
+    moe = estimate(cat.model("mixtral-8x7b"), cat.gpu("H100-SXM"), cat.quant("fp8"), concurrency=8)
+    assert "moe" in moe.regimes and moe.error_band_pct == 42.4  # the widest regime it falls in
+
+
+def test_error_bands_fall_back_to_the_shipped_file(data_copy):
+    (data_copy / FIT_FILE).unlink()
+    assert error_bands_pct() == {g: round(r.loso_median_pct, 1) for g, r in _committed().regimes.items()}
