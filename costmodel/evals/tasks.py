@@ -348,7 +348,7 @@ def _task(row: dict[str, Any]) -> Task:
     except ValidationError as ex:
         err = ex.errors()[0]
         loc = [str(p) for p in err["loc"] if not str(p).startswith(("str", "float", "dict", "function"))]
-        field = loc[0] if loc else None
+        field = ".".join(loc) if loc else None
         msg = err["msg"].removeprefix("Value error, ")
         if ":" in msg and field is None:
             field, _, msg = msg.partition(": ")

@@ -55,7 +55,7 @@ class FakeBehaviour:
     retry_after: str | None = "0.05"
     """Retry-After header of scripted 429s (None: no header)."""
     script: dict[str, list[str]] = dataclasses.field(default_factory=dict)
-    """Prompt → failure per attempt: `429`, `500`, `malformed`, `timeout`, `cut`, `error200`, `ok`."""
+    """Prompt → failure per attempt: `429`, `500`, `malformed`, `timeout`, `cut`, `error200`, `leak400`, `ok`."""
     always_500: set[str] = dataclasses.field(default_factory=set)
     status: int = 200
     """Answer every request with this status (401, 404 …)."""
@@ -64,6 +64,8 @@ class FakeBehaviour:
     gate: threading.Event | None = None
     """When set, requests after the first `gate_after` wait for the event (to kill a run mid-way)."""
     gate_after: int = 0
+    reject_stream_options: bool = False
+    """HTTP 400 naming `stream_options` when a request carries it (as some older servers do)."""
     judge: bool = False
     """Grade like a judge: pass when the answer to grade equals the reference (case-insensitive)."""
     judge_reply: str | None = None
@@ -109,6 +111,9 @@ class _Handler(BaseHTTPRequestHandler):
         if b.status != 200:
             self._send(b.status, json.dumps({"error": {"message": f"status {b.status}"}}).encode())
             return
+        if b.reject_stream_options and "stream_options" in body:
+            self._send(400, b'{"error": {"message": "unknown field stream_options"}}')
+            return
         if number <= b.burst_429:
             self._send(429, b'{"error": {"message": "rate limited"}}', extra=_retry(b))
             return
@@ -121,6 +126,11 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if mode == "500":
             self._send(500, b'{"error": {"message": "internal error"}}')
+            return
+        if mode == "leak400":  # a server that echoes the request's Authorization header in its error
+            self._send(
+                400, json.dumps({"error": {"message": f"bad auth {self.headers.get('Authorization')}"}}).encode()
+            )
             return
         if mode == "error200":
             self._send(200, b'{"error": {"message": "overloaded"}}')
