@@ -123,11 +123,16 @@ class Task(StrictModel):
                 raise ValueError(f"reference: {self.reference!r} is not one of the labels {labels}")
         return self
 
-    def prompt_text(self) -> str:
-        """The messages as one text (for tables and the judge): the last user message, others prefixed."""
-        if len(self.messages) == 1:
-            return self.messages[0].content
-        return "\n\n".join(f"[{m.role}] {m.content}" for m in self.messages)
+    def prompt_text(self, *, include_system: bool = True) -> str:
+        """The messages as one text: a lone message as is, several prefixed with their role.
+
+        Tables leave the system message out (it is usually the same instructions on every task); the judge
+        gets it, since it may hold the context the answer must follow.
+        """
+        msgs = [m for m in self.messages if include_system or m.role != "system"] or self.messages
+        if len(msgs) == 1:
+            return msgs[0].content
+        return "\n\n".join(f"[{m.role}] {m.content}" for m in msgs)
 
 
 class TaskSet(StrictModel):
