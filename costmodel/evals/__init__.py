@@ -22,6 +22,7 @@ from costmodel.evals.decision import (
     cost_per_successful_task,
     quality_from_run,
     route_by_quality,
+    token_ratios,
 )
 from costmodel.evals.errors import BadTaskLine, EvalInputError, EvalRunError
 from costmodel.evals.from_logs import LogSample, tasks_from_logs
@@ -87,5 +88,6 @@ __all__ = [
     "score_answer",
     "summarise",
     "tasks_from_logs",
+    "token_ratios",
     "wilson_interval",
 ]
