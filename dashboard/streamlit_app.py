@@ -36,6 +36,7 @@ nav = st.navigation(
         "Ground it in facts": [
             _page("usage_logs.py", "Usage logs", ":material/receipt_long:"),
             _page("measure.py", "Measure", ":material/speed:"),
+            _page("quality.py", "Quality", ":material/fact_check:"),
             _page("business_case.py", "Business case", ":material/request_quote:"),
         ],
     }
