@@ -16,6 +16,7 @@ from pydantic import Field, ValidationError, model_validator
 
 from costmodel._base import Fraction, Percent, PosFloat, StrictModel, Usd, UsdRate
 from costmodel.errors import ScenarioError, render_validation_error
+from costmodel.quality import OptionQuality, QualityFloor
 
 __all__ = [
     "ApiOption",
@@ -208,6 +209,8 @@ class _OptionBase(StrictModel):
     """Output tokens this option bills per workload output token (verbosity, reasoning tokens)."""
     switch_usd: Usd = Decimal(0)
     """One-off evaluation and migration cost of switching to this option (month 1; never for the baseline)."""
+    quality: OptionQuality | None = None
+    """Accuracy measured on your own tasks (`opentco eval`, Quality page); the quality floors gate on it."""
 
 
 class ApiOption(_OptionBase):
@@ -396,6 +399,8 @@ class Scenario(StrictModel):
     """When a saving is material and likely enough to recommend switching."""
     uncertainty: Uncertainty = Field(default_factory=Uncertainty)
     """Spreads of the Monte Carlo behind P10/P50/P90 and P(saving > 0)."""
+    quality_floors: list[QualityFloor] = Field(default_factory=list, max_length=100)
+    """Least accuracy per task class an option must reach on your tasks to be recommended for that class."""
 
     @model_validator(mode="after")
     def _check_references(self) -> Scenario:
@@ -417,6 +422,10 @@ class Scenario(StrictModel):
                         f"hybrid option {o.name!r}: api_option {o.api_option!r} must name an api option "
                         f"of this scenario (have: {', '.join(names)})"
                     )
+        floors = [f.task_class for f in self.quality_floors]
+        twice = sorted({c for c in floors if floors.count(c) > 1})
+        if twice:
+            raise ValueError(f"two quality floors for the task class(es) {', '.join(twice)}; keep one each")
         if self.baseline is not None and self.baseline not in by_name:
             raise ValueError(f"baseline {self.baseline!r} is not an option name (have: {', '.join(names)})")
         return self

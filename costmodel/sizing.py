@@ -193,16 +193,18 @@ def _accepts_prefix_share() -> bool:
     return "prefix_cache_hit_share" in inspect.signature(max_concurrency_meeting).parameters
 
 
-def resolve_gpu_price(option: CloudGpuOption, gpu: GpuSpec) -> tuple[Decimal, str, GpuPrice | None]:
+def resolve_gpu_price(
+    option: CloudGpuOption, gpu: GpuSpec, *, workload: Workload | None = None
+) -> tuple[Decimal, str, GpuPrice | None]:
     """Price per GPU-hour of the instance the engine rents for this option, with its source line.
 
-    Kept for pages that show one GPU-hour figure: it is the chosen instance's price ÷ its GPU count,
-    the same offer `costmodel.options.cloud_gpu` bills by whole nodes.
+    For pages that show one GPU-hour figure: it is the chosen instance's price ÷ its GPU count, the same
+    offer `costmodel.options.cloud_gpu` bills by whole nodes (chosen for `workload`, default 1 M requests).
     """
     from costmodel.options.cloud_gpu import plan_for
-    from costmodel.scenario import Scenario, Workload
+    from costmodel.scenario import Scenario
 
-    scenario = Scenario(options=[option], workload=Workload())
+    scenario = Scenario(options=[option], workload=workload or Workload())
     plan = plan_for(option, scenario)
     offer = plan.offer
     row = None

@@ -17,6 +17,7 @@ from costmodel.errors import ScenarioError
 from costmodel.options import kind_of
 from costmodel.options.base import MTOK, ONE, ZERO, Facts, MonthCost, SourceLine, d
 from costmodel.prices import ApiPrice
+from costmodel.quality import OptionQuality
 from costmodel.scenario import ApiOption, CostLens, HybridOption, Option, Scenario
 from costmodel.sizing import ReplicaSpec
 from costmodel.uncertainty import OptionUncertainty
@@ -64,6 +65,24 @@ class OptionResult:
     npv_cash_saving_usd: Decimal | None = None
     """The same in the cash lens, whatever lens is in force (a switch is never advised when it is negative)."""
     uncertainty: OptionUncertainty | None = None
+    quality: OptionQuality | None = None
+    """Accuracy measured on the user's tasks, where the scenario carries it."""
+
+    @property
+    def accuracy(self) -> float | None:
+        """Accuracy over all measured task classes (weighted by items), or None."""
+        if self.quality is None:
+            return None
+        n = sum(c.n for c in self.quality.by_task_class.values())
+        return sum(c.accuracy * c.n for c in self.quality.by_task_class.values()) / n if n else None
+
+    @property
+    def usd_per_successful_request(self) -> Decimal | None:
+        """Month-1 cost per request ÷ accuracy: what one right answer costs (None: quality not measured)."""
+        acc, req = self.accuracy, self.months[0].requests
+        if not acc or not req:
+            return None
+        return self.month1_usd / req / Decimal(repr(acc))
 
     def monthly_usd(self) -> list[Decimal]:
         return [m.cost_usd(self.lens, self.tax_rate) for m in self.months]
@@ -273,6 +292,7 @@ def evaluate(scenario: Scenario, *, with_break_even: bool = True, with_uncertain
                 break_even_month=break_even_m,
                 npv_saving_usd=npv,
                 npv_cash_saving_usd=npv_cash,
+                quality=getattr(opt, "quality", None),
             )
         )
     best = min(results, key=lambda r: (r.horizon_usd, r.name != base_name)).name

@@ -19,7 +19,7 @@ from costmodel.fmt import money, tokens
 if TYPE_CHECKING:
     from costmodel.tco import OptionResult, ScenarioResult
 
-__all__ = ["Decision", "decide", "fleet_phrase", "verdict"]
+__all__ = ["Decision", "decide", "fleet_phrase", "quality_gaps", "verdict"]
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,17 @@ def _model(o: OptionResult) -> str | None:
     return None
 
 
-def _class_note(o: OptionResult, base: OptionResult) -> str:
+def _overall(q) -> float | None:  # type: ignore[no-untyped-def]
+    n = sum(c.n for c in q.by_task_class.values())
+    return sum(c.accuracy * c.n for c in q.by_task_class.values()) / n if n else None
+
+
+def _class_note(o: OptionResult, base: OptionResult, result: ScenarioResult) -> str:
+    s = result.scenario
+    qo, qb = s.option(o.name).quality, s.option(base.name).quality
+    if qo is not None and qb is not None and _overall(qo) is not None and _overall(qb) is not None:
+        kind = "agreement with today's answers" if qo.scoring == "agreement" else "accuracy"
+        return f" Measured on your tasks: {_overall(qo):.0%} {kind} against {_overall(qb):.0%} on {base.name}."
     a, b = _model(o), _model(base)
     if a and b and a != b:
         return (
@@ -66,6 +76,41 @@ def _class_note(o: OptionResult, base: OptionResult) -> str:
             "(run `opentco eval` before switching)."
         )
     return ""
+
+
+def quality_gaps(result: ScenarioResult, o: OptionResult) -> list[str]:
+    """Why `o` may not serve the task classes it would take: below a floor, or not measured on a class.
+
+    A plain option serves every class; a hybrid serves its open-model classes on its open option and the
+    rest on its API option. The baseline is what runs today and is never gated.
+    """
+    s = result.scenario
+    if not s.quality_floors or o.name == result.baseline:
+        return []
+    from costmodel.scenario import HybridOption
+
+    opt = s.option(o.name)
+    base_q = s.option(result.baseline).quality
+    out = []
+    for f in s.quality_floors:
+        server = opt
+        if isinstance(opt, HybridOption):
+            on_open = next((t.on_open_model for t in opt.task_classes if t.name == f.task_class), False)
+            server = s.option(opt.open_option if on_open else opt.api_option)
+            if server.name == result.baseline:
+                continue
+        measured = server.quality.by_task_class.get(f.task_class) if server.quality else None
+        base_c = base_q.by_task_class.get(f.task_class) if base_q else None
+        try:
+            need = f.required(base_c.accuracy if base_c else None)
+        except ValueError as ex:
+            out.append(f"{server.name}: {ex}")
+            continue
+        if measured is None or measured.n == 0:
+            out.append(f"{server.name} is not measured on {f.task_class} ({f.describe()})")
+        elif measured.accuracy + 1e-12 < need:
+            out.append(f"{server.name} gets {measured.accuracy:.0%} on {f.task_class}, below the floor of {need:.0%}")
+    return out
 
 
 def decide(result: ScenarioResult) -> Decision:
@@ -89,6 +134,8 @@ def decide(result: ScenarioResult) -> Decision:
         out = []
         if saving <= 0:
             return ["dearer"]
+        if quality_gaps(result, o):
+            out.append("below a quality floor")
         if o.npv_cash_saving_usd is not None and o.npv_cash_saving_usd < 0:
             out.append("negative cash NPV")
         pct = saving / base.horizon_usd * 100 if base.horizon_usd else Decimal(0)
@@ -115,6 +162,13 @@ def decide(result: ScenarioResult) -> Decision:
             ratio = float(be / base.months[0].tokens)
             text += f"; it would break even at {tokens(be)} tokens/month ({ratio:,.1f}× today's volume)"
         return Decision("stay", None, text + ".")
+    if "below a quality floor" in why:
+        misses = "; ".join(quality_gaps(result, c))
+        text = (
+            f"Stay on {base.name}: {c.name}{fleet_phrase(c)} would save {money(saving, **cur)} over {h} months, "
+            f"but it misses the quality you set: {misses}."
+        )
+        return Decision("stay", None, text)
     if "negative cash NPV" in why:
         text = (
             f"Stay on {base.name}: {c.name}{fleet_phrase(c)} saves {money(saving, **cur)} over {h} months in the "
@@ -188,8 +242,10 @@ def _switch_sentence(
     text = "".join(parts) + "."
     if cheapest.name != best.name:
         why = ", ".join(g for g in cheapest_gaps if g != "dearer")
+        if "below a quality floor" in cheapest_gaps:
+            why += ": " + "; ".join(quality_gaps(result, cheapest))
         text += f" {cheapest.name} costs less but is not advised ({why})."
-    return text + _class_note(best, base)
+    return text + _class_note(best, base, result)
 
 
 def verdict(result: ScenarioResult) -> str:

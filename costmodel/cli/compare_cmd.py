@@ -57,6 +57,8 @@ def result_summary(r: ScenarioResult) -> dict[str, object]:
                 "throughput_error_band_pct": o.replica.error_band_pct if o.replica else None,
                 "alternatives": [{"label": label, "horizon_usd": cost} for label, cost in o.alternatives],
                 "uncertainty": o.uncertainty.as_dict() if o.uncertainty else None,
+                "accuracy": o.accuracy,
+                "usd_per_successful_request": o.usd_per_successful_request,
                 "warnings": list(o.warnings),
                 "sources": [{"label": x.label, "value": x.value, "source": x.source} for x in o.sources],
             }
