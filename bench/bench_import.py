@@ -96,7 +96,8 @@ def _pandas_insert(frame: pd.DataFrame, db: Path) -> None:
     con.register("frame", frame)
     con.execute(
         """
-        INSERT INTO usage_events
+        INSERT INTO usage_events (ts, provider, model, input_tokens, cached_input_tokens, output_tokens, requests,
+                                  reported_cost_usd, project, user, request_id, import_id)
         SELECT timestamp, provider, model, input_tokens, cached_input_tokens, output_tokens, requests, cost_usd,
                project, user, request_id, 1
         FROM frame

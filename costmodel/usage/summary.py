@@ -288,6 +288,13 @@ class UsageSummary(StrictModel):
     """Rows whose reported cost is more than 1 % away from the recomputed cost."""
     by_model: list[ModelCost] = Field(default_factory=list)
     by_month: list[MonthTotals] = Field(default_factory=list)
+    cache_write_tokens: int = 0
+    """The part of `input_tokens` written to the provider's prompt cache (five-minute and one-hour writes)."""
+    proxy_cache_requests: int = 0
+    """Requests a gateway (LiteLLM) answered from its own response cache: no provider was called, so they are in
+    none of the totals above."""
+    proxy_cache_tokens: int = 0
+    """Input + output tokens of those cached responses (what the provider would have been asked for)."""
 
 
 def summarize(con: duckdb.DuckDBPyConnection, *, basis: CostBasis | None = None) -> UsageSummary:
@@ -306,6 +313,11 @@ def summarize(con: duckdb.DuckDBPyConnection, *, basis: CostBasis | None = None)
         """
     ).fetchall()[0] or (0, 0, None, None, None, 0, 0, 0)
     check: CostCheck = cost_check(con, basis=basis)
+    hits = con.execute(
+        "SELECT count(*), coalesce(sum(input_tokens + output_tokens), 0), "
+        "(SELECT coalesce(sum(cache_write_5m_tokens + cache_write_1h_tokens), 0) FROM usage_hourly) "
+        "FROM usage_cache_hits"
+    ).fetchall()[0]
     return UsageSummary(
         imports=row[0],
         rows=int(row[1]),
@@ -323,4 +335,7 @@ def summarize(con: duckdb.DuckDBPyConnection, *, basis: CostBasis | None = None)
         flagged_rows=check.flagged_rows,
         by_model=check.by_model,
         by_month=monthly_totals(con),
+        cache_write_tokens=int(hits[2]),
+        proxy_cache_requests=int(hits[0]),
+        proxy_cache_tokens=int(hits[1]),
     )
