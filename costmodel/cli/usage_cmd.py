@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
@@ -13,6 +14,7 @@ from costmodel.errors import CostModelError
 from costmodel.importers import IMPORTERS
 from costmodel.store import connect
 from costmodel.usage import ImportResult, RowsRejected, import_file, summarize
+from costmodel.usage.summary import MIN_PEAK_DAYS
 
 __all__ = ["register"]
 
@@ -83,8 +85,20 @@ def summary_cmd(
     typer.echo(f"{s.rows:,} rows from {s.imports} import(s), {s.first_ts:%Y-%m-%d} to {s.last_ts:%Y-%m-%d} (UTC)")
     requests = f"{s.requests:,}" if s.requests is not None else "not counted by these logs"
     typer.echo(f"requests: {requests}")
-    typer.echo(f"tokens: {s.input_tokens:,} input ({s.cached_input_tokens:,} cached), {s.output_tokens:,} output")
-    peak = f"{s.peak_to_average:.2f}" if s.peak_to_average is not None else "n/a (daily buckets)"
+    writes = f", {s.cache_write_tokens:,} written to the prompt cache" if s.cache_write_tokens else ""
+    typer.echo(
+        f"tokens: {s.input_tokens:,} input ({s.cached_input_tokens:,} cached{writes}), {s.output_tokens:,} output"
+    )
+    if s.proxy_cache_requests:
+        typer.echo(
+            f"served from the proxy cache: {s.proxy_cache_requests:,} requests, {s.proxy_cache_tokens:,} tokens "
+            "(no provider called; not in the totals above)"
+        )
+    peak = (
+        f"{s.peak_to_average:.2f}"
+        if s.peak_to_average is not None
+        else f"n/a (needs {MIN_PEAK_DAYS} days of hourly data; the logs have {s.hourly_days})"
+    )
     growth = f"{s.monthly_growth_pct:+.1f} %/month" if s.monthly_growth_pct is not None else "n/a (< 2 full months)"
     typer.echo(f"peak-to-average (p95 hour / mean hour): {peak}; growth: {growth}")
     reported = f"${s.reported_cost_usd:,.2f}" if s.reported_cost_usd is not None else "none reported"
@@ -105,18 +119,34 @@ def summary_cmd(
 def workload_cmd(
     scenario: Annotated[Path, typer.Argument(help="Scenario JSON whose workload the logs replace.")],
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the updated scenario here.")] = None,
+    start: Annotated[
+        datetime | None, typer.Option("--from", formats=["%Y-%m-%d"], help="First day of the period (UTC).")
+    ] = None,
+    end: Annotated[
+        datetime | None, typer.Option("--to", formats=["%Y-%m-%d"], help="Last day of the period (UTC), inclusive.")
+    ] = None,
     db: Annotated[Path | None, _DB] = None,
 ) -> None:
-    """Put the workload measured in the logs (volume, token mix, cached share, peak ratio, growth) into a scenario."""
+    """Put the workload measured in the logs (volume, token mix, cached share, peak ratio, growth) into a scenario.
+
+    The period is the last full month, unless it holds less than half the mean full month (then the mean of the
+    full months), or the days given with --from/--to.
+    """
     from costmodel.scenario import load_scenario
-    from costmodel.usage.workload import workload_from_usage
+    from costmodel.usage.workload import measure_workload
 
     s = load_scenario(scenario)
     con = connect(db)
     try:
-        w = workload_from_usage(con, base=s.workload)
+        measured = measure_workload(
+            con, base=s.workload, start=start.date() if start else None, end=end.date() if end else None
+        )
     finally:
         con.close()
+    w = measured.workload
+    typer.echo(f"period: {measured.period_label} ({measured.basis})", err=True)
+    for warning in measured.warnings:
+        typer.echo(f"warning: {warning}", err=True)
     updated = s.model_copy(update={"workload": w})
     text = updated.model_dump_json(indent=2)
     if out is None:

@@ -4,7 +4,8 @@
 - `import_history()` and `reject_csv()` show what was imported and what was refused;
 - `usage_series()`, `hour_of_week()`, `peak_to_average()`, `monthly_growth_pct()` and `summarize()` read it;
 - `cost_check()`, `daily_cost()` and `flagged_rows()` compare reported cost with genai-prices;
-- `workload_from_usage()` builds the scenario workload the logs describe; `replay()` prices each logged
+- `measure_workload()` / `workload_from_usage()` build the scenario workload the logs describe (default period
+  guarded against near-empty months, any range on request, warnings with numbers); `replay()` prices each logged
   month under each option of a scenario and `replay_totals()` adds the months up.
 """
 
@@ -31,7 +32,7 @@ from costmodel.usage.summary import (
     summarize,
     usage_series,
 )
-from costmodel.usage.workload import NoUsageData, workload_from_usage
+from costmodel.usage.workload import MeasuredWorkload, NoUsageData, PeriodBasis, measure_workload, workload_from_usage
 
 __all__ = [
     "CostBasis",
@@ -40,9 +41,11 @@ __all__ = [
     "Grain",
     "ImportRecord",
     "ImportResult",
+    "MeasuredWorkload",
     "ModelCost",
     "MonthTotals",
     "NoUsageData",
+    "PeriodBasis",
     "RejectedRow",
     "ReplayMonth",
     "ReplayTotals",
@@ -55,6 +58,7 @@ __all__ = [
     "hour_of_week",
     "import_file",
     "import_history",
+    "measure_workload",
     "monthly_growth_pct",
     "monthly_totals",
     "peak_to_average",
