@@ -90,9 +90,10 @@ def summary_cmd(
         f"tokens: {s.input_tokens:,} input ({s.cached_input_tokens:,} cached{writes}), {s.output_tokens:,} output"
     )
     if s.proxy_cache_requests:
+        plural = "" if s.proxy_cache_requests == 1 else "s"
         typer.echo(
-            f"served from the proxy cache: {s.proxy_cache_requests:,} requests, {s.proxy_cache_tokens:,} tokens "
-            "(no provider called; not in the totals above)"
+            f"served from the proxy cache: {s.proxy_cache_requests:,} request{plural}, {s.proxy_cache_tokens:,} "
+            "tokens (no provider called; not in the totals above)"
         )
     peak = (
         f"{s.peak_to_average:.2f}"
@@ -196,11 +197,51 @@ def replay_cmd(
         typer.echo("* partial month: volume as logged, not scaled")
 
 
+@user_errors
+def history_cmd(
+    scenario: Annotated[
+        Path | None, typer.Argument(help="Scenario JSON whose options each month is also priced under.")
+    ] = None,
+    db: Annotated[Path | None, _DB] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Each logged month priced four ways: reported, list price in force then, today's list price, each option."""
+    from costmodel.scenario import load_scenario
+    from costmodel.usage.replay import replay
+    from costmodel.usage.reprice import reprice
+
+    s = load_scenario(scenario) if scenario else None
+    con = connect(db)
+    try:
+        h = reprice(con, replayed=replay(con, s) if s else ())
+    finally:
+        con.close()
+    if as_json:
+        echo_json(h.model_dump(mode="python"))
+        return
+    names = [o.name for o in s.options] if s else []
+
+    def usd(v: Decimal | None) -> str:
+        return "—" if v is None else f"${v:,.2f}"
+
+    head = f"{'month':<9}{'reported':>14}{'in force':>14}{'today':>14}" + "".join(f"{n[:22]:>24}" for n in names)
+    typer.echo(head + "  flag")
+    for m in h.months:
+        cells = "".join(f"{usd(m.options_cost_usd.get(n)):>24}" for n in names)
+        flag = f"  reported {m.difference_pct:+.0f} % vs in force" if m.flagged and m.difference_pct is not None else ""
+        line = f"{m.month:%Y-%m}  {usd(m.reported_cost_usd):>14}{usd(m.in_force_cost_usd):>14}"
+        typer.echo(line + f"{usd(m.today_cost_usd):>14}{cells}{flag}")
+    typer.echo(f"List prices: genai-prices {h.genai_prices_version}; today = {h.today}.")
+    if h.unknown_models:
+        typer.echo(f"Not in any list-price column (genai-prices does not price them): {', '.join(h.unknown_models)}")
+
+
 def register(app: typer.Typer) -> None:
-    """Add `import`, `usage summary`, `usage workload` and `usage replay` to `app`."""
+    """Add `import`, `usage summary`, `usage workload`, `usage replay` and `usage history` to `app`."""
     app.command("import")(import_cmd)
     usage = typer.Typer(help="What the imported usage logs say.", no_args_is_help=True)
     usage.command("summary")(summary_cmd)
     usage.command("workload")(workload_cmd)
     usage.command("replay")(replay_cmd)
+    usage.command("history")(history_cmd)
     app.add_typer(usage, name="usage")

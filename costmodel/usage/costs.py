@@ -14,7 +14,7 @@ are never flagged, and their models are never listed as unknown.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
@@ -168,9 +168,8 @@ def _groups(con: duckdb.DuckDBPyConnection) -> list[_Group]:
 
 
 def _group_rates(
-    con: duckdb.DuckDBPyConnection, groups: list[_Group]
+    groups: list[_Group], sizes: dict[tuple[str | None, str], tuple[int, int, int]]
 ) -> dict[tuple[str | None, str, date], _Rates | None]:
-    sizes = _typical_sizes(con)
     out = {}
     for g in groups:
         n_in, n_cached, n_out = sizes.get((g.provider, g.model), (_TYPICAL_IN, 0, _TYPICAL_OUT))
@@ -187,12 +186,30 @@ class CostBasis:
 
     groups: tuple[_Group, ...]
     rates: dict[_Key, _Rates | None]
+    """The list price in force on each group's day."""
+    sizes: dict[tuple[str | None, str], tuple[int, int, int]] = field(default_factory=dict)
+    """Typical request of each model (input, cached, output tokens): the size tiered prices are read at."""
+
+    def rates_on(self, day: date) -> dict[tuple[str | None, str], _Rates | None]:
+        """Each model's list rates on one day (today's list price, say), instead of each group's own day."""
+        out: dict[tuple[str | None, str], _Rates | None] = {}
+        for g in self.groups:
+            key = (g.provider, g.model)
+            if key not in out:
+                out[key] = _rates(g.provider, g.model, day, *self.sizes.get(key, (_TYPICAL_IN, 0, _TYPICAL_OUT)))
+        return out
 
 
 def cost_basis(con: duckdb.DuckDBPyConnection) -> CostBasis:
     """Resolve the prices every cost view needs (one scan of the rows, one price lookup per model and day)."""
     groups = _groups(con)
-    return CostBasis(groups=tuple(groups), rates=_group_rates(con, groups))
+    sizes = _typical_sizes(con)
+    return CostBasis(groups=tuple(groups), rates=_group_rates(groups, sizes), sizes=sizes)
+
+
+def group_cost(g: _Group, rates: _Rates) -> Decimal:
+    """List cost of one (provider, model, day) group at some rates (cache reads and writes at theirs)."""
+    return _cost(g, rates)
 
 
 def _cost(g: _Group, r: _Rates) -> Decimal:
