@@ -178,27 +178,30 @@ def parquet_columns(source: IO[bytes] | Path) -> list[str] | None:
         return None
 
 
-def _plain(v: Any) -> Any:
-    """A Parquet value as JSON would hold it: maps (lists of key/value pairs) become dicts."""
-    if isinstance(v, list) and v and all(isinstance(x, tuple) and len(x) == 2 for x in v):
-        return {str(k): _plain(x) for k, x in v}
-    if isinstance(v, dict):
-        return {k: _plain(x) for k, x in v.items()}
-    return v
+_BULK_COLUMNS = frozenset({"input", "output", "messages", "response", "prompt", "completion", "proxy_server_request"})
+"""Prompt and response columns: never stored by any importer, and by far the biggest, so a Parquet read skips them."""
 
 
 def iter_parquet_rows(fp: IO[bytes], *, file: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(row number, row as a dict) of a Parquet file, read in batches; nested maps and structs become dicts."""
+    """(row number, row as a dict) of a Parquet file, read in batches; nested maps and structs become dicts.
+
+    Prompt and response columns (`_BULK_COLUMNS`) are not read at all.
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
         pf = pq.ParquetFile(fp)
+        wanted = [n for n in pf.schema_arrow.names if n.strip().lower() not in _BULK_COLUMNS]
         line = 0
-        for batch in pf.iter_batches(batch_size=8192):
-            for row in batch.to_pylist():
+        for batch in pf.iter_batches(batch_size=8192, columns=wanted):
+            # column by column (several times faster than row by row); maps (Langfuse's usage_details) as dicts, as
+            # the JSON export has them, a repeated key keeping the last
+            cols = batch.to_pydict(maps_as_pydicts="lossy")
+            names = list(cols)
+            for values in zip(*cols.values(), strict=True):
                 line += 1
-                yield line, {k: _plain(v) for k, v in row.items()}
+                yield line, dict(zip(names, values, strict=True))
     except (pa.ArrowException, OSError, ValueError) as ex:
         raise ImportRejected(f"{file}: not a readable Parquet file ({str(ex)[:200]})") from None
 
