@@ -159,8 +159,9 @@ def detect_format(head: bytes, filename: str, *, columns: list[str] | None = Non
     first = head.split(b"\n", 1)[0][:120].decode("utf-8", "replace").strip()
     raise UnknownLogFormat(
         f"{filename}: not a usage log format OpenTCO knows (first line: {first!r}). Known formats: "
-        f"{', '.join(i.name for i in IMPORTERS)}. Pass --format NAME if detection guessed wrong, or convert "
-        "the file to the generic CSV (timestamp, model, input_tokens, output_tokens, …)."
+        f"{', '.join(i.name for i in IMPORTERS)}. If detection guessed wrong, name the format (--format NAME, or "
+        "the Format list on the Usage logs page), or convert the file to the generic CSV (timestamp, model, "
+        "input_tokens, output_tokens, …)."
     )
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from costmodel.errors import CostModelError, UnknownLogFormat
+from costmodel.errors import CostModelError
 from costmodel.export.sanitize import is_formula_like
 from costmodel.fmt import money, tokens
 from costmodel.importers import IMPORTERS, ImportLimits
@@ -107,8 +107,6 @@ def _import(files: list, format_name: str) -> list[tuple[str, bytes | None, str,
             outcomes.append((res.summary(), res.reject_csv() if res.rows_rejected else None, f.name, False))
         except RowsRejected as ex:
             outcomes.append((str(ex), ex.result.reject_csv(), f.name, True))
-        except UnknownLogFormat as ex:
-            outcomes.append((f"{ex} On this page: pick its format in the Format list.", None, f.name, True))
         except CostModelError as ex:
             outcomes.append((str(ex), None, f.name, True))
     bar.empty()  # no green bar over a failure: each file says how it went below
