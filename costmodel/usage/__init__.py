@@ -6,7 +6,8 @@
 - `cost_check()`, `daily_cost()` and `flagged_rows()` compare reported cost with genai-prices;
 - `measure_workload()` / `workload_from_usage()` build the scenario workload the logs describe (default period
   guarded against near-empty months, any range on request, warnings with numbers); `replay()` prices each logged
-  month under each option of a scenario and `replay_totals()` adds the months up.
+  month under each option of a scenario and `replay_totals()` adds the months up; `reprice()` prices each month
+  as reported, at the list price in force then, at today's list price and under each option.
 """
 
 from costmodel.usage.costs import CostBasis, CostCheck, ModelCost, cost_basis, cost_check, daily_cost, flagged_rows
@@ -20,6 +21,7 @@ from costmodel.usage.ingest import (
     reject_csv,
 )
 from costmodel.usage.replay import ReplayMonth, ReplayTotals, replay, replay_totals
+from costmodel.usage.reprice import RepricedHistory, RepricedMonth, reprice
 from costmodel.usage.summary import (
     Dimension,
     Grain,
@@ -49,6 +51,8 @@ __all__ = [
     "RejectedRow",
     "ReplayMonth",
     "ReplayTotals",
+    "RepricedHistory",
+    "RepricedMonth",
     "RowsRejected",
     "UsageSummary",
     "cost_basis",
@@ -65,6 +69,7 @@ __all__ = [
     "reject_csv",
     "replay",
     "replay_totals",
+    "reprice",
     "summarize",
     "usage_series",
     "workload_from_usage",
