@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
@@ -13,6 +14,7 @@ from costmodel.errors import CostModelError
 from costmodel.importers import IMPORTERS
 from costmodel.store import connect
 from costmodel.usage import ImportResult, RowsRejected, import_file, summarize
+from costmodel.usage.summary import MIN_PEAK_DAYS
 
 __all__ = ["register"]
 
@@ -83,8 +85,21 @@ def summary_cmd(
     typer.echo(f"{s.rows:,} rows from {s.imports} import(s), {s.first_ts:%Y-%m-%d} to {s.last_ts:%Y-%m-%d} (UTC)")
     requests = f"{s.requests:,}" if s.requests is not None else "not counted by these logs"
     typer.echo(f"requests: {requests}")
-    typer.echo(f"tokens: {s.input_tokens:,} input ({s.cached_input_tokens:,} cached), {s.output_tokens:,} output")
-    peak = f"{s.peak_to_average:.2f}" if s.peak_to_average is not None else "n/a (daily buckets)"
+    writes = f", {s.cache_write_tokens:,} written to the prompt cache" if s.cache_write_tokens else ""
+    typer.echo(
+        f"tokens: {s.input_tokens:,} input ({s.cached_input_tokens:,} cached{writes}), {s.output_tokens:,} output"
+    )
+    if s.proxy_cache_requests:
+        plural = "" if s.proxy_cache_requests == 1 else "s"
+        typer.echo(
+            f"served from the proxy cache: {s.proxy_cache_requests:,} request{plural}, {s.proxy_cache_tokens:,} "
+            "tokens (no provider called; not in the totals above)"
+        )
+    peak = (
+        f"{s.peak_to_average:.2f}"
+        if s.peak_to_average is not None
+        else f"n/a (needs {MIN_PEAK_DAYS} days of hourly data; the logs have {s.hourly_days})"
+    )
     growth = f"{s.monthly_growth_pct:+.1f} %/month" if s.monthly_growth_pct is not None else "n/a (< 2 full months)"
     typer.echo(f"peak-to-average (p95 hour / mean hour): {peak}; growth: {growth}")
     reported = f"${s.reported_cost_usd:,.2f}" if s.reported_cost_usd is not None else "none reported"
@@ -105,18 +120,34 @@ def summary_cmd(
 def workload_cmd(
     scenario: Annotated[Path, typer.Argument(help="Scenario JSON whose workload the logs replace.")],
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the updated scenario here.")] = None,
+    start: Annotated[
+        datetime | None, typer.Option("--from", formats=["%Y-%m-%d"], help="First day of the period (UTC).")
+    ] = None,
+    end: Annotated[
+        datetime | None, typer.Option("--to", formats=["%Y-%m-%d"], help="Last day of the period (UTC), inclusive.")
+    ] = None,
     db: Annotated[Path | None, _DB] = None,
 ) -> None:
-    """Put the workload measured in the logs (volume, token mix, cached share, peak ratio, growth) into a scenario."""
+    """Put the workload measured in the logs (volume, token mix, cached share, peak ratio, growth) into a scenario.
+
+    The period is the last full month, unless it holds less than half the mean full month (then the mean of the
+    full months), or the days given with --from/--to.
+    """
     from costmodel.scenario import load_scenario
-    from costmodel.usage.workload import workload_from_usage
+    from costmodel.usage.workload import measure_workload
 
     s = load_scenario(scenario)
     con = connect(db)
     try:
-        w = workload_from_usage(con, base=s.workload)
+        measured = measure_workload(
+            con, base=s.workload, start=start.date() if start else None, end=end.date() if end else None
+        )
     finally:
         con.close()
+    w = measured.workload
+    typer.echo(f"period: {measured.period_label} ({measured.basis})", err=True)
+    for warning in measured.warnings:
+        typer.echo(f"warning: {warning}", err=True)
     updated = s.model_copy(update={"workload": w})
     text = updated.model_dump_json(indent=2)
     if out is None:
@@ -166,11 +197,51 @@ def replay_cmd(
         typer.echo("* partial month: volume as logged, not scaled")
 
 
+@user_errors
+def history_cmd(
+    scenario: Annotated[
+        Path | None, typer.Argument(help="Scenario JSON whose options each month is also priced under.")
+    ] = None,
+    db: Annotated[Path | None, _DB] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Each logged month priced four ways: reported, list price in force then, today's list price, each option."""
+    from costmodel.scenario import load_scenario
+    from costmodel.usage.replay import replay
+    from costmodel.usage.reprice import reprice
+
+    s = load_scenario(scenario) if scenario else None
+    con = connect(db)
+    try:
+        h = reprice(con, replayed=replay(con, s) if s else ())
+    finally:
+        con.close()
+    if as_json:
+        echo_json(h.model_dump(mode="python"))
+        return
+    names = [o.name for o in s.options] if s else []
+
+    def usd(v: Decimal | None) -> str:
+        return "—" if v is None else f"${v:,.2f}"
+
+    head = f"{'month':<9}{'reported':>14}{'in force':>14}{'today':>14}" + "".join(f"{n[:22]:>24}" for n in names)
+    typer.echo(head + "  flag")
+    for m in h.months:
+        cells = "".join(f"{usd(m.options_cost_usd.get(n)):>24}" for n in names)
+        flag = f"  reported {m.difference_pct:+.0f} % vs in force" if m.flagged and m.difference_pct is not None else ""
+        line = f"{m.month:%Y-%m}  {usd(m.reported_cost_usd):>14}{usd(m.in_force_cost_usd):>14}"
+        typer.echo(line + f"{usd(m.today_cost_usd):>14}{cells}{flag}")
+    typer.echo(f"List prices: genai-prices {h.genai_prices_version}; today = {h.today}.")
+    if h.unknown_models:
+        typer.echo(f"Not in any list-price column (genai-prices does not price them): {', '.join(h.unknown_models)}")
+
+
 def register(app: typer.Typer) -> None:
-    """Add `import`, `usage summary`, `usage workload` and `usage replay` to `app`."""
+    """Add `import`, `usage summary`, `usage workload`, `usage replay` and `usage history` to `app`."""
     app.command("import")(import_cmd)
     usage = typer.Typer(help="What the imported usage logs say.", no_args_is_help=True)
     usage.command("summary")(summary_cmd)
     usage.command("workload")(workload_cmd)
     usage.command("replay")(replay_cmd)
+    usage.command("history")(history_cmd)
     app.add_typer(usage, name="usage")

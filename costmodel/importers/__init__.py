@@ -9,6 +9,7 @@ from costmodel.importers import (  # noqa: F401
     anthropic_api,
     anthropic_csv,
     bedrock,
+    costs_api,
     focus,
     generic,
     langfuse,
@@ -19,6 +20,7 @@ from costmodel.importers import (  # noqa: F401
 )
 from costmodel.importers._base import (
     IMPORTERS,
+    CacheHit,
     ColumnarImporter,
     CsvImporter,
     Importer,
@@ -33,6 +35,7 @@ from costmodel.importers.records import ImportLimits, UsageRecord
 
 __all__ = [
     "IMPORTERS",
+    "CacheHit",
     "ColumnarImporter",
     "CsvImporter",
     "ImportLimits",

@@ -17,6 +17,7 @@ from costmodel.importers.records import UsageRecord
 
 __all__ = [
     "IMPORTERS",
+    "CacheHit",
     "ColumnarImporter",
     "CsvImporter",
     "CsvOrJsonImporter",
@@ -30,6 +31,8 @@ __all__ = [
     "items",
     "iter_json_documents",
     "json_field",
+    "parquet_columns",
+    "records_of",
     "register",
 ]
 
@@ -41,6 +44,17 @@ class Skip:
 
     def __init__(self, reason: str) -> None:
         self.reason = reason
+
+
+class CacheHit(Skip):
+    """A request a gateway answered from its own response cache: no provider was called, so it is not provider
+    usage. Kept apart (`usage_cache_hits`) and shown as "served from the proxy cache"."""
+
+    __slots__ = ("record",)
+
+    def __init__(self, record: UsageRecord) -> None:
+        super().__init__("served from the proxy's response cache")
+        self.record = record
 
 
 ParsedRow = UsageRecord | BadLogRow | Skip
@@ -62,6 +76,11 @@ class Importer(abc.ABC):
     @abc.abstractmethod
     def sniff(self, head: bytes, filename: str) -> bool:
         """True when the first bytes of a file (up to 64 KiB, decompressed) look like this format."""
+
+    def sniff_columns(self, columns: list[str]) -> bool:
+        """True when a Parquet file with these column names is in this format (its schema sits in the footer,
+        so detection reads it rather than the first bytes)."""
+        return False
 
     @abc.abstractmethod
     def parse(self, fp: IO[bytes], *, file: str) -> Iterator[ParsedRow]:
@@ -113,27 +132,79 @@ def get_importer(name: str) -> Importer:
     raise UnknownLogFormat(f"unknown format {name!r}; use one of: {', '.join(i.name for i in IMPORTERS)}")
 
 
-def detect_format(head: bytes, filename: str) -> Importer:
-    """The first importer whose `sniff` accepts the file's first bytes.
+def detect_format(head: bytes, filename: str, *, columns: list[str] | None = None) -> Importer:
+    """The first importer whose `sniff` accepts the file's first bytes (for Parquet: its column names).
 
     >>> detect_format(b"timestamp,model,input_tokens,output_tokens\\n", "x.csv").name
     'generic-csv'
 
+    Args:
+        head: the first bytes of the file (decompressed).
+        filename: its name (without `.gz`).
+        columns: a Parquet file's column names, read from its footer; when None and the head holds the whole
+            Parquet file, they are read from the head.
+
     Raises:
         UnknownLogFormat: no importer recognises the content; the message shows what was seen.
     """
+    if head[:4] == b"PAR1":
+        cols = columns if columns is not None else parquet_columns(io.BytesIO(head))
+        if cols is not None:
+            for imp in IMPORTERS:
+                if imp.sniff_columns(cols):
+                    return imp
     for imp in IMPORTERS:
         if imp.sniff(head, filename):
             return imp
     first = head.split(b"\n", 1)[0][:120].decode("utf-8", "replace").strip()
     raise UnknownLogFormat(
         f"{filename}: not a usage log format OpenTCO knows (first line: {first!r}). Known formats: "
-        f"{', '.join(i.name for i in IMPORTERS)}. Pass --format NAME if detection guessed wrong, or convert "
-        "the file to the generic CSV (timestamp, model, input_tokens, output_tokens, …)."
+        f"{', '.join(i.name for i in IMPORTERS)}. If detection guessed wrong, name the format (--format NAME, or "
+        "the Format list on the Usage logs page), or convert the file to the generic CSV (timestamp, model, "
+        "input_tokens, output_tokens, …)."
     )
 
 
 # ---------------------------------------------------------------- shared readers
+
+
+def parquet_columns(source: IO[bytes] | Path) -> list[str] | None:
+    """Column names of a Parquet file (None when it is not a readable Parquet file)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        return list(pq.ParquetFile(source).schema_arrow.names)
+    except (pa.ArrowException, OSError, ValueError):
+        return None
+
+
+_BULK_COLUMNS = frozenset({"input", "output", "messages", "response", "prompt", "completion", "proxy_server_request"})
+"""Prompt and response columns: never stored by any importer, and by far the biggest, so a Parquet read skips them."""
+
+
+def iter_parquet_rows(fp: IO[bytes], *, file: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(row number, row as a dict) of a Parquet file, read in batches; nested maps and structs become dicts.
+
+    Prompt and response columns (`_BULK_COLUMNS`) are not read at all.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(fp)
+        wanted = [n for n in pf.schema_arrow.names if n.strip().lower() not in _BULK_COLUMNS]
+        line = 0
+        for batch in pf.iter_batches(batch_size=8192, columns=wanted):
+            # column by column (several times faster than row by row); maps (Langfuse's usage_details) as dicts, as
+            # the JSON export has them, a repeated key keeping the last
+            cols = batch.to_pydict(maps_as_pydicts="lossy")
+            names = list(cols)
+            for values in zip(*cols.values(), strict=True):
+                line += 1
+                yield line, dict(zip(names, values, strict=True))
+    except (pa.ArrowException, OSError, ValueError) as ex:
+        raise ImportRejected(f"{file}: not a readable Parquet file ({str(ex)[:200]})") from None
 
 
 def _text_head(head: bytes) -> str:
@@ -218,11 +289,20 @@ class CsvImporter(Importer):
         cols = {c.lower() for c in csv_header(head) or []}
         return all(s.lower() in cols for s in self.signature)
 
+    def sniff_columns(self, columns: list[str]) -> bool:
+        cols = {c.strip().lower() for c in columns}
+        return all(s.lower() in cols for s in self.signature)
+
     @abc.abstractmethod
     def row(self, get: Callable[[str], Any], *, file: str, line: int) -> ParsedRow:
         """Turn one row into a record; `get(column)` returns the cell (None when the column is absent)."""
 
     def parse(self, fp: IO[bytes], *, file: str) -> Iterator[ParsedRow]:
+        magic = fp.read(4)
+        fp.seek(0)
+        if magic == b"PAR1":
+            yield from self._parse_parquet(fp, file=file)
+            return
         reader = csv.reader(_Utf8Reader(fp, file))
         try:
             header = next(reader)
@@ -267,6 +347,23 @@ class CsvImporter(Importer):
 
             yield self.row(get, file=file, line=line)
 
+    def _parse_parquet(self, fp: IO[bytes], *, file: str) -> Iterator[ParsedRow]:
+        """The same rows from a Parquet file (exports offered as CSV or Parquet share their column names)."""
+        first = True
+        for line, row in iter_parquet_rows(fp, file=file):
+            if first:
+                names = {k.strip().lower() for k in row}
+                missing = [c for c in self.required if c.lower() not in names]
+                if missing:
+                    raise BadLogRow(
+                        file=file,
+                        line=1,
+                        column=missing[0],
+                        reason=f"missing column(s) {', '.join(missing)} required by the {self.title} format",
+                    )
+                first = False
+            yield self.row(_getter(row), file=file, line=line)
+
 
 def iter_json_documents(fp: IO[bytes], *, file: str, limit_bytes: int) -> Iterator[tuple[int, Any]]:
     """(line, document) pairs: each line of a JSON-lines file, or the one document of a JSON file.
@@ -307,10 +404,36 @@ def iter_json_documents(fp: IO[bytes], *, file: str, limit_bytes: int) -> Iterat
                 f"{file}: a JSON document larger than {limit_bytes // 1024**2} MiB; split it or export JSON lines"
             )
         text.append(ln)
+    whole = "".join(text)
     try:
-        yield first_no, json.loads("".join(text))
+        doc = json.loads(whole)
     except json.JSONDecodeError as ex:
-        raise _bad_json(file, first_no - 1 + ex.lineno, ex) from None
+        if ex.msg != "Extra data":
+            raise _bad_json(file, first_no - 1 + ex.lineno, ex) from None
+        # Several documents one after the other (`cat page1.json page2.json`): each is read in turn.
+        yield from _concatenated(whole, file=file, first_line=first_no)
+        return
+    yield first_no, doc
+
+
+def _concatenated(text: str, *, file: str, first_line: int) -> Iterator[tuple[int, Any]]:
+    """(line, document) of JSON documents written back to back, separated by nothing but white space."""
+    decoder = json.JSONDecoder()
+    pos, line, size = 0, first_line, len(text)
+    while True:
+        start = pos
+        while pos < size and text[pos] in " \t\r\n":
+            pos += 1
+        line += text.count("\n", start, pos)
+        if pos >= size:
+            return
+        try:
+            doc, end = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError as ex:
+            raise _bad_json(file, line + text.count("\n", pos, ex.pos), ex) from None
+        yield line, doc
+        line += text.count("\n", pos, end)
+        pos = end
 
 
 def _bad_json(file: str, line: int, ex: json.JSONDecodeError) -> BadLogRow:
@@ -350,7 +473,7 @@ class CsvOrJsonImporter(CsvImporter):
             yield from super().parse(fp, file=file)
             return
         for line, doc in iter_json_documents(fp, file=file, limit_bytes=JsonImporter.max_document_bytes):
-            for n, obj in items(doc, line):
+            for n, obj in records_of(doc, line):
                 if not isinstance(obj, dict):
                     yield BadLogRow(file=file, line=n, column=None, reason="expected a JSON object per record")
                     continue
@@ -378,6 +501,26 @@ def json_field(v: Any) -> Any:
                 return None
         return None
     return v
+
+
+def _is_envelope(doc: Any) -> bool:
+    """An API page: `{"data": [records…], …}` plus paging fields (`meta`, `total`, `has_more`, `next_page` …)."""
+    return isinstance(doc, dict) and isinstance(doc.get("data"), list)
+
+
+def records_of(doc: Any, line: int) -> Iterator[tuple[int, Any]]:
+    """(number, record) of a document that is a record, a list of records, an API page `{"data": [...]}` (Langfuse
+    `meta`, LiteLLM `total`/`page`) or a list of such pages; records of pages are numbered 1… across the document.
+    """
+    pages = doc if isinstance(doc, list) and doc and all(_is_envelope(d) for d in doc) else [doc]
+    if not any(_is_envelope(p) for p in pages):
+        yield from items(doc, line)
+        return
+    n = 0
+    for page in pages:
+        for rec in page["data"]:
+            n += 1
+            yield n, rec
 
 
 def items(doc: Any, line: int) -> Iterator[tuple[int, Any]]:

@@ -5,7 +5,9 @@ A page is `{"data": [bucket…], "has_more": …, "next_page": …}`; each bucke
 `context_window` when grouped by them) with `uncached_input_tokens`, `cache_creation`
 (`ephemeral_5m_input_tokens`, `ephemeral_1h_input_tokens`), `cache_read_input_tokens` and `output_tokens`.
 The report does not count requests, so rows carry none. Input tokens here are uncached + cache writes +
-cache reads (cache writes are priced at the plain input rate when recomputing, a slight under-estimate).
+cache reads; the five-minute and one-hour writes are kept apart (`cache_write_5m_tokens`, `cache_write_1h_tokens`)
+and priced at their own rates (1.25× and 2× input). An older page with only `cache_creation_input_tokens` counts
+them as five-minute writes.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ _COLUMNS = {
     "model": "model",
     "input_tokens": "uncached_input_tokens",
     "cached_input_tokens": "cache_read_input_tokens",
+    "cache_write_5m_tokens": "cache_creation.ephemeral_5m_input_tokens",
+    "cache_write_1h_tokens": "cache_creation.ephemeral_1h_input_tokens",
     "output_tokens": "output_tokens",
     "project": "workspace_id",
     "user": "api_key_id",
@@ -62,11 +66,14 @@ class AnthropicUsageApi(JsonImporter):
         if not isinstance(res, dict):
             return BadLogRow(file=file, line=n, column="results", reason="a result is not a JSON object")
         creation = res.get("cache_creation")
-        writes = (
-            add_tokens(num(creation, "ephemeral_5m_input_tokens"), num(creation, "ephemeral_1h_input_tokens"))
-            if isinstance(creation, dict)
-            else add_tokens(res.get("cache_creation_input_tokens"))
-        )
+        if isinstance(creation, dict):
+            w5, w1 = (
+                add_tokens(num(creation, "ephemeral_5m_input_tokens")),
+                add_tokens(num(creation, "ephemeral_1h_input_tokens")),
+            )
+        else:
+            w5, w1 = add_tokens(res.get("cache_creation_input_tokens")), 0
+        writes = add_tokens(w5, w1)
         cached = add_tokens(res.get("cache_read_input_tokens"))
         uncached = res.get("uncached_input_tokens")
         if uncached is None:
@@ -83,6 +90,8 @@ class AnthropicUsageApi(JsonImporter):
             model=res.get("model") or "unknown",
             input_tokens=add_tokens(uncached, writes, cached),
             cached_input_tokens=cached,
+            cache_write_5m_tokens=w5,
+            cache_write_1h_tokens=w1,
             output_tokens=res.get("output_tokens"),
             requests=None,
             project=res.get("workspace_id"),

@@ -279,6 +279,9 @@ class GenericCsv(CsvImporter, ColumnarImporter):
         cols = {c.lower() for c in csv_header(head) or []}
         return {"timestamp", "model"} <= cols and any(c.endswith("_tokens") for c in cols)
 
+    def sniff_columns(self, columns: list[str]) -> bool:
+        return False  # a Parquet file with the generic columns is `generic-parquet`'s (read by DuckDB)
+
     def row(self, get: Callable[[str], str | None], *, file: str, line: int) -> ParsedRow:
         return _row(get, file=file, line=line)
 
@@ -318,6 +321,9 @@ class GenericParquet(ColumnarImporter):
 
     def sniff(self, head: bytes, filename: str) -> bool:
         return head[:4] == b"PAR1"
+
+    def sniff_columns(self, columns: list[str]) -> bool:
+        return True  # the catch-all for Parquet: a file missing a generic column is told which
 
     def _schema(self, path: Path, file: str) -> dict[str, str]:
         try:

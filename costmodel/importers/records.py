@@ -119,6 +119,19 @@ def _blank_is_none(v: Any) -> Any:
     return v
 
 
+_SHORT_OFFSET = re.compile(r"([+-]\d\d)$")
+
+
+def _timestamp(v: Any) -> Any:
+    # PostgreSQL writes `2025-03-01 10:00:00.123+00` (an hour-only offset) in dumps and `COPY … CSV`.
+    if isinstance(v, str):
+        t = v.strip()
+        if len(t) > 19 and _SHORT_OFFSET.search(t) and t[-6:-3] != ":":
+            return _SHORT_OFFSET.sub(r"\1:00", t)
+        return t
+    return v
+
+
 Tokens = Annotated[int, BeforeValidator(_no_bool), Field(ge=0, le=MAX_TOKENS_PER_ROW)]
 Label = Annotated[Annotated[str, Field(max_length=500)] | None, BeforeValidator(_blank_is_none)]
 Count = Annotated[Annotated[int, Field(ge=0, le=MAX_TOKENS_PER_ROW)] | None, BeforeValidator(_blank_is_none)]
@@ -130,7 +143,7 @@ Cost = Annotated[
 class UsageRecord(StrictModel):
     """One normalised usage row: a request, or an aggregate bucket of requests, at one time."""
 
-    ts: datetime
+    ts: Annotated[datetime, BeforeValidator(_timestamp)]
     """When the usage happened, stored as naive UTC (aware inputs are converted, naive ones taken as UTC)."""
     provider: Label = None
     """genai-prices provider id (`openai`, `anthropic`, `aws` …); empty when the log does not say."""
@@ -140,6 +153,10 @@ class UsageRecord(StrictModel):
     """All prompt tokens, the cached part included."""
     cached_input_tokens: Tokens = 0
     """The part of `input_tokens` read from the provider's prompt cache."""
+    cache_write_5m_tokens: Tokens = 0
+    """The part of `input_tokens` written to the prompt cache for 5 minutes (Anthropic, Bedrock: 1.25× input)."""
+    cache_write_1h_tokens: Tokens = 0
+    """The part of `input_tokens` written to the prompt cache for an hour (Anthropic: 2× input)."""
     output_tokens: Tokens
     """Completion tokens (reasoning tokens included)."""
     requests: Count = 1
@@ -174,6 +191,12 @@ class UsageRecord(StrictModel):
         if self.cached_input_tokens > self.input_tokens:
             raise ValueError(
                 f"cached_input_tokens ({self.cached_input_tokens}) exceed input_tokens ({self.input_tokens})"
+            )
+        writes = self.cache_write_5m_tokens + self.cache_write_1h_tokens
+        if self.cached_input_tokens + writes > self.input_tokens:
+            raise ValueError(
+                f"cache reads ({self.cached_input_tokens}) and writes ({writes}) exceed input_tokens "
+                f"({self.input_tokens})"
             )
         return self
 

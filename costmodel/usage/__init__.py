@@ -4,8 +4,10 @@
 - `import_history()` and `reject_csv()` show what was imported and what was refused;
 - `usage_series()`, `hour_of_week()`, `peak_to_average()`, `monthly_growth_pct()` and `summarize()` read it;
 - `cost_check()`, `daily_cost()` and `flagged_rows()` compare reported cost with genai-prices;
-- `workload_from_usage()` builds the scenario workload the logs describe; `replay()` prices each logged
-  month under each option of a scenario and `replay_totals()` adds the months up.
+- `measure_workload()` / `workload_from_usage()` build the scenario workload the logs describe (default period
+  guarded against near-empty months, any range on request, warnings with numbers); `replay()` prices each logged
+  month under each option of a scenario and `replay_totals()` adds the months up; `reprice()` prices each month
+  as reported, at the list price in force then, at today's list price and under each option.
 """
 
 from costmodel.usage.costs import CostBasis, CostCheck, ModelCost, cost_basis, cost_check, daily_cost, flagged_rows
@@ -19,6 +21,7 @@ from costmodel.usage.ingest import (
     reject_csv,
 )
 from costmodel.usage.replay import ReplayMonth, ReplayTotals, replay, replay_totals
+from costmodel.usage.reprice import RepricedHistory, RepricedMonth, reprice
 from costmodel.usage.summary import (
     Dimension,
     Grain,
@@ -31,7 +34,7 @@ from costmodel.usage.summary import (
     summarize,
     usage_series,
 )
-from costmodel.usage.workload import NoUsageData, workload_from_usage
+from costmodel.usage.workload import MeasuredWorkload, NoUsageData, PeriodBasis, measure_workload, workload_from_usage
 
 __all__ = [
     "CostBasis",
@@ -40,12 +43,16 @@ __all__ = [
     "Grain",
     "ImportRecord",
     "ImportResult",
+    "MeasuredWorkload",
     "ModelCost",
     "MonthTotals",
     "NoUsageData",
+    "PeriodBasis",
     "RejectedRow",
     "ReplayMonth",
     "ReplayTotals",
+    "RepricedHistory",
+    "RepricedMonth",
     "RowsRejected",
     "UsageSummary",
     "cost_basis",
@@ -55,12 +62,14 @@ __all__ = [
     "hour_of_week",
     "import_file",
     "import_history",
+    "measure_workload",
     "monthly_growth_pct",
     "monthly_totals",
     "peak_to_average",
     "reject_csv",
     "replay",
     "replay_totals",
+    "reprice",
     "summarize",
     "usage_series",
     "workload_from_usage",

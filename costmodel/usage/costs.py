@@ -1,19 +1,21 @@
 """Reported cost against cost recomputed with genai-prices at each row's date.
 
-Prices are resolved per (provider, model, day): three calls to `costmodel.prices.usage_cost_usd` at a typical
+Prices are resolved per (provider, model, day): five calls to genai-prices (`costmodel.usage.pricing`) at a typical
 request of that model (its mean input, cached and output tokens per request) give the price of an uncached
-input token, a cached input token and an output token that day. Costs are linear in tokens at a fixed
-request size, so a day's recomputed cost is those rates times the day's token sums, in `Decimal`; models
-whose price rises with prompt length are priced at their typical request. A row is flagged when its reported
-cost differs from its recomputed cost by more than `FLAG_TOLERANCE` (and by more than a micro-dollar, so
-sources that round tiny costs are not flagged). Models genai-prices does not know are listed, never dropped.
+input token, a cached input token, a five-minute and a one-hour cache-write token and an output token that day.
+Costs are linear in tokens at a fixed request size, so a day's recomputed cost is those rates times the day's
+token sums, in `Decimal`; models whose price rises with prompt length are priced at their typical request. A row
+is flagged when its reported cost differs from its recomputed cost by more than `FLAG_TOLERANCE` (and by more
+than a micro-dollar, so sources that round tiny costs are not flagged). Models genai-prices does not know are
+listed, never dropped. Rows without tokens (the lines of a cost report) carry a cost but nothing to price: they
+are never flagged, and their models are never listed as unknown.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
-from datetime import date, datetime, time
+from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 
@@ -23,8 +25,7 @@ import pyarrow as pa
 from pydantic import Field
 
 from costmodel._base import StrictModel
-from costmodel.importers.records import normalise_provider
-from costmodel.prices import usage_cost_usd
+from costmodel.usage.pricing import list_cost_usd, model_group
 
 __all__ = [
     "FLAG_TOLERANCE",
@@ -59,6 +60,11 @@ class ModelCost(StrictModel):
     """Sum of the costs the logs reported (None when no row reported one)."""
     recomputed_cost_usd: Decimal | None
     """genai-prices list cost at each row's date (None when genai-prices does not know the model)."""
+    cache_write_tokens: int = 0
+    """The part of `input_tokens` written to the prompt cache (five-minute and one-hour writes)."""
+    model_group: str = ""
+    """The model whatever the log calls it (`gpt-4o` for `gpt-4o-2024-08-06` and `openai/gpt-4o`), by genai-prices'
+    matching; the logged name when genai-prices does not know it."""
     flagged_rows: int = 0
     """Rows whose reported cost differs from the recomputed one by more than 1 %."""
 
@@ -82,24 +88,39 @@ class _Rates:
     """Per uncached input token."""
     cached_usd: Decimal
     output_usd: Decimal
+    write_5m_usd: Decimal
+    """Per token written to the prompt cache for five minutes (the input rate where the model has no write rate)."""
+    write_1h_usd: Decimal
 
 
 @lru_cache(maxsize=65536)
 def _rates(provider: str | None, model: str, day: date, n_in: int, n_cached: int, n_out: int) -> _Rates | None:
-    at = datetime.combine(day, time(12))
-    prov = normalise_provider(provider)
+    def cost(i: int, c: int, w5: int, w1: int, o: int) -> Decimal | None:
+        return list_cost_usd(
+            provider=provider,
+            model=model,
+            input_tokens=i,
+            cached_input_tokens=c,
+            cache_write_5m_tokens=w5,
+            cache_write_1h_tokens=w1,
+            output_tokens=o,
+            at=day,
+        )
 
-    def cost(i: int, c: int, o: int) -> Decimal | None:
-        return usage_cost_usd(provider=prov, model=model, input_tokens=i, cached_input_tokens=c, output_tokens=o, at=at)
-
-    base = cost(n_in, 0, 0)
+    base = cost(n_in, 0, 0, 0, 0)
     if base is None:
         return None
-    cached = cost(n_in, n_in, 0)
-    with_out = cost(n_in, 0, n_out)
-    if cached is None or with_out is None:
+    cached, w5, w1 = cost(n_in, n_in, 0, 0, 0), cost(n_in, 0, n_in, 0, 0), cost(n_in, 0, 0, n_in, 0)
+    with_out = cost(n_in, 0, 0, 0, n_out)
+    if cached is None or with_out is None or w5 is None or w1 is None:
         return None
-    return _Rates(input_usd=base / n_in, cached_usd=cached / n_in, output_usd=(with_out - base) / n_out)
+    return _Rates(
+        input_usd=base / n_in,
+        cached_usd=cached / n_in,
+        output_usd=(with_out - base) / n_out,
+        write_5m_usd=w5 / n_in,
+        write_1h_usd=w1 / n_in,
+    )
 
 
 def _typical_sizes(con: duckdb.DuckDBPyConnection) -> dict[tuple[str | None, str], tuple[int, int, int]]:
@@ -127,13 +148,19 @@ class _Group:
     output_tokens: int
     requests: int | None
     reported_usd: Decimal | None
+    cache_write_5m_tokens: int = 0
+    cache_write_1h_tokens: int = 0
+
+    @property
+    def tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
 
 
 def _groups(con: duckdb.DuckDBPyConnection) -> list[_Group]:
     rows = con.execute(
         """
         SELECT provider, model, ts::DATE, sum(input_tokens), sum(cached_input_tokens), sum(output_tokens),
-               sum(requests), sum(reported_cost_usd)
+               sum(requests), sum(reported_cost_usd), sum(cache_write_5m_tokens), sum(cache_write_1h_tokens)
         FROM usage_events GROUP BY ALL ORDER BY ALL
         """
     ).fetchall()
@@ -141,9 +168,8 @@ def _groups(con: duckdb.DuckDBPyConnection) -> list[_Group]:
 
 
 def _group_rates(
-    con: duckdb.DuckDBPyConnection, groups: list[_Group]
+    groups: list[_Group], sizes: dict[tuple[str | None, str], tuple[int, int, int]]
 ) -> dict[tuple[str | None, str, date], _Rates | None]:
-    sizes = _typical_sizes(con)
     out = {}
     for g in groups:
         n_in, n_cached, n_out = sizes.get((g.provider, g.model), (_TYPICAL_IN, 0, _TYPICAL_OUT))
@@ -160,17 +186,42 @@ class CostBasis:
 
     groups: tuple[_Group, ...]
     rates: dict[_Key, _Rates | None]
+    """The list price in force on each group's day."""
+    sizes: dict[tuple[str | None, str], tuple[int, int, int]] = field(default_factory=dict)
+    """Typical request of each model (input, cached, output tokens): the size tiered prices are read at."""
+
+    def rates_on(self, day: date) -> dict[tuple[str | None, str], _Rates | None]:
+        """Each model's list rates on one day (today's list price, say), instead of each group's own day."""
+        out: dict[tuple[str | None, str], _Rates | None] = {}
+        for g in self.groups:
+            key = (g.provider, g.model)
+            if key not in out:
+                out[key] = _rates(g.provider, g.model, day, *self.sizes.get(key, (_TYPICAL_IN, 0, _TYPICAL_OUT)))
+        return out
 
 
 def cost_basis(con: duckdb.DuckDBPyConnection) -> CostBasis:
     """Resolve the prices every cost view needs (one scan of the rows, one price lookup per model and day)."""
     groups = _groups(con)
-    return CostBasis(groups=tuple(groups), rates=_group_rates(con, groups))
+    sizes = _typical_sizes(con)
+    return CostBasis(groups=tuple(groups), rates=_group_rates(groups, sizes), sizes=sizes)
+
+
+def group_cost(g: _Group, rates: _Rates) -> Decimal:
+    """List cost of one (provider, model, day) group at some rates (cache reads and writes at theirs)."""
+    return _cost(g, rates)
 
 
 def _cost(g: _Group, r: _Rates) -> Decimal:
-    uncached = g.input_tokens - g.cached_input_tokens
-    return uncached * r.input_usd + g.cached_input_tokens * r.cached_usd + g.output_tokens * r.output_usd
+    w5, w1 = g.cache_write_5m_tokens, g.cache_write_1h_tokens
+    uncached = g.input_tokens - g.cached_input_tokens - w5 - w1
+    return (
+        uncached * r.input_usd
+        + g.cached_input_tokens * r.cached_usd
+        + w5 * r.write_5m_usd
+        + w1 * r.write_1h_usd
+        + g.output_tokens * r.output_usd
+    )
 
 
 def _rates_table(rates: dict[tuple[str | None, str, date], _Rates | None]) -> pa.Table:
@@ -188,15 +239,18 @@ def _rates_table(rates: dict[tuple[str | None, str, date], _Rates | None]) -> pa
             "rate_in": pa.array([q(v.input_usd) for _, v in known], dec),
             "rate_cached": pa.array([q(v.cached_usd) for _, v in known], dec),
             "rate_out": pa.array([q(v.output_usd) for _, v in known], dec),
+            "rate_w5": pa.array([q(v.write_5m_usd) for _, v in known], dec),
+            "rate_w1": pa.array([q(v.write_1h_usd) for _, v in known], dec),
         }
     )
 
 
 _ROW_COST = """
-    (e.input_tokens - e.cached_input_tokens) * r.rate_in + e.cached_input_tokens * r.rate_cached
-    + e.output_tokens * r.rate_out"""
+    (e.input_tokens - e.cached_input_tokens - e.cache_write_5m_tokens - e.cache_write_1h_tokens) * r.rate_in
+    + e.cached_input_tokens * r.rate_cached + e.cache_write_5m_tokens * r.rate_w5
+    + e.cache_write_1h_tokens * r.rate_w1 + e.output_tokens * r.rate_out"""
 _FLAGGED = f"""
-    e.reported_cost_usd IS NOT NULL
+    e.reported_cost_usd IS NOT NULL AND e.input_tokens + e.output_tokens > 0
     AND abs(e.reported_cost_usd - ({_ROW_COST})) > greatest($tol * ({_ROW_COST}), $min_usd)"""
 _JOIN = """
     FROM usage_events e JOIN _usage_rates r
@@ -234,7 +288,8 @@ def cost_check(con: duckdb.DuckDBPyConnection, *, basis: CostBasis | None = None
         con.unregister("_usage_rates")
     models = []
     for (prov, model), gs in sorted(per_model.items(), key=lambda kv: (kv[0][0] or "", kv[0][1])):
-        known = all(rates[(g.provider, g.model, g.day)] is not None for g in gs)
+        # a cost-report line (no tokens) needs no price: it neither makes a model unknown nor adds list cost
+        known = all(rates[(g.provider, g.model, g.day)] is not None for g in gs if g.tokens)
         reported = [g.reported_usd for g in gs if g.reported_usd is not None]
         counted = [g.requests for g in gs if g.requests is not None]
         models.append(
@@ -245,8 +300,10 @@ def cost_check(con: duckdb.DuckDBPyConnection, *, basis: CostBasis | None = None
                 input_tokens=sum(g.input_tokens for g in gs),
                 cached_input_tokens=sum(g.cached_input_tokens for g in gs),
                 output_tokens=sum(g.output_tokens for g in gs),
+                cache_write_tokens=sum(g.cache_write_5m_tokens + g.cache_write_1h_tokens for g in gs),
+                model_group=model_group(prov, model),
                 reported_cost_usd=sum(reported, _ZERO) if reported else None,
-                recomputed_cost_usd=sum((_cost(g, rates[(g.provider, g.model, g.day)]) for g in gs), _ZERO)  # type: ignore[arg-type]
+                recomputed_cost_usd=sum((_cost(g, rates[(g.provider, g.model, g.day)]) for g in gs if g.tokens), _ZERO)  # type: ignore[arg-type]
                 if known
                 else None,
                 flagged_rows=flagged.get((prov, model), 0),
@@ -257,7 +314,11 @@ def cost_check(con: duckdb.DuckDBPyConnection, *, basis: CostBasis | None = None
         by_model=models,
         reported_cost_usd=sum(reported_all, _ZERO) if reported_all else None,
         recomputed_cost_usd=sum((m.recomputed_cost_usd for m in models if m.recomputed_cost_usd is not None), _ZERO),
-        unknown_models=[f"{m.provider or '?'}/{m.model}" for m in models if m.recomputed_cost_usd is None],
+        unknown_models=[
+            f"{m.provider or '?'}/{m.model}"
+            for m in models
+            if m.recomputed_cost_usd is None and m.input_tokens + m.output_tokens
+        ],
         flagged_rows=sum(m.flagged_rows for m in models),
     )
 
@@ -272,7 +333,7 @@ def daily_cost(con: duckdb.DuckDBPyConnection, *, basis: CostBasis | None = None
         if g.reported_usd is not None:
             reported[g.day] += g.reported_usd
         r = rates[(g.provider, g.model, g.day)]
-        if r is not None:
+        if r is not None and g.tokens:
             recomputed[g.day] += _cost(g, r)
     days = sorted({g.day for g in groups})
     return pd.DataFrame(

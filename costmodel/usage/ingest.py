@@ -32,7 +32,8 @@ from pydantic import Field
 
 from costmodel._base import StrictModel
 from costmodel.errors import BadLogRow, ImportRejected
-from costmodel.importers import ColumnarImporter, Importer, Skip, detect_format, get_importer
+from costmodel.importers import CacheHit, ColumnarImporter, Importer, Skip, detect_format, get_importer
+from costmodel.importers._base import parquet_columns
 from costmodel.importers.records import ImportLimits, UsageRecord, redact
 from costmodel.store import writing
 
@@ -56,6 +57,8 @@ _EVENT_COLUMNS = (
     "ts, provider, model, input_tokens, cached_input_tokens, output_tokens, requests, reported_cost_usd, "
     "project, user, request_id"
 )
+"""What every importer provides; the columnar (SQL) ones stop here and the cache-write columns default to 0."""
+_RECORD_COLUMNS = _EVENT_COLUMNS + ", cache_write_5m_tokens, cache_write_1h_tokens"
 
 
 class RejectedRow(StrictModel):
@@ -86,7 +89,9 @@ class ImportResult(StrictModel):
     rows_duplicate: int = 0
     """Rows whose request id was already stored (in this file or an earlier one)."""
     rows_skipped: int = 0
-    """Rows that are not token usage (tax or credit lines, failed calls, non-LLM spans)."""
+    """Rows that are not token usage (tax or credit lines, failed calls, non-LLM spans, proxy cache hits)."""
+    rows_cache_hits: int = 0
+    """Of the skipped rows, requests a gateway answered from its own cache (kept apart in `usage_cache_hits`)."""
     rejects: list[RejectedRow] = Field(default_factory=list)
     """The first rejected rows (up to `ImportLimits.max_stored_rejects`)."""
 
@@ -101,8 +106,10 @@ class ImportResult(StrictModel):
         parts = [f"{_n(self.rows_imported, 'row')} imported ({self.format})"]
         if self.rows_duplicate:
             parts.append(f"{_n(self.rows_duplicate, 'duplicate request id')} skipped")
-        if self.rows_skipped:
-            parts.append(f"{_n(self.rows_skipped, 'non-usage row')} skipped")
+        if self.rows_cache_hits:
+            parts.append(f"{_n(self.rows_cache_hits, 'request')} served from the proxy cache (kept apart)")
+        if self.rows_skipped - self.rows_cache_hits:
+            parts.append(f"{_n(self.rows_skipped - self.rows_cache_hits, 'non-usage row')} skipped")
         if self.rows_rejected:
             parts.append(f"{_n(self.rows_rejected, 'row')} rejected")
         return f"{self.file_name}: " + ", ".join(parts)
@@ -243,6 +250,7 @@ def _too_big(name: str, size: int, limits: ImportLimits) -> str:
 class _Counts:
     rejected: int = 0
     skipped: int = 0
+    cache_hits: int = 0
 
 
 class _Batch:
@@ -261,6 +269,8 @@ class _Batch:
             ("project", pa.string()),
             ("user", pa.string()),
             ("request_id", pa.string()),
+            ("cache_write_5m_tokens", pa.int64()),
+            ("cache_write_1h_tokens", pa.int64()),
         ]
     )
 
@@ -284,6 +294,8 @@ class _Batch:
         c["project"].append(r.project)
         c["user"].append(r.user)
         c["request_id"].append(r.request_id)
+        c["cache_write_5m_tokens"].append(r.cache_write_5m_tokens)
+        c["cache_write_1h_tokens"].append(r.cache_write_1h_tokens)
 
     def flush(self, con: duckdb.DuckDBPyConnection, import_id: int) -> None:
         if not len(self):
@@ -291,7 +303,11 @@ class _Batch:
         table = pa.table(self.cols, schema=self._SCHEMA)
         con.register("_usage_batch", table)
         try:
-            con.execute(f"INSERT INTO usage_events SELECT {_EVENT_COLUMNS}, ? FROM _usage_batch", [import_id])
+            con.execute(
+                f"INSERT INTO usage_events ({_RECORD_COLUMNS}, import_id) "
+                f"SELECT {_RECORD_COLUMNS}, ? FROM _usage_batch",
+                [import_id],
+            )
         finally:
             con.unregister("_usage_batch")
         self.cols = {k: [] for k in self.cols}
@@ -305,7 +321,7 @@ def _load_records(
     rejects: list[RejectedRow],
     cap: int,
 ) -> _Counts:
-    counts, batch = _Counts(), _Batch()
+    counts, batch, hits = _Counts(), _Batch(), []
     with src.path.open("rb") as fp:
         try:
             for item in importer.parse(fp, file=src.name):
@@ -319,13 +335,34 @@ def _load_records(
                         rejects.append(RejectedRow(line=item.line, column=item.column, reason=item.reason))
                 elif isinstance(item, Skip):
                     counts.skipped += 1
+                    if isinstance(item, CacheHit):
+                        counts.cache_hits += 1
+                        hits.append(item.record)
+                        if len(hits) >= _BATCH_ROWS:
+                            _store_cache_hits(con, hits, import_id)
+                            hits = []
         except RecursionError:
             # `json.loads` of `[[[[…` thousands deep (a hostile file) overflows the parser's recursion limit
             raise ImportRejected(
                 f"{src.name}: JSON nested thousands of levels deep; no usage log looks like that, check the file"
             ) from None
     batch.flush(con, import_id)
+    _store_cache_hits(con, hits, import_id)
     return counts
+
+
+def _store_cache_hits(con: duckdb.DuckDBPyConnection, hits: list[UsageRecord], import_id: int) -> None:
+    """Requests a gateway served from its own cache: kept in `usage_cache_hits`, never in `usage_events`."""
+    if not hits:
+        return
+    con.executemany(
+        "INSERT INTO usage_cache_hits (ts, provider, model, input_tokens, output_tokens, requests, request_id, "
+        "import_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            [h.ts, h.provider, h.model, h.input_tokens, h.output_tokens, h.requests, h.request_id, import_id]
+            for h in hits
+        ],
+    )
 
 
 def _bind(sql: str, params: dict[str, object]) -> dict[str, object]:
@@ -336,7 +373,7 @@ def _bind(sql: str, params: dict[str, object]) -> dict[str, object]:
 def _load_fast(con: duckdb.DuckDBPyConnection, importer: ColumnarImporter, src: _Source, import_id: int) -> _Counts:
     sql, params = importer.fast_select(path=src.path, file=src.name)
     stmt = (
-        f"INSERT INTO usage_events SELECT {_EVENT_COLUMNS}, $import_id FROM ({sql}) "
+        f"INSERT INTO usage_events ({_EVENT_COLUMNS}, import_id) SELECT {_EVENT_COLUMNS}, $import_id FROM ({sql}) "
         "WHERE CASE WHEN reject_reason IS NULL THEN TRUE ELSE error('opentco: row rejected') END"
     )
     con.execute(stmt, _bind(stmt, {**params, "import_id": import_id}))
@@ -363,7 +400,8 @@ def _load_careful(
         ).fetchall()
         rejects.extend(RejectedRow(line=ln, column=c, reason=r, value=v) for ln, c, r, v in rows)
         con.execute(
-            f"INSERT INTO usage_events SELECT {_EVENT_COLUMNS}, ? FROM _usage_stage WHERE reject_reason IS NULL",
+            f"INSERT INTO usage_events ({_EVENT_COLUMNS}, import_id) SELECT {_EVENT_COLUMNS}, ? FROM _usage_stage "
+            "WHERE reject_reason IS NULL",
             [import_id],
         )
     finally:
@@ -426,6 +464,19 @@ def _dedup(con: duckdb.DuckDBPyConnection, import_id: int) -> int:
     return removed
 
 
+def _dedup_cache_hits(con: duckdb.DuckDBPyConnection, import_id: int) -> None:
+    """Cache hits whose request id is already stored (the same log exported as CSV and JSON) are dropped."""
+    con.execute(
+        """
+        DELETE FROM usage_cache_hits WHERE import_id = $id AND request_id IS NOT NULL AND (
+            request_id IN (SELECT request_id FROM usage_cache_hits WHERE import_id <> $id AND request_id IS NOT NULL)
+            OR rowid NOT IN (SELECT min(rowid) FROM usage_cache_hits WHERE import_id = $id AND request_id IS NOT NULL
+                             GROUP BY request_id))
+        """,
+        {"id": import_id},
+    )
+
+
 def _redact_labels(con: duckdb.DuckDBPyConnection, import_id: int) -> None:
     """Redact model and provider names that look like an API key (a key pasted into the wrong column).
 
@@ -449,13 +500,16 @@ def _roll_up(con: duckdb.DuckDBPyConnection, import_id: int) -> None:
     """Hourly totals of this import (integer hour keys: grouping by them is several times cheaper than date_trunc)."""
     con.execute(
         """
-        INSERT INTO usage_hourly
-        SELECT make_timestamp(h * 3600000000), $id, n, n - with_requests, midnight, i, c, o, r, cost
+        INSERT INTO usage_hourly (hour, import_id, rows, rows_without_requests, midnight_rows, input_tokens,
+                                  cached_input_tokens, output_tokens, requests, reported_cost_usd,
+                                  cache_write_5m_tokens, cache_write_1h_tokens)
+        SELECT make_timestamp(h * 3600000000), $id, n, n - with_requests, midnight, i, c, o, r, cost, w5, w1
         FROM (
             SELECT epoch_us(ts) // 3600000000 AS h, count(*) AS n, count(requests) AS with_requests,
                    count(*) FILTER (epoch_us(ts) % 86400000000 = 0) AS midnight,
                    sum(input_tokens) AS i, sum(cached_input_tokens) AS c, sum(output_tokens) AS o,
-                   sum(requests) AS r, sum(reported_cost_usd) AS cost
+                   sum(requests) AS r, sum(reported_cost_usd) AS cost,
+                   sum(cache_write_5m_tokens) AS w5, sum(cache_write_1h_tokens) AS w1
             FROM usage_events WHERE import_id = $id GROUP BY 1)
         """,
         {"id": import_id},
@@ -496,7 +550,10 @@ def import_file(
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET enable_progress_bar = false")
     with _materialise(source, file_name=file_name, limits=limits) as src:
-        importer = get_importer(format_name) if format_name else detect_format(src.head, src.sniff_name)
+        columns = parquet_columns(src.path) if src.head[:4] == b"PAR1" else None
+        importer = (
+            get_importer(format_name) if format_name else detect_format(src.head, src.sniff_name, columns=columns)
+        )
         # One import at a time per process, from the hash check to the commit: DuckDB's snapshots would let
         # two concurrent imports each miss the other's file hash and request ids and store both (see
         # costmodel.store). Expanding and hashing the upload above stay concurrent.
@@ -551,6 +608,8 @@ def _import_once(
             return _repeat(src, importer, prev)
         _redact_labels(con, import_id)
         duplicates = _dedup(con, import_id)
+        if counts.cache_hits:
+            _dedup_cache_hits(con, import_id)
         _roll_up(con, import_id)
         stored = con.execute("SELECT count(*) FROM usage_events WHERE import_id = ?", [import_id]).fetchall()[0]
         n_rows = int(stored[0]) if stored else 0
@@ -564,11 +623,12 @@ def _import_once(
             rows_rejected=counts.rejected,
             rows_duplicate=duplicates,
             rows_skipped=counts.skipped,
+            rows_cache_hits=counts.cache_hits,
             rejects=rejects,
         )
         if n_rows == 0 and counts.rejected:
             raise RowsRejected(result.model_copy(update={"import_id": None}))
-        if n_rows == 0 and not duplicates:
+        if n_rows == 0 and not duplicates and not counts.cache_hits:
             what = f" ({counts.skipped:,} rows are not token usage)" if counts.skipped else ""
             raise ImportRejected(f"{src.name}: no usage rows to import{what}")
         con.execute(

@@ -92,3 +92,27 @@ def _usage_002_hourly_totals(con: duckdb.DuckDBPyConnection) -> None:
         FROM usage_events GROUP BY 1, 2
         """
     )
+
+
+@migration("usage_003_cache_writes_and_proxy_cache")
+def _usage_003_cache_writes_and_proxy_cache(con: duckdb.DuckDBPyConnection) -> None:
+    # Prompt-cache writes are priced apart from plain input (Anthropic: 1.25× for 5 minutes, 2× for an hour), so
+    # each gets its column; like cached reads, both are parts of input_tokens. Earlier rows read 0: the importers
+    # before this migration folded writes into input_tokens, which is what a store without the columns meant.
+    for table in ("usage_events", "usage_hourly"):  # fixed identifiers
+        for column in ("cache_write_5m_tokens", "cache_write_1h_tokens"):
+            con.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} BIGINT DEFAULT 0")
+    con.execute(
+        """
+        CREATE TABLE IF NOT EXISTS usage_cache_hits (  -- answered by a gateway's own response cache (LiteLLM):
+            ts TIMESTAMP NOT NULL,                   -- no provider was called, so never part of usage_events
+            provider VARCHAR,
+            model VARCHAR NOT NULL,
+            input_tokens BIGINT NOT NULL,
+            output_tokens BIGINT NOT NULL,
+            requests BIGINT,
+            request_id VARCHAR,
+            import_id INTEGER NOT NULL
+        )
+        """
+    )

@@ -19,11 +19,13 @@ from costmodel._base import StrictModel
 from costmodel.usage.costs import CostBasis, CostCheck, ModelCost, cost_check
 
 __all__ = [
+    "MIN_PEAK_DAYS",
     "Dimension",
     "Grain",
     "MonthTotals",
     "UsageSummary",
     "hour_of_week",
+    "hourly_days",
     "monthly_growth_pct",
     "monthly_totals",
     "peak_to_average",
@@ -127,19 +129,47 @@ def _daily_only(con: duckdb.DuckDBPyConnection) -> bool:
     return bool(row and row[0] and row[0] == row[1])
 
 
-def peak_to_average(con: duckdb.DuckDBPyConnection, *, month: date | None = None) -> float | None:
+MIN_PEAK_DAYS = 7
+"""Days of hourly data a peak ÷ mean ratio needs: fewer, and one busy afternoon (or one row in one hour) reads as
+the whole pattern, so the ratio is not measured."""
+
+
+def hourly_days(con: duckdb.DuckDBPyConnection, *, start: datetime | None = None, end: datetime | None = None) -> int:
+    """Days in [start, end) that hold rows with a time of day (daily-bucket rows, stamped at midnight, do not count)."""
+    lo, hi = start or datetime(1970, 1, 1), end or datetime(9999, 1, 1)
+    row = con.execute(
+        "SELECT count(DISTINCT hour::DATE) FROM usage_hourly WHERE hour >= $lo AND hour < $hi AND rows > midnight_rows",
+        {"lo": lo, "hi": hi},
+    ).fetchall()[0]
+    return int(row[0]) if row and row[0] else 0
+
+
+def peak_to_average(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    month: date | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    min_days: int = MIN_PEAK_DAYS,
+) -> float | None:
     """p95 hour ÷ mean hour of total tokens, over every hour from the first to the last (empty hours count as 0).
 
     Args:
         con: store connection.
         month: restrict to this calendar month (any date in it); default all data.
+        start: first instant included (UTC), when no month is given.
+        end: first instant excluded (UTC), when no month is given.
+        min_days: days of hourly data needed (`MIN_PEAK_DAYS`); with fewer the ratio is not measured.
 
     Returns:
-        The ratio (≥ 1), or None when there is no data or the logs only have daily buckets.
+        The ratio (≥ 1), or None when there is no data, the logs only have daily buckets, or fewer than
+        `min_days` days hold hourly data.
     """
     if _daily_only(con):
         return None
-    lo, hi = _month_bounds(month)
+    lo, hi = _month_bounds(month) if month is not None else (start or datetime(1970, 1, 1), end or datetime(9999, 1, 1))
+    if hourly_days(con, start=lo, end=hi) < min_days:
+        return None
     row = con.execute(
         """
         WITH h AS (
@@ -277,7 +307,9 @@ class UsageSummary(StrictModel):
     cached_input_tokens: int
     output_tokens: int
     peak_to_average: float | None
-    """p95 hour ÷ mean hour of tokens (None for daily-bucket logs)."""
+    """p95 hour ÷ mean hour of tokens (None for daily-bucket logs and fewer than `MIN_PEAK_DAYS` days of hours)."""
+    hourly_days: int = 0
+    """Days that hold hourly (not daily-bucket) data: the peak ratio needs `MIN_PEAK_DAYS` of them."""
     monthly_growth_pct: float | None
     """Fitted month-over-month growth over the full months (None with fewer than two)."""
     reported_cost_usd: Decimal | None
@@ -288,6 +320,13 @@ class UsageSummary(StrictModel):
     """Rows whose reported cost is more than 1 % away from the recomputed cost."""
     by_model: list[ModelCost] = Field(default_factory=list)
     by_month: list[MonthTotals] = Field(default_factory=list)
+    cache_write_tokens: int = 0
+    """The part of `input_tokens` written to the provider's prompt cache (five-minute and one-hour writes)."""
+    proxy_cache_requests: int = 0
+    """Requests a gateway (LiteLLM) answered from its own response cache: no provider was called, so they are in
+    none of the totals above."""
+    proxy_cache_tokens: int = 0
+    """Input + output tokens of those cached responses (what the provider would have been asked for)."""
 
 
 def summarize(con: duckdb.DuckDBPyConnection, *, basis: CostBasis | None = None) -> UsageSummary:
@@ -306,6 +345,11 @@ def summarize(con: duckdb.DuckDBPyConnection, *, basis: CostBasis | None = None)
         """
     ).fetchall()[0] or (0, 0, None, None, None, 0, 0, 0)
     check: CostCheck = cost_check(con, basis=basis)
+    hits = con.execute(
+        "SELECT count(*), coalesce(sum(input_tokens + output_tokens), 0), "
+        "(SELECT coalesce(sum(cache_write_5m_tokens + cache_write_1h_tokens), 0) FROM usage_hourly) "
+        "FROM usage_cache_hits"
+    ).fetchall()[0]
     return UsageSummary(
         imports=row[0],
         rows=int(row[1]),
@@ -316,6 +360,7 @@ def summarize(con: duckdb.DuckDBPyConnection, *, basis: CostBasis | None = None)
         cached_input_tokens=int(row[6]),
         output_tokens=int(row[7]),
         peak_to_average=peak_to_average(con) if row[1] else None,
+        hourly_days=hourly_days(con),
         monthly_growth_pct=monthly_growth_pct(con),
         reported_cost_usd=check.reported_cost_usd,
         recomputed_cost_usd=check.recomputed_cost_usd,
@@ -323,4 +368,7 @@ def summarize(con: duckdb.DuckDBPyConnection, *, basis: CostBasis | None = None)
         flagged_rows=check.flagged_rows,
         by_model=check.by_model,
         by_month=monthly_totals(con),
+        cache_write_tokens=int(hits[2]),
+        proxy_cache_requests=int(hits[0]),
+        proxy_cache_tokens=int(hits[1]),
     )

@@ -13,6 +13,7 @@ import pytest
 
 from costmodel.errors import BadLogRow
 from costmodel.importers import IMPORTERS, Skip, UsageRecord, detect_format, get_importer
+from costmodel.importers._base import parquet_columns
 from costmodel.store import connect
 from costmodel.usage import import_file
 
@@ -52,8 +53,55 @@ CASES = [
     ),
     ("litellm-spend-logs/spend_logs.csv", "litellm-spend-logs", 2, 1200, 50, 600, 2, "0.0214375", 3, 1),
     ("litellm-spend-logs/spend_logs.json", "litellm-spend-logs", 2, 1200, 50, 600, 2, "0.0214375", 3, 1),
-    ("langfuse-observations/generations.csv", "langfuse-observations", 2, 3800, 600, 600, 2, "0.0037425", 1, 0),
-    ("langfuse-observations/generations.json", "langfuse-observations", 2, 3800, 600, 600, 2, "0.0037425", 1, 0),
+    ("litellm-spend-logs/spend_logs_ui_page.json", "litellm-spend-logs", 2, 1200, 50, 600, 2, "0.0214375", 3, 0),
+    ("litellm-spend-logs/litellm_db.sql", "litellm-spend-logs", 2, 1200, 50, 600, 2, "0.0214375", 3, 0),
+    ("langfuse-observations/generations.csv", "langfuse-observations", 2, 3800, 600, 600, 2, "0.0038025", 1, 0),
+    ("langfuse-observations/generations.json", "langfuse-observations", 2, 3800, 600, 600, 2, "0.0038025", 1, 0),
+    (
+        "langfuse-observations/observations_v1_page1.json",
+        "langfuse-observations",
+        1,
+        2000,
+        500,
+        300,
+        1,
+        "0.0004425",
+        1,
+        0,
+    ),
+    (
+        "langfuse-observations/observations_v1_page2.json",
+        "langfuse-observations",
+        1,
+        3800,
+        2000,
+        400,
+        1,
+        "0.00354",
+        0,
+        0,
+    ),
+    (
+        "langfuse-observations/observations_v1_pages_concatenated.txt",
+        "langfuse-observations",
+        2,
+        5800,
+        2500,
+        700,
+        2,
+        "0.0039825",
+        1,
+        0,
+    ),
+    ("langfuse-observations/observations_v2_page.json", "langfuse-observations", 1, 4000, 0, 500, 1, "0.015", 1, 0),
+    ("langfuse-export/observations.csv", "langfuse-export", 2, 2800, 1000, 450, 2, "0.0022", 1, 0),
+    ("langfuse-export/observations.json", "langfuse-export", 2, 2800, 1000, 450, 2, "0.0022", 1, 0),
+    ("langfuse-export/observations.jsonl", "langfuse-export", 2, 2800, 1000, 450, 2, "0.0022", 1, 0),
+    ("langfuse-export/observations.parquet", "langfuse-export", 2, 2800, 1000, 450, 2, "0.0022", 1, 0),
+    ("openrouter-daily-csv/activity_2025-03.csv", "openrouter-daily-csv", 4, 34000, 0, 4250, 23, "0.02537", 0, 0),
+    ("openrouter-activity-api/activity.json", "openrouter-activity-api", 3, 26000, 0, 3250, 19, "0.01445", 0, 0),
+    ("openai-costs-api/costs_page.json", "openai-costs-api", 4, 0, 0, 0, 0, "0.0584", 0, 0),
+    ("anthropic-cost-report/cost_report.json", "anthropic-cost-report", 4, 0, 0, 0, 0, "2.6595", 0, 0),
     (
         "openrouter-activity/openrouter_activity_2025-03-03.csv",
         "openrouter-activity",
@@ -67,6 +115,32 @@ CASES = [
         0,
     ),
     ("bedrock-invocation-logs/model_invocations.jsonl", "bedrock-invocation-logs", 2, 2235, 800, 746, 2, None, 1, 0),
+    (
+        "bedrock-invocation-logs/cloudwatch_export_000000.log",
+        "bedrock-invocation-logs",
+        2,
+        4000,
+        1500,
+        650,
+        2,
+        None,
+        1,
+        0,
+    ),
+    ("bedrock-invocation-logs/filter_log_events.json", "bedrock-invocation-logs", 2, 4000, 1500, 650, 2, None, 1, 0),
+    (
+        "bedrock-invocation-logs/firehose_data_messages.txt",
+        "bedrock-invocation-logs",
+        2,
+        4000,
+        1500,
+        650,
+        2,
+        None,
+        2,
+        0,
+    ),
+    ("bedrock-invocation-logs/logs_insights_results.csv", "bedrock-invocation-logs", 2, 4000, 1500, 650, 2, None, 1, 0),
     ("focus/focus_1_2_genai.csv", "focus", 3, 7_000_000, 2_000_000, 1_000_000, None, "25", 3, 0),
     ("generic-csv/usage.csv", "generic-csv", 4, 16000, 500, 3600, 14, "0.036875", 0, 0),
     ("generic-parquet/usage.parquet", "generic-parquet", 4, 16000, 500, 3600, 14, "0.036875", 0, 0),
@@ -91,7 +165,10 @@ def test_import_totals_match_the_hand_computed_ones(case: tuple, tmp_path: Path)
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_detection_picks_the_fixture_format(case: tuple) -> None:
     path = FIXTURES / case[0]
-    assert detect_format(path.read_bytes()[:65536], path.name).name == case[1]
+    head = path.read_bytes()[:65536]
+    # a Parquet file's column names sit in its footer: the import reads them from there, as here
+    columns = parquet_columns(path) if head[:4] == b"PAR1" else None
+    assert detect_format(head, path.name, columns=columns).name == case[1]
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c[1] != "generic-parquet"], ids=lambda c: c[0])

@@ -17,5 +17,13 @@ def test_bench_runs_and_reports_every_figure(tmp_path: Path, capsys: pytest.Capt
     spec.loader.exec_module(bench)
     assert bench.main(["--rows", "5000", "--repeat", "1", "--dir", str(tmp_path), "--row-insert-sample", "200"]) == 0
     out = capsys.readouterr().out
-    labels = ("bare DuckDB CTAS", "OpenTCO import", "pandas read_csv", "executemany", "daily tokens", "hourly tokens")
+    labels = (
+        "bare DuckDB CTAS",
+        "OpenTCO import",
+        "pandas read_csv",
+        "executemany",
+        "daily tokens",
+        "hourly tokens",
+        "re-pricing",
+    )
     assert all(label in out for label in labels), out

@@ -79,3 +79,41 @@ def test_format_option_and_empty_summary(tmp_path: Path) -> None:
         _app(), ["import", str(FIXTURES / "generic-csv/usage.csv"), "--format", "nope", "--db", db]
     )
     assert res.exit_code == 2 and "unknown format 'nope'" in res.output
+
+
+def test_every_new_variant_imports_without_format_and_the_summary_shows_proxy_cache_hits(tmp_path: Path) -> None:
+    db = tmp_path / "cli.duckdb"
+    names = [
+        "langfuse-observations/observations_v1_pages_concatenated.txt",
+        "langfuse-export/observations.parquet",
+        "openrouter-daily-csv/activity_2025-03.csv",
+        "openrouter-activity-api/activity.json",
+        "openai-costs-api/costs_page.json",
+        "anthropic-cost-report/cost_report.json",
+        "litellm-spend-logs/litellm_db.sql",
+        "bedrock-invocation-logs/firehose_data_messages.txt",
+    ]
+    runner = CliRunner()
+    res = runner.invoke(_app(), ["import", *(str(FIXTURES / n) for n in names), "--db", str(db)])
+    assert res.exit_code == 0, res.output
+    assert "litellm_db.sql: 2 rows imported (litellm-spend-logs), 1 request served from the proxy cache" in res.output
+    text = runner.invoke(_app(), ["usage", "summary", "--db", str(db)])
+    assert "served from the proxy cache: 1 request, 300 tokens (no provider called" in text.output
+    data = json.loads(runner.invoke(_app(), ["usage", "summary", "--db", str(db), "--json"]).output)
+    # 5,800 + 2,800 + 34,000 + 26,000 + 0 + 0 + 1,200 + 4,000 input tokens (the fixture READMEs' totals)
+    assert (data["input_tokens"], data["proxy_cache_requests"], data["proxy_cache_tokens"]) == (73800, 1, 300)
+
+
+def test_history_prices_each_month_four_ways(tmp_path: Path) -> None:
+    db = tmp_path / "cli.duckdb"
+    runner = CliRunner()
+    runner.invoke(_app(), ["import", str(FIXTURES / "litellm-spend-logs/spend_logs.csv"), "--db", str(db)])
+    scenario = Path(__file__).resolve().parents[2] / "data" / "scenarios" / "api-bill-10k-50k.json"
+    res = runner.invoke(_app(), ["usage", "history", str(scenario), "--db", str(db)])
+    assert res.exit_code == 0, res.output
+    assert "2025-03" in res.output and "reported +80 % vs in force" in res.output
+    assert "List prices: genai-prices" in res.output
+    data = json.loads(runner.invoke(_app(), ["usage", "history", str(scenario), "--db", str(db), "--json"]).output)
+    (march,) = data["months"]
+    assert march["reported_cost_usd"] == 0.0214375 and march["flagged"]
+    assert set(march["options_cost_usd"]) == {o["name"] for o in json.loads(scenario.read_text())["options"]}

@@ -10,6 +10,8 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from costmodel.fmt import tokens
+from costmodel.importers import IMPORTERS
+from costmodel.prices import GENAI_PRICES_VERSION
 from costmodel.scenario import ApiOption, Scenario, Workload
 from costmodel.store import connect
 from costmodel.usage import import_file, summarize, workload_from_usage
@@ -64,7 +66,7 @@ def test_figures_charts_flags_and_use_as_workload() -> None:
     assert metrics["Requests"] == "4"
     assert metrics["Tokens in / out"] == f"{tokens(expected.input_tokens)} / {tokens(expected.output_tokens)}"
     assert metrics["Reported / recomputed cost"] == "$0.03 / $0.02"
-    assert len(at.get("plotly_chart")) == 4  # daily tokens, heatmap, cost check, replay
+    assert len(at.get("plotly_chart")) == 5  # daily tokens, heatmap, cost check, history re-priced, replay
     history = at.dataframe[0].value
     assert sorted(history["file_name"]) == ["openrouter_activity_2025-03-03.csv", "spend_logs.csv"]
     flagged = at.dataframe[1].value
@@ -129,3 +131,69 @@ def test_replay_shows_each_logged_month_under_each_option_and_the_totals() -> No
     ]
     assert f"cheapest option would have been **{totals.cheapest}**" in at.caption[-1].value
     assert at.get("plotly_chart")[-1].proto.spec  # the grouped bar chart of the months
+
+
+def _chart(at: AppTest, key: str) -> dict:
+    import json
+
+    return json.loads(next(c for c in at.get("plotly_chart") if c.key == key).proto.spec)
+
+
+def test_format_override_lists_every_importer_and_failures_show_as_errors() -> None:
+    at = _page()
+    select = at.selectbox(key="usage_format")
+    assert select.options[0] == "Detect from the content" and len(select.options) == len(IMPORTERS) + 1
+    assert any("(openrouter-daily-csv)" in o for o in select.options)
+    at.session_state["usage_outcomes"] = [
+        ("ok.csv: 4 rows imported (generic-csv)", None, "ok.csv", False),
+        ("bad.json: not a usage log format OpenTCO knows", None, "bad.json", True),
+    ]
+    at.run()
+    assert [e.value for e in at.success] == ["ok.csv: 4 rows imported (generic-csv)"]
+    assert [e.value for e in at.error] == ["bad.json: not a usage log format OpenTCO knows"]
+    at.button(key="FormSubmitter:usage_upload-Import").click().run()  # a new upload clears the last results
+    assert not at.error and not at.success and not at.exception
+
+
+def test_charts_use_plain_names_merge_aliases_and_keep_months_as_categories() -> None:
+    rows = "".join(
+        f"2025-03-0{d}T10:00:00Z,{m},1000,100,openai\n"
+        for d, m in [(1, "gpt-4o"), (2, "gpt-4o-2024-08-06"), (3, "openai/gpt-4o"), (3, "gpt-4o-mini")]
+    )
+    con = connect()
+    import_file(con, ("timestamp,model,input_tokens,output_tokens,provider\n" + rows).encode(), file_name="a.csv")
+    import_file(con, FIXTURES / "litellm-spend-logs/spend_logs.csv")
+    con.close()
+    at = _page()
+    assert not at.exception
+    daily = _chart(at, "usage_daily")
+    assert sorted(t["name"] for t in daily["data"]) == ["claude-3-5-sonnet", "gpt-4o", "gpt-4o-mini"]
+    cost = _chart(at, "usage_cost")
+    assert {t["name"] for t in cost["data"]} == {"reported by the logs", "list price that day (genai-prices)"}
+    replay = _chart(at, "usage_replay_chart")
+    assert replay["layout"]["xaxis"]["type"] == "category"
+    assert {x for t in replay["data"] for x in t["x"]} == {"2025-03 (partial)"}  # the month with data is drawn
+    assert "served from the proxy cache: 1 request, 300 tokens" in " ".join(c.value for c in at.caption).lower()
+
+
+def test_history_is_priced_four_ways_and_names_the_genai_prices_version() -> None:
+    _import("litellm-spend-logs/spend_logs.csv")
+    at = _page()
+    table = next(d for d in at.dataframe if "list price in force then" in d.value.columns).value
+    assert table["month"].tolist() == ["2025-03"]
+    assert table["reported"].tolist() == ["$0.02"] and table["flag"].tolist() == ["differs by more than 1 %"]
+    assert "API" in table.columns  # the scenario's option
+    assert any(f"genai-prices {GENAI_PRICES_VERSION}" in c.value for c in at.caption)
+
+
+def test_use_as_workload_on_a_near_empty_period_warns_with_numbers() -> None:
+    _import("litellm-spend-logs/spend_logs.csv")
+    at = _page()
+    at.button(key="usage_use").click().run()
+    assert not at.exception and "now uses your logs' workload" in at.success[0].value
+    warnings = [w.value for w in at.warning]
+    assert any(
+        "Peak ÷ mean needs 7 days of hourly data; the period has 1, so the scenario keeps its own 4.00" in w
+        for w in warnings
+    ), warnings
+    assert at.session_state["scenario"].workload.peak_to_average == 4.0
