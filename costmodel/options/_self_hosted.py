@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
-from costmodel.options.base import ONE, SECONDS_PER_HOUR, ZERO, SourceLine, d
-from costmodel.scenario import HOURS_PER_MONTH, CloudGpuOption, OnPremOption, Workload
-from costmodel.sizing import FEW_STREAMS, ReplicaSpec
+from costmodel.errors import ScenarioError
+from costmodel.options.base import ONE, SECONDS_PER_HOUR, ZERO, MonthCost, SourceLine, d
+from costmodel.scenario import HOURS_PER_MONTH, CloudGpuOption, OnPremOption, Scenario, Workload
+from costmodel.sizing import FEW_STREAMS, ReplicaSpec, candidate_gpu_counts
 
 __all__ = [
     "RunningCosts",
@@ -19,6 +21,7 @@ __all__ = [
     "one_off_usd",
     "peak_array",
     "peak_output_tokens_per_s",
+    "rank_shapes",
 ]
 
 
@@ -104,6 +107,36 @@ class RunningCosts:
         )
         blocks = math.ceil(replicas / self.replicas_per_block) if replicas else 0
         return infra, self.people_usd + blocks * self.oncall_usd_per_block
+
+
+P = TypeVar("P")
+
+
+def rank_shapes(
+    option: CloudGpuOption | OnPremOption,
+    scenario: Scenario,
+    *,
+    plan: Callable[[int], P],
+    months: Callable[[P], list[MonthCost]],
+    gpus_of: Callable[[P], int],
+) -> list[tuple[Decimal, P]]:
+    """Every replica shape the option allows, sized and costed over the horizon in the lens in force,
+    cheapest first (ties to fewer GPUs). Shapes that cannot run (no price, no fit) drop out; when none
+    can, the first shape's error is raised."""
+    ranked: list[tuple[Decimal, P]] = []
+    errors: list[ScenarioError] = []
+    tax = d(scenario.tax_rate_pct) / 100
+    for g in candidate_gpu_counts(option, scenario.workload):
+        try:
+            p = plan(g)
+        except ScenarioError as ex:
+            errors.append(ex)
+            continue
+        ranked.append((sum((m.cost_usd(scenario.cost_lens, tax) for m in months(p)), ZERO), p))
+    if not ranked:
+        raise errors[0]
+    ranked.sort(key=lambda t: (t[0], gpus_of(t[1])))
+    return ranked
 
 
 def one_off_usd(option: CloudGpuOption | OnPremOption, month: int) -> Decimal:

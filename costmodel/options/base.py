@@ -10,7 +10,7 @@ over this interface in `costmodel.tco`, `costmodel.breakeven`, `costmodel.sensit
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Protocol
@@ -131,30 +131,12 @@ class MonthCost:
 
     def plus(self, other: MonthCost) -> MonthCost:
         """Two parts of one option in the same month (a hybrid's open and API shares)."""
-        sums = {
-            k: getattr(self, k) + getattr(other, k)
-            for k in (
-                "requests",
-                "input_tokens",
-                "output_tokens",
-                "api_usd",
-                "compute_usd",
-                "capex_usd",
-                "power_usd",
-                "facility_usd",
-                "infra_usd",
-                "people_usd",
-                "one_off_usd",
-                "capex_cash_usd",
-                "prepaid_amortised_usd",
-                "prepaid_cash_usd",
-                "residual_cash_usd",
-                "replicas",
-                "gpus",
-                "nodes",
-            )
-        }
+        sums = {k: getattr(self, k) + getattr(other, k) for k in _ADDITIVE}
         return MonthCost(month=self.month, utilisation=other.utilisation or self.utilisation, **sums)
+
+
+_ADDITIVE = tuple(f.name for f in fields(MonthCost) if f.name not in ("month", "utilisation"))
+"""Month fields that add up across the parts of one option."""
 
 
 @dataclass(frozen=True)

@@ -29,10 +29,11 @@ from costmodel.options._self_hosted import (
     one_off_usd,
     peak_array,
     peak_output_tokens_per_s,
+    rank_shapes,
 )
 from costmodel.options.base import ONE, SECONDS_PER_HOUR, ZERO, Facts, MonthCost, SourceLine, d, trend, volume
 from costmodel.scenario import HOURS_PER_MONTH, CloudGpuOption, Commitment, PricePlan, Scenario
-from costmodel.sizing import ReplicaSpec, candidate_gpu_counts, effective_tokens, resolve_replica
+from costmodel.sizing import ReplicaSpec, effective_tokens, resolve_replica
 
 if TYPE_CHECKING:
     import numpy as np
@@ -199,21 +200,13 @@ def plan_for(option: CloudGpuOption, scenario: Scenario, share: Decimal = ONE) -
 
 
 def _ranked_plans(option: CloudGpuOption, scenario: Scenario, share: Decimal) -> list[tuple[Decimal, CloudPlan]]:
-    ranked = []
-    errors = []
-    tax = d(scenario.tax_rate_pct) / 100
-    for g in candidate_gpu_counts(option, scenario.workload):
-        try:
-            plan = _plan_for_shape(option, scenario, share, g)
-        except ScenarioError as ex:
-            errors.append(ex)
-            continue
-        cost = sum((m.cost_usd(scenario.cost_lens, tax) for m in _months(option, plan, scenario)), ZERO)
-        ranked.append((cost, plan))
-    if not ranked:
-        raise errors[0]
-    ranked.sort(key=lambda t: (t[0], t[1].replica.gpus_per_replica))
-    return ranked
+    return rank_shapes(
+        option,
+        scenario,
+        plan=lambda g: _plan_for_shape(option, scenario, share, g),
+        months=lambda p: _months(option, p, scenario),
+        gpus_of=lambda p: p.replica.gpus_per_replica,
+    )
 
 
 def _shape_label(plan: CloudPlan) -> str:

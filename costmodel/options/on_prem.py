@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from costmodel.errors import ScenarioError
 from costmodel.options._self_hosted import (
     RunningCosts,
     fleet_sources,
@@ -23,10 +22,11 @@ from costmodel.options._self_hosted import (
     one_off_usd,
     peak_array,
     peak_output_tokens_per_s,
+    rank_shapes,
 )
 from costmodel.options.base import ONE, SECONDS_PER_HOUR, ZERO, Facts, MonthCost, SourceLine, d, volume
 from costmodel.scenario import HOURS_PER_MONTH, OnPremOption, Scenario
-from costmodel.sizing import ReplicaSpec, candidate_gpu_counts, effective_tokens, resolve_replica
+from costmodel.sizing import ReplicaSpec, effective_tokens, resolve_replica
 
 if TYPE_CHECKING:
     import numpy as np
@@ -134,20 +134,13 @@ def _months(option: OnPremOption, plan: OnPremPlan, scenario: Scenario) -> list[
 
 
 def _ranked(option: OnPremOption, scenario: Scenario, share: Decimal) -> list[tuple[Decimal, OnPremPlan]]:
-    ranked, errors = [], []
-    tax = d(scenario.tax_rate_pct) / 100
-    for g in candidate_gpu_counts(option, scenario.workload):
-        try:
-            plan = OnPremPlan(resolve_replica(option, scenario.workload, gpus=g), share)
-        except ScenarioError as ex:
-            errors.append(ex)
-            continue
-        cost = sum((m.cost_usd(scenario.cost_lens, tax) for m in _months(option, plan, scenario)), ZERO)
-        ranked.append((cost, plan))
-    if not ranked:
-        raise errors[0]
-    ranked.sort(key=lambda t: (t[0], t[1].replica.gpus_per_replica))
-    return ranked
+    return rank_shapes(
+        option,
+        scenario,
+        plan=lambda g: OnPremPlan(resolve_replica(option, scenario.workload, gpus=g), share),
+        months=lambda p: _months(option, p, scenario),
+        gpus_of=lambda p: p.replica.gpus_per_replica,
+    )
 
 
 def facts(option: OnPremOption, scenario: Scenario, *, share: Decimal = ONE) -> Facts:

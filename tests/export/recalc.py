@@ -6,6 +6,7 @@ import io
 import math
 import warnings
 from collections.abc import Mapping
+from dataclasses import fields
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -20,20 +21,8 @@ from costmodel.tco import MonthCost, ScenarioResult
 CENT = 0.005
 """Half a cent: rounding both figures to cents gives the same number."""
 
-MONEY_FIELDS = (
-    "api_usd",
-    "compute_usd",
-    "capex_usd",
-    "power_usd",
-    "facility_usd",
-    "infra_usd",
-    "people_usd",
-    "one_off_usd",
-    "capex_cash_usd",
-    "prepaid_amortised_usd",
-    "prepaid_cash_usd",
-    "residual_cash_usd",
-)
+MONEY_FIELDS = tuple(f.name for f in fields(MonthCost) if f.name.endswith("_usd"))
+"""Every money line of a month, each held to the workbook's column of the same name."""
 
 
 class Recalc:
