@@ -13,6 +13,7 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
+from costmodel.export._values import compute_values, store_values
 from costmodel.export.sanitize import write_text
 
 __all__ = ["Book", "Fmt"]
@@ -140,8 +141,9 @@ class Book:
             ws.print_title_rows = title_rows
 
     def to_bytes(self) -> bytes:
+        """The saved workbook, every formula with its computed value stored beside it (see `_values`)."""
         import io
 
         buf = io.BytesIO()
         self.wb.save(buf)
-        return buf.getvalue()
+        return store_values(buf.getvalue(), compute_values(self.wb))
