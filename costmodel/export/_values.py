@@ -24,6 +24,7 @@ function pages at https://support.microsoft.com/en-us/excel; the cell types are 
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import re
@@ -116,6 +117,7 @@ Node = tuple
 """An expression tree node: (kind, ...)."""
 
 
+@functools.lru_cache(maxsize=65536)
 def _parse_ref(text: str, here: str) -> _Ref:
     sheet = here
     if "!" in text:
@@ -223,6 +225,12 @@ class _Parser:
                 return ("call", name, tuple(args))
             if kind != "comma":
                 raise _Unsupported(f"unexpected {value!r} in {name}()")
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse(text: str, sheet: str) -> Node:
+    """A formula's tree (cached: a column repeats its formula text whenever it has no row-relative reference)."""
+    return _Parser(text, sheet).parse()
 
 
 def _refs_of(node: Node) -> Iterator[Node]:
@@ -838,7 +846,7 @@ def compute_values(wb: Workbook) -> dict[tuple[str, str], Scalar]:
         for (r, c), text in forms.items():
             key = (sheet, r, c)
             try:
-                tree = _Parser(text, sheet).parse()
+                tree = _parse(text, sheet)
             except _Unsupported as e:
                 skipped.append(f"{book.titles[sheet]}!{get_column_letter(c)}{r} ={text}: {e}")
                 continue
