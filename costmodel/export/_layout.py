@@ -241,3 +241,20 @@ def _print_scale(ws: Worksheet) -> None:
         first_unfrozen = ws[pane].column
         if first_unfrozen > 1:
             ws.print_title_cols = f"A:{get_column_letter(first_unfrozen - 1)}"
+            _unmerge_from_title_columns(ws, first_unfrozen)
+
+
+def _unmerge_from_title_columns(ws: Worksheet, first: int) -> None:
+    """A merged cell that starts in a repeated column and runs past it would print its text over the
+    neighbouring headers on every later page: it starts at the first unrepeated column instead."""
+    for rng in list(ws.merged_cells.ranges):
+        if rng.min_col < first <= rng.max_col:
+            top_left = ws.cell(rng.min_row, rng.min_col)
+            value, kind, style = top_left.value, top_left.data_type, copy(top_left._style)  # type: ignore[attr-defined]
+            ws.unmerge_cells(str(rng))
+            top_left.value = None
+            moved = ws.cell(rng.min_row, first)
+            moved.value, moved._style = value, style  # type: ignore[attr-defined]
+            moved.data_type = kind  # user text stays text, whatever it starts with (see sanitize.write_text)
+            if rng.max_col > first or rng.max_row > rng.min_row:
+                ws.merge_cells(start_row=rng.min_row, start_column=first, end_row=rng.max_row, end_column=rng.max_col)
