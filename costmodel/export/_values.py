@@ -400,7 +400,11 @@ class _Book:
         self.names: dict[str, _Ref | None] = {}
         for name, dn in wb.defined_names.items():
             dest = list(dn.destinations)
-            self.names[name.upper()] = _parse_ref(f"{_quote(dest[0][0])}!{dest[0][1]}", "") if len(dest) == 1 else None
+            try:
+                ref = _parse_ref(f"{_quote(dest[0][0])}!{dest[0][1]}", "") if len(dest) == 1 else None
+            except _Unsupported:
+                ref = None  # a name for a whole column or a constant: formulas using it read #NAME?
+            self.names[name.upper()] = ref
         self.values: dict[tuple[str, int, int], Scalar] = {}
 
     def _raw(self, v: object) -> Scalar:

@@ -3,7 +3,9 @@
 Sheets: Summary (verdict, KPIs, charts), Inputs, Options, Monthly, Break-even & NPV (and, with owned
 servers, Break-even search), Sensitivity, Usage (when logs are stored) and Sources. Finance can change any
 input cell and watch the case recompute; the tests recompute the saved file and hold it to
-`costmodel.tco.evaluate` to the cent.
+`costmodel.tco.evaluate` to the cent. Each formula also carries its computed value (`_values`), so readers
+that do not calculate (pandas, previewers, mail clients) show the figures, and every sheet is laid out to
+print legibly (`_layout`).
 
 Example:
     >>> from costmodel.demo import demo_scenario
