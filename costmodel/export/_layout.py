@@ -183,14 +183,18 @@ def finish_sheet(ws: Worksheet, values: dict[tuple[str, str], Scalar]) -> None:
         align = cell.alignment
         if not align.wrap_text:
             need = max(text_width(line, size=size, bold=bold) for line in text.split("\n")) + 0.5
-            room = width
+            room, c = width, col + 1
             if align.horizontal in (None, "general", "left") and "\n" not in text:
-                c = col + 1
                 while room < need and c <= last_col and (row, c) not in occupied and (row, c) not in covered:
                     room += _width(ws, c)
                     c += 1
             if need <= room:
                 continue
+            if c > col + 1 and (row, col) not in merged:
+                # wrap over the empty cells it would have run into, not down a narrow column
+                ws.merge_cells(start_row=row, start_column=col, end_row=row, end_column=c - 1)
+                covered |= {(row, k) for k in range(col, c)}
+                merged[(row, col)] = width = room
             wrapped = copy(align)
             wrapped.wrap_text = True
             cell.alignment = wrapped
