@@ -155,11 +155,20 @@ def finish_sheet(ws: Worksheet, values: dict[tuple[str, str], Scalar]) -> None:
     occupied = {(c.row, c.column) for c in ws._cells.values() if c.value is not None}  # type: ignore[attr-defined]
     heights: dict[int, float] = {}
     widen: dict[int, float] = {}
+    fonts = ws.parent._fonts  # the workbook's font table: a cell holds an index into it
+    named: dict[int, object] = {}
+    widths = {c: _width(ws, c) for c in range(1, last_col + 1)}
+    numbers: dict[tuple[int, str, float], tuple[float, float]] = {}
     for cell in list(ws._cells.values()):  # type: ignore[attr-defined]
-        if cell.font is not None and cell.font.name is None:
-            font = copy(cell.font)
-            font.name = FONT
-            cell.font = font
+        if cell._style is None:  # the covered part of a merged cell
+            continue
+        font_id = cell._style.fontId
+        font = fonts[font_id]
+        if font.name is None:
+            if font_id not in named:
+                named[font_id] = copy(font)
+                named[font_id].name = FONT  # type: ignore[attr-defined]
+            cell.font = font = named[font_id]
         v = cell.value
         if v is None:
             continue
@@ -167,26 +176,26 @@ def finish_sheet(ws: Worksheet, values: dict[tuple[str, str], Scalar]) -> None:
         row, col = cell.row, cell.column
         if (row, col) in covered and (row, col) not in merged:
             continue
-        size = float(cell.font.sz or 11) if cell.font is not None else 11.0
-        bold = bool(cell.font is not None and cell.font.b)
+        size, bold = float(font.sz or 11), bool(font.b)
         if isinstance(shown, XlError):
             shown = shown.code
         if isinstance(shown, int | float) and not isinstance(shown, bool):
-            need = text_width(_number_text(float(shown), cell.number_format or "General"), size=size) + 1.5
-            if need > _width(ws, col) and (row, col) not in merged:
-                widen[col] = max(widen.get(col, 0.0), need)
+            if (row, col) not in merged:  # sized below, once per column and format, by the widest number
+                key = (col, cell.number_format or "General", size)
+                big, small = numbers.get(key, (shown, shown))
+                numbers[key] = (max(big, shown), min(small, shown))
             continue
         text = str(shown)
         if not text:
             continue
-        width = merged.get((row, col), _width(ws, col))
+        width = merged.get((row, col), widths[col])
         align = cell.alignment
         if not align.wrap_text:
             need = max(text_width(line, size=size, bold=bold) for line in text.split("\n")) + 0.5
             room, c = width, col + 1
             if align.horizontal in (None, "general", "left") and "\n" not in text:
                 while room < need and c <= last_col and (row, c) not in occupied and (row, c) not in covered:
-                    room += _width(ws, c)
+                    room += widths[c]
                     c += 1
             if need <= room:
                 continue
@@ -201,6 +210,10 @@ def finish_sheet(ws: Worksheet, values: dict[tuple[str, str], Scalar]) -> None:
         n = _lines(text, width, size=size, bold=bold)
         if n > 1 or size > 11:
             heights[row] = max(heights.get(row, 0.0), n * _LINE_PT * size / 11 + 2)
+    for (col, fmt, size), extremes in numbers.items():
+        need = max(text_width(_number_text(float(x), fmt), size=size) for x in extremes) + 1.5
+        if need > widths[col]:
+            widen[col] = max(widen.get(col, 0.0), need)
     for row in heights:  # a row of several lines reads from its top, like the wrapped cell in it
         for c in range(1, last_col + 1):
             cell = ws._cells.get((row, c))  # type: ignore[attr-defined]
