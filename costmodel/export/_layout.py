@@ -23,6 +23,7 @@ import math
 import re
 from copy import copy
 
+from openpyxl.cell.cell import MergedCell
 from openpyxl.utils.cell import column_index_from_string, coordinate_from_string, get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -160,9 +161,9 @@ def finish_sheet(ws: Worksheet, values: dict[tuple[str, str], Scalar]) -> None:
     widths = {c: _width(ws, c) for c in range(1, last_col + 1)}
     numbers: dict[tuple[int, str, float], tuple[float, float]] = {}
     for cell in list(ws._cells.values()):  # type: ignore[attr-defined]
-        if cell._style is None:  # the covered part of a merged cell
+        if isinstance(cell, MergedCell):  # the covered part of a merged cell
             continue
-        font_id = cell._style.fontId
+        font_id = cell._style.fontId if cell._style is not None else 0  # no style of its own: the default font
         font = fonts[font_id]
         if font.name is None:
             if font_id not in named:
