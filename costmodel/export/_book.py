@@ -10,9 +10,12 @@ from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import absolute_coordinate, get_column_letter, quote_sheetname
 from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
+from costmodel.export._layout import finish_sheet
+from costmodel.export._values import compute_values, store_values
 from costmodel.export.sanitize import write_text
 
 __all__ = ["Book", "Fmt"]
@@ -32,6 +35,8 @@ class Fmt:
     DEC4 = "#,##0.0000"
     GENERAL = "General"
     MULT = '0.0"×"'
+    TOKENS_MONTH = '[>=1000000000]0.00,,,"B tokens/month";[>=1000000]0.0,,"M tokens/month";#,##0" tokens/month"'
+    """A token volume read at a glance ("1.85B tokens/month"): the cell keeps the exact number."""
 
 
 _BLUE = "1F4E79"
@@ -127,8 +132,16 @@ class Book:
             ws.column_dimensions[get_column_letter(col)].width = w
 
     @staticmethod
-    def print_setup(ws: Worksheet, *, title_rows: str | None = None, landscape: bool = True) -> None:
-        """Fit one page wide (as many pages tall as needed), repeat the header rows on every page."""
+    def print_setup(
+        ws: Worksheet, *, title_rows: str | None = None, landscape: bool = True, break_before: int | None = None
+    ) -> None:
+        """Fit one page wide (as many pages tall as needed), repeat the header rows on every page.
+
+        Header rows below the top repeat from the page they first print on (Excel and LibreOffice alike), so
+        a second table lower down gets its own repeated header with `break_before` (its first row) and
+        `title_rows` (its header rows). A sheet too wide for one page is spread across more at save time
+        (`_layout.finish_sheet`).
+        """
         ws.page_setup.orientation = "landscape" if landscape else "portrait"
         ws.page_setup.paperSize = ws.PAPERSIZE_A4
         ws.page_setup.fitToWidth = 1
@@ -138,10 +151,17 @@ class Book:
         ws.page_margins.left = ws.page_margins.right = 0.4
         if title_rows:
             ws.print_title_rows = title_rows
+        if break_before is not None and break_before > 1:
+            ws.row_breaks.append(Break(id=break_before - 1))
 
     def to_bytes(self) -> bytes:
+        """The saved workbook: every formula with its computed value stored beside it (see `_values`), every
+        sheet laid out to print legibly (see `_layout`)."""
         import io
 
+        values = compute_values(self.wb)
+        for ws in self.wb.worksheets:
+            finish_sheet(ws, values)
         buf = io.BytesIO()
         self.wb.save(buf)
-        return buf.getvalue()
+        return store_values(buf.getvalue(), values)

@@ -1161,7 +1161,8 @@ class _Builder:
         for c in range(8, max(col, 8) + 1):
             ws.column_dimensions[get_column_letter(c)].width = 15
         ws.freeze_panes = "B4"
-        b.print_setup(ws)
+        # print: the cash-flow table starts a page and repeats its option and column headers on the next ones
+        b.print_setup(ws, title_rows=f"{cf_top + 1}:{cf_top + 2}", break_before=cf_top)
 
     def _pairs(self) -> list[tuple[Option, int, ApiOption, int]]:
         apis = [(o, i) for o, i in self._enum() if type(o) is ApiOption]
@@ -1224,7 +1225,7 @@ class _Builder:
             )
             b.value(ws, r, 5, rows, Fmt.INT)
             vol = f'=IF(COUNT({flags})=0,"{NO_BREAK_EVEN}",MIN({flags}){scale})'
-            b.value(ws, r, 6, vol, Fmt.INT)
+            b.value(ws, r, 6, vol, Fmt.TOKENS_MONTH)
             ref.break_even_volume[api.name] = b.define(f"o{i}_be_tokens_vs_o{a}", ws, f"F{r}")
             b.value(ws, r, 7, f'=IF(ISNUMBER(F{r}),F{r}/INDEX(m_tokens,1),"")', Fmt.MULT)
 

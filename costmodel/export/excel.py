@@ -3,7 +3,9 @@
 Sheets: Summary (verdict, KPIs, charts), Inputs, Options, Monthly, Break-even & NPV (and, with owned
 servers, Break-even search), Sensitivity, Usage (when logs are stored) and Sources. Finance can change any
 input cell and watch the case recompute; the tests recompute the saved file and hold it to
-`costmodel.tco.evaluate` to the cent.
+`costmodel.tco.evaluate` to the cent. Each formula also carries its computed value (`_values`), so readers
+that do not calculate (pandas, previewers, mail clients) show the figures, and every sheet is laid out to
+print legibly (`_layout`).
 
 Example:
     >>> from costmodel.demo import demo_scenario
@@ -159,12 +161,14 @@ def _summary(book: Book, ws: Worksheet, s: Scenario, r: ScenarioResult, model: M
             b.value(ws, row, 11, f"={ref.npv}", Fmt.USD0)
         be = ref.break_even_volume.get(base.name)
         if be:
-            b.value(ws, row, 12, f"={be}", Fmt.INT)
+            b.value(ws, row, 12, f"={be}", Fmt.TOKENS_MONTH)
         else:
             b.style_info(b.text(ws, row, 12, "n/a"))
         if cur:
             b.value(ws, row, 13, f"=E{row}*fin_usd_fx_rate", f'#,##0 "{s.currency}"')
-        for col in range(9, 11):
+        # figures and their text stand-ins ('baseline', 'n/a', NEVER) align right, so neighbours never touch
+        # (NEVER wraps rather than lose its "not" to a narrow column: see _layout)
+        for col in range(9, 13):
             ws.cell(row=row, column=col).alignment = Alignment(horizontal="right")
     b.text(
         ws,
@@ -174,7 +178,7 @@ def _summary(book: Book, ws: Worksheet, s: Scenario, r: ScenarioResult, model: M
         f"reads '{NO_BREAK_EVEN}' when self-hosting never gets cheaper per token.",
         italic=True,
     )
-    b.widths(ws, {1: 44, 2: 18, 3: 22, 4: 14, 5: 16, 6: 13, 7: 14, 8: 16, 9: 12, 10: 12, 11: 15, 12: 18, 13: 18})
+    b.widths(ws, {1: 44, 2: 18, 3: 28, 4: 14, 5: 16, 6: 13, 7: 14, 8: 16, 9: 12, 10: 12, 11: 15, 12: 21, 13: 18})
     ws.freeze_panes = f"B{_KPI_TOP + 1}"
     _summary_charts(ws, mon, model, first, last, s.horizon_months)
     b.print_setup(ws)
@@ -277,10 +281,12 @@ def _sensitivity(book: Book, s: Scenario, r: ScenarioResult) -> None:
     chart.y_axis.number_format = '"$"#,##0'
     chart.add_data(Reference(ws, min_col=8, max_col=9, min_row=6, max_row=last), titles_from_data=True)
     chart.set_categories(Reference(ws, min_col=1, min_row=7, max_row=last))
-    chart.height, chart.width = max(7, 0.6 * len(bars) + 3), 18
+    chart.height, chart.width = max(7, 0.6 * len(bars) + 3), 24
     chart.x_axis.delete = False
     chart.y_axis.delete = False
-    ws.add_chart(chart, "K6")
+    chart.x_axis.tickLblPos = "low"  # input names at the plot's edge, not on the bars around zero
+    chart.x_axis.crosses = "max"  # and the money axis below the bars (the categories run top to bottom)
+    ws.add_chart(chart, f"A{last + 3}")  # below the table: the sheet prints one page wide
     b.widths(ws, {1: 48, 2: 14, 3: 14, 4: 14, 5: 16, 6: 16, 7: 14, 8: 15, 9: 15})
     ws.freeze_panes = "B7"
     b.print_setup(ws, title_rows="6:6")

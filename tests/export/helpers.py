@@ -6,6 +6,7 @@ from datetime import datetime
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from costmodel.demo import PRESETS, preset
 from costmodel.scenario import Scenario, load_scenario
@@ -30,6 +31,14 @@ def scenario_cases() -> list[tuple[str, Scenario]]:
     cases = [(stem, preset(stem)) for stem in PRESETS.values()]
     cases += [(p.stem, load_scenario(p)) for p in sorted((HERE / "scenarios").glob("*.json"))]
     return cases
+
+
+def grouped(case_id: str, *rest: object) -> object:
+    """A test parameter of one case that runs on the same xdist worker as the case's other tests
+    (`--dist loadgroup`), so the case's workbook is loaded into `formulas` once."""
+    return pytest.param(
+        case_id, *rest, marks=pytest.mark.xdist_group(case_id), id=":".join(map(str, (case_id, *rest[:1])))
+    )
 
 
 USAGE_COLUMNS = """

@@ -32,8 +32,11 @@ class Recalc:
         import formulas
 
         self.path = tmp_path / "case.xlsx"
-        self.path.write_bytes(data)
         wb = openpyxl.load_workbook(io.BytesIO(data))
+        # openpyxl saves formulas without the values stored beside them: `formulas` starts from the inputs alone
+        wb.save(self.path)
+        self.data = data
+        """The workbook as exported (stored values included)."""
         self.names: dict[str, tuple[str, str]] = {}
         for name, dn in wb.defined_names.items():
             ((sheet, ref),) = list(dn.destinations)

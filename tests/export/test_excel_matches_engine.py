@@ -19,31 +19,11 @@ from costmodel.demo import DEMO
 from costmodel.export import to_xlsx
 from costmodel.scenario import CloudGpuOption, CostLens, OnPremOption, Scenario
 from costmodel.tco import evaluate
+from tests.export.helpers import grouped as _grouped
 from tests.export.helpers import scenario_cases
 from tests.export.recalc import Recalc, mismatches
 
 CASES = dict(scenario_cases())
-_BOOKS: dict[str, Recalc] = {}
-
-
-@pytest.fixture(scope="session")
-def books(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Recalc]:
-    """Each case's workbook, exported and loaded into `formulas` once per worker (loading is the slow part)."""
-
-    def get(case_id: str) -> Recalc:
-        if case_id not in _BOOKS:
-            scenario = CASES[case_id]
-            _BOOKS[case_id] = Recalc(to_xlsx(scenario, result=evaluate(scenario)), tmp_path_factory.mktemp(case_id))
-        return _BOOKS[case_id]
-
-    return get
-
-
-def _grouped(case_id: str, *rest: object) -> object:
-    """Run every test of one case on the same xdist worker (`--dist loadgroup`), so it loads once."""
-    return pytest.param(
-        case_id, *rest, marks=pytest.mark.xdist_group(case_id), id=":".join(map(str, (case_id, *rest[:1])))
-    )
 
 
 @pytest.mark.parametrize("case_id", [_grouped(c) for c in CASES])
