@@ -12,10 +12,13 @@ _ROOT = str(Path(__file__).resolve().parents[1])
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
-from dashboard.components.share import init_from_link  # noqa: E402
+from dashboard.components.share import init_from_link, sync_address_bar  # noqa: E402
 from dashboard.state import get_scenario  # noqa: E402
 
-st.set_page_config(page_title="OpenTCO", page_icon=":material/savings:", layout="wide")
+# Emoji icons only: a `:material/…:` page icon becomes the favicon, which the browser fetches from
+# fonts.gstatic.com, and OpenTCO's browser must ask nothing of any host but the app (emoji favicons are
+# inline SVG).
+st.set_page_config(page_title="OpenTCO", page_icon="💰", layout="wide")
 init_from_link()
 get_scenario()
 
@@ -29,15 +32,19 @@ def _page(file: str, title: str, icon: str, *, default: bool = False) -> st.Page
 nav = st.navigation(
     {
         "Decide": [
-            _page("compare.py", "Compare", ":material/compare_arrows:", default=True),
-            _page("builder.py", "Scenario builder", ":material/tune:"),
-            _page("hardware_fit.py", "Hardware fit", ":material/memory:"),
+            _page("compare.py", "Compare", "⚖️", default=True),
+            _page("builder.py", "Scenario builder", "🛠️"),
+            _page("hardware_fit.py", "Hardware fit", "🧮"),
         ],
         "Ground it in facts": [
-            _page("usage_logs.py", "Usage logs", ":material/receipt_long:"),
-            _page("measure.py", "Measure", ":material/speed:"),
-            _page("business_case.py", "Business case", ":material/request_quote:"),
+            _page("usage_logs.py", "Usage logs", "🧾"),
+            _page("measure.py", "Measure", "⏱️"),
+            _page("business_case.py", "Business case", "📊"),
         ],
     }
 )
-nav.run()
+try:
+    sync_address_bar(get_scenario())  # a change made in a callback: the address bar links to it at once
+    nav.run()
+finally:  # also after st.stop() or st.rerun(): a page that changed the scenario in its body
+    sync_address_bar(get_scenario())

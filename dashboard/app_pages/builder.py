@@ -49,13 +49,15 @@ with save_col:
         icon=":material/download:",
         key="scenario-download",
     )
-    stem = get_preset()
-    if stem is not None:
-        st.markdown("**Shareable link** (the preset and the key inputs of the Compare page):")
-        st.code(share_url(scenario, stem), language=None, wrap_lines=True)
-        st.caption("Other changes made here travel in the saved JSON file, not in the link.")
+    url = share_url(scenario, get_preset())
+    if url is not None:
+        st.markdown("**Shareable link** (opens this scenario, as it is now, on the Compare page):")
+        st.code(url, language=None, wrap_lines=True)
     else:
-        st.caption("This scenario did not start from a preset: share it as the saved JSON file.")
+        st.caption(
+            "This scenario is too big for a link and the store that would keep it cannot be opened: "
+            "share it as the saved JSON file."
+        )
 
 with st.expander("Workload", expanded=True, icon=":material/stacked_line_chart:"):
     workload_form(scenario)

@@ -10,9 +10,8 @@ from dashboard.components import charts
 from dashboard.components.controls import compare_controls
 from dashboard.components.engine import break_even_curves, result_for, tornado_for
 from dashboard.components.kpis import basis_line, kpi_cards, verdict_box
-from dashboard.components.share import sync_address_bar
 from dashboard.components.text import md
-from dashboard.state import get_preset, get_scenario, show_flash
+from dashboard.state import get_scenario, show_flash
 
 scenario = get_scenario()
 st.markdown(f"### {md(scenario.name)}")
@@ -26,7 +25,6 @@ except CostModelError as ex:  # e.g. a scenario another page stored: say why, an
 
 verdict_box(result)
 compare_controls(scenario, tokens(result.baseline_result.months[0].tokens))
-sync_address_bar(scenario, get_preset())
 
 kpi_cards(result)
 st.caption(md(basis_line(result)))

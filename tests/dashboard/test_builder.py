@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -11,6 +12,7 @@ from costmodel.demo import demo_scenario, preset
 from costmodel.errors import CostModelError
 from costmodel.fmt import money
 from costmodel.prices import api_price, list_api_prices
+from costmodel.saved_scenarios import decode_scenario
 from costmodel.scenario import ApiOption, CloudGpuOption, Scenario
 from costmodel.tco import evaluate
 from dashboard.components.text import md
@@ -95,7 +97,9 @@ def test_a_good_upload_replaces_the_scenario(builder):
     assert not builder.error
     assert scenario_of(builder) == rag
     assert builder.success and "rag.json" in builder.success[0].value
-    assert not builder.code  # no preset behind it: no share link
+    link = builder.code[0].value  # no preset behind it: the link carries the whole scenario
+    assert "preset=" not in link
+    assert decode_scenario(parse_qs(urlsplit(link).query)["s"][0]) == rag
     page(builder, "compare")
     assert_compare_matches(builder, rag)
 
