@@ -15,9 +15,9 @@ if _ROOT not in sys.path:
 from dashboard.components.share import init_from_link, sync_address_bar  # noqa: E402
 from dashboard.state import get_scenario  # noqa: E402
 
-# Emoji icons only: a `:material/…:` page icon becomes the favicon, which the browser fetches from
-# fonts.gstatic.com, and OpenTCO's browser must ask nothing of any host but the app (emoji favicons are
-# inline SVG).
+# The favicon is an emoji: a `:material/…:` favicon is an SVG the browser fetches from fonts.gstatic.com, and
+# OpenTCO's browser asks nothing of any host but the app (an emoji favicon is inline SVG). Page and button
+# icons may stay `:material/…:`: they are drawn with the font Streamlit serves itself.
 st.set_page_config(page_title="OpenTCO", page_icon="💰", layout="wide")
 init_from_link()
 get_scenario()
@@ -32,14 +32,14 @@ def _page(file: str, title: str, icon: str, *, default: bool = False) -> st.Page
 nav = st.navigation(
     {
         "Decide": [
-            _page("compare.py", "Compare", "⚖️", default=True),
-            _page("builder.py", "Scenario builder", "🛠️"),
-            _page("hardware_fit.py", "Hardware fit", "🧮"),
+            _page("compare.py", "Compare", ":material/compare_arrows:", default=True),
+            _page("builder.py", "Scenario builder", ":material/tune:"),
+            _page("hardware_fit.py", "Hardware fit", ":material/memory:"),
         ],
         "Ground it in facts": [
-            _page("usage_logs.py", "Usage logs", "🧾"),
-            _page("measure.py", "Measure", "⏱️"),
-            _page("business_case.py", "Business case", "📊"),
+            _page("usage_logs.py", "Usage logs", ":material/receipt_long:"),
+            _page("measure.py", "Measure", ":material/speed:"),
+            _page("business_case.py", "Business case", ":material/request_quote:"),
         ],
     }
 )

@@ -10,7 +10,7 @@ from dashboard.components import charts
 from dashboard.components.controls import compare_controls
 from dashboard.components.engine import break_even_curves, result_for, tornado_for
 from dashboard.components.kpis import basis_line, kpi_cards, verdict_box
-from dashboard.components.text import md
+from dashboard.components.text import md, sources_table
 from dashboard.state import get_scenario, show_flash
 
 scenario = get_scenario()
@@ -64,10 +64,11 @@ with right:
     else:
         st.info("Add a second option to see what moves the saving.")
 
-with st.expander("Where every input comes from"):
+with st.expander("Where every input comes from (sources)", icon=":material/menu_book:"):
     for o in result.options:
         st.markdown(md(f"**{o.name}** — {o.description}"))
-        for s in o.sources:
-            st.caption(md(f"{s.label}: {s.value} — {s.source}"))
+        table = sources_table(o)
+        if table:
+            st.markdown(table)
         if o.api is not None:
             st.caption(md(f"Prices as of {o.api.price_date}: {o.api.source}"))

@@ -124,7 +124,9 @@ def compare_controls(scenario: Scenario, tokens_per_month_label: str) -> None:
     _sync(scenario)
     volume = scenario.workload.requests_per_month
     growth = scenario.workload.monthly_growth_pct
-    cols = st.columns([1.3, 1.6, 1.2, 1.2, 1.2], gap="medium")
+    # Two rows: at 1280 px five controls in one row cut the preset's and the plan's names short.
+    top = st.columns([2.2, 1.4, 1.6], gap="medium")
+    cols = [top[0], *st.columns([1.6, 1.2, 1.2], gap="medium"), top[1]]
     cols[0].selectbox(
         "Preset",
         [*PRESETS, _CUSTOM] if preset_label(scenario) == _CUSTOM else list(PRESETS),

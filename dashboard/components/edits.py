@@ -1,7 +1,7 @@
 """Scenario edits the controls make: each returns a new, validated scenario and never touches money.
 
 Pydantic's `model_copy(update=...)` skips validation, so every edit goes through a JSON-shaped dict and
-`Scenario.model_validate`, and a rejected value becomes a `ScenarioError` naming the field.
+`Scenario.model_validate`, and a rejected value becomes a `ScenarioError` naming the field by its label.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from costmodel.catalog import catalog
-from costmodel.errors import ScenarioError, render_validation_error
+from costmodel.errors import ScenarioError
 from costmodel.scenario import CloudGpuOption, HybridOption, PricePlan, Scenario
+from dashboard.components.labels import human_errors
 
 __all__ = [
     "duplicated",
@@ -31,12 +32,12 @@ __all__ = [
 Data = dict[str, Any]
 
 
-def validated(data: Data, *, source: str = "scenario") -> Scenario:
-    """Build a scenario from a JSON-shaped dict; a bad value raises `ScenarioError` with `field: message`."""
+def validated(data: Data) -> Scenario:
+    """Build a scenario from a JSON-shaped dict; a bad value raises `ScenarioError` as `label: message` lines."""
     try:
         return Scenario.model_validate(data)
     except ValidationError as ex:
-        raise ScenarioError(render_validation_error(ex, source=source)) from None
+        raise ScenarioError(human_errors(ex, data)) from None
 
 
 def _edit(scenario: Scenario, change: Callable[[Data], None]) -> Scenario:

@@ -121,7 +121,7 @@ def test_an_impossible_workload_is_refused_with_the_field_named(builder):
     prefix = f"wl-{_rev(builder)}-"
     builder.number_input(key=prefix + "peak_to_average").set_value(0.5)
     _submit(builder, "workload")
-    assert "workload.peak_to_average: Input should be greater than or equal to 1" in builder.error[0].value
+    assert builder.error[0].value == md("Peak ÷ average load: must be greater than or equal to 1 (you entered 0.50)")
     assert scenario_of(builder) == demo_scenario()
 
 
