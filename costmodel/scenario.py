@@ -20,6 +20,9 @@ from costmodel.errors import ScenarioError, render_validation_error
 __all__ = [
     "ApiOption",
     "CloudGpuOption",
+    "Commitment",
+    "CostLens",
+    "DecisionRules",
     "HybridOption",
     "LatencyTargets",
     "ManagedEndpointOption",
@@ -29,6 +32,7 @@ __all__ = [
     "Scenario",
     "SelfHostCosts",
     "TaskClass",
+    "Uncertainty",
     "Workload",
     "load_scenario",
 ]
@@ -55,6 +59,45 @@ class LatencyTargets(StrictModel):
     """Time to first token a user tolerates, in milliseconds (prefill + queueing)."""
     output_tokens_per_s_per_user: PosFloat = 20.0
     """Streaming speed each user must see, output tokens per second (≈ reading speed is 5–10)."""
+
+
+class CostLens(StrEnum):
+    """Which money view ranks options: cash out of the door, or the accountant's expense."""
+
+    CASH = "cash"
+    """Purchases count when paid, owned hardware's residual value is credited at the horizon end."""
+    ACCOUNTING = "accounting"
+    """Purchases are amortised over their life; what is not yet expensed at the horizon end is not a cost."""
+
+
+class DecisionRules(StrictModel):
+    """When a saving is big enough and likely enough to recommend switching."""
+
+    min_saving_pct: Annotated[float, Field(ge=0, le=100)] = 10.0
+    """Smallest saving worth a switch, percent of the baseline's horizon cost."""
+    min_saving_usd_per_month: Usd = Decimal(1000)
+    """Smallest saving worth a switch, USD per month on average over the horizon."""
+    min_probability: Fraction = 0.8
+    """Smallest chance (from the Monte Carlo) that the saving is above zero."""
+
+
+class Uncertainty(StrictModel):
+    """Spreads of the seeded Monte Carlo that turns point estimates into P10/P50/P90."""
+
+    draws: Annotated[int, Field(ge=100, le=100_000)] = 1000
+    """Number of draws."""
+    seed: Annotated[int, Field(ge=0)] = 20261203
+    """Random seed: the same scenario always gives the same percentiles."""
+    gpu_price_trend_sd_pct: Annotated[float, Field(ge=0, le=100)] = 10.0
+    """Standard deviation of the yearly GPU-hour price trend, percentage points."""
+    api_price_trend_sd_pct: Annotated[float, Field(ge=0, le=100)] = 15.0
+    """Standard deviation of the yearly API price trend, percentage points."""
+    growth_sd_pct: Annotated[float, Field(ge=0, le=100)] = 2.0
+    """Standard deviation of monthly request growth, percentage points."""
+    utilisation_sd: Annotated[float, Field(ge=0, le=0.5)] = 0.05
+    """Standard deviation of the utilisation replicas really reach, as a share (0.05 = ±5 points)."""
+    throughput_error_pct: Annotated[float, Field(ge=0, le=200)] | None = None
+    """Standard deviation of replica throughput error, percent. Empty: the estimate's stated error band."""
 
 
 class Workload(StrictModel):
@@ -119,11 +162,35 @@ class SelfHostCosts(StrictModel):
     """Cost of one person-day of data preparation."""
     setup_usd: Usd = Decimal(0)
     """One-off migration and setup cost (month 1)."""
+    oncall_fte_per_block: Annotated[float, Field(ge=0, le=100)] = 0.0
+    """On-call engineers added per block of replicas (the fleet's share of a rota), FTE."""
+    replicas_per_oncall_block: Annotated[int, Field(ge=1, le=10_000)] = 10
+    """Replicas one block of on-call staff looks after."""
+    cpu_host_usd_per_replica_month: Usd = Decimal(0)
+    """CPU host, RAM and disk per replica where the GPU price excludes them, per month."""
+    storage_usd_per_month: Usd = Decimal(0)
+    """Model weights, images and logs storage per month."""
+    network_usd_per_month: Usd = Decimal(0)
+    """Load balancer, gateway and private networking per month."""
+    egress_usd_per_gb: UsdRate = Decimal(0)
+    """Data transfer out, USD per GB (0 where it is free or included)."""
+    egress_bytes_per_output_token: Annotated[float, Field(ge=0, le=10_000)] = 4.0
+    """Bytes sent out per output token: about 4 characters per token for English text
+    (https://help.openai.com/en/articles/4936856-what-are-tokens-and-how-to-count-them), before protocol overhead."""
+    staging_share: Annotated[float, Field(ge=0, le=2)] = 0.0
+    """A staging environment's cost as a share of the production GPUs' cost (0.1 = 10 % more)."""
+    interconnect_usd_per_node_month: Usd = Decimal(0)
+    """Inter-node interconnect (InfiniBand/RoCE ports, switches) per node of a multi-node replica, per month."""
 
     @property
     def people_usd_per_month(self) -> Decimal:
         fte = Decimal(str(self.engineering_fte))
         return fte * self.loaded_salary_usd_per_year / 12 + self.support_usd_per_month + self.monitoring_usd_per_month
+
+    @property
+    def fixed_running_usd_per_month(self) -> Decimal:
+        """Running costs that do not scale with the fleet: storage and networking."""
+        return self.storage_usd_per_month + self.network_usd_per_month
 
     @property
     def one_off_usd(self) -> Decimal:
@@ -135,6 +202,12 @@ class SelfHostCosts(StrictModel):
 class _OptionBase(StrictModel):
     name: Name
     """Label shown in charts and tables; unique within a scenario."""
+    input_token_multiplier: Annotated[float, Field(gt=0, le=20)] = 1.0
+    """Input tokens this option bills per workload input token (tokenizer differences). 1.0: the same."""
+    output_token_multiplier: Annotated[float, Field(gt=0, le=50)] = 1.0
+    """Output tokens this option bills per workload output token (verbosity, reasoning tokens)."""
+    switch_usd: Usd = Decimal(0)
+    """One-off evaluation and migration cost of switching to this option (month 1; never for the baseline)."""
 
 
 class ApiOption(_OptionBase):
@@ -147,6 +220,12 @@ class ApiOption(_OptionBase):
     """Model id as the provider names it, e.g. `gpt-4o`."""
     discount_pct: Annotated[float, Field(ge=0, le=100)] = 0.0
     """Negotiated discount off list price, percent."""
+    input_usd_per_mtok: UsdRate | None = None
+    """Your negotiated price per million uncached input tokens. Empty: the genai-prices list price."""
+    cached_input_usd_per_mtok: UsdRate | None = None
+    """Your negotiated price per million cached input tokens. Empty: the list price."""
+    output_usd_per_mtok: UsdRate | None = None
+    """Your negotiated price per million output tokens. Empty: the list price."""
 
 
 class ManagedEndpointOption(ApiOption):
@@ -166,12 +245,31 @@ class _SelfHosted(_OptionBase):
     """GPUs serving one copy of the model (tensor parallel). Empty: the fewest that fit."""
     min_replicas: Annotated[int, Field(ge=0, le=10_000)] = 1
     """Redundancy floor: replicas kept even when the load needs fewer."""
+    target_utilisation: Annotated[float, Field(gt=0, le=1)] = 0.75
+    """Share of a replica's capacity planned for in the peak hour (normal practice: 0.6–0.8)."""
+    n_plus_1: bool = False
+    """Keep one replica more than the peak needs, so losing one still serves the peak."""
+    batch_off_peak: bool = False
+    """Serve the workload's batch share in off-peak hours (it tolerates delay), so it does not add to the peak."""
     measured_output_tokens_per_s: PosFloat | None = None
     """Measured replica throughput at the latency targets (from `opentco measure`); replaces the estimate."""
     measured_watts_per_gpu: PosFloat | None = None
     """Measured mean power per GPU under load (NVML); replaces the TDP-based estimate."""
     costs: SelfHostCosts = Field(default_factory=SelfHostCosts)
     """People and one-off costs."""
+
+
+class Commitment(StrictModel):
+    """A reserved capacity contract as clouds sell it: a fixed quantity for a fixed term."""
+
+    term_years: Literal[1, 3] = 1
+    """Length of the commitment."""
+    payment: Literal["none", "partial", "all_upfront"] = "none"
+    """No upfront (monthly), half upfront and half monthly, or everything upfront."""
+    committed_nodes: Annotated[int, Field(ge=0, le=10_000)] | None = None
+    """Nodes (instances) reserved for the base load; above it, bursts run on-demand. Empty: suggested."""
+    usd_per_gpu_hour: UsdRate | None = None
+    """Your committed price per GPU-hour. Empty: the provider's published commitment price."""
 
 
 class CloudGpuOption(_SelfHosted):
@@ -186,6 +284,10 @@ class CloudGpuOption(_SelfHosted):
     """Your own negotiated price per GPU-hour; overrides the catalog."""
     scale_to_zero: bool = False
     """Pay only for the hours traffic arrives in (autoscaling to zero outside them)."""
+    commitment: Commitment | None = None
+    """Reserve a base of nodes for a term; bursts above it run at the on-demand price."""
+    include_flagged_prices: bool = False
+    """Also consider catalog prices flagged anomalous, suspect or marketplace single offers."""
 
 
 class OnPremOption(_SelfHosted):
@@ -210,6 +312,8 @@ class OnPremOption(_SelfHosted):
     """Rack space / colocation per server per month."""
     maintenance_pct_per_year: Annotated[float, Field(ge=0, le=100)] = 8.0
     """Hardware maintenance and spares per year, percent of capex."""
+    resale_pct_at_horizon: Annotated[float, Field(ge=0, le=100)] | None = None
+    """What the servers fetch when sold at the horizon end, percent of purchase price. Empty: book value."""
 
 
 class TaskClass(StrictModel):
@@ -282,6 +386,14 @@ class Scenario(StrictModel):
     """Date API prices are looked up at in genai-prices. Empty: today."""
     sensitivity_pct: Annotated[float, Field(gt=0, le=90)] = 20.0
     """± change applied to each input for the tornado."""
+    cost_lens: CostLens = CostLens.CASH
+    """Money view that ranks options, savings, NPV and payback: cash (default) or accounting."""
+    tax_rate_pct: Annotated[float, Field(ge=0, le=90)] = 0.0
+    """Corporate tax rate for the tax shield of deductible costs and depreciation (0: pre-tax)."""
+    decision: DecisionRules = Field(default_factory=DecisionRules)
+    """When a saving is material and likely enough to recommend switching."""
+    uncertainty: Uncertainty = Field(default_factory=Uncertainty)
+    """Spreads of the Monte Carlo behind P10/P50/P90 and P(saving > 0)."""
 
     @model_validator(mode="after")
     def _check_references(self) -> Scenario:
