@@ -16,17 +16,20 @@ from pydantic import BaseModel, ValidationError
 from costmodel.scenario import (
     ApiOption,
     CloudGpuOption,
+    Commitment,
+    DecisionRules,
     HybridOption,
     LatencyTargets,
     OnPremOption,
     Scenario,
     SelfHostCosts,
     TaskClass,
+    Uncertainty,
     Workload,
 )
 from dashboard.components.text import md
 
-__all__ = ["LABELS", "field_help", "field_label", "human_errors", "path_label"]
+__all__ = ["LABELS", "OPTION_LABELS", "field_help", "field_label", "human_errors", "path_label"]
 
 LABELS: dict[type[BaseModel], dict[str, str]] = {
     Workload: {
@@ -58,6 +61,10 @@ LABELS: dict[type[BaseModel], dict[str, str]] = {
         "gpu_price_change_pct_per_year": "GPU price change, %/year",
         "price_date": "API prices as of",
         "sensitivity_pct": "Tornado swing, ± %",
+        "cost_lens": "Cost lens",
+        "tax_rate_pct": "Tax rate, %",
+        "decision": "Decision rules",
+        "uncertainty": "Uncertainty",
     },
     SelfHostCosts: {
         "engineering_fte": "Engineers (FTE)",
@@ -69,55 +76,87 @@ LABELS: dict[type[BaseModel], dict[str, str]] = {
         "data_prep_days": "Data-prep person-days (once)",
         "data_prep_usd_per_day": "Data-prep USD per day",
         "setup_usd": "Migration and setup, USD (once)",
+        "oncall_fte_per_block": "On-call engineers per block (FTE)",
+        "replicas_per_oncall_block": "Replicas per on-call block",
+        "cpu_host_usd_per_replica_month": "CPU host, USD per replica-month",
+        "storage_usd_per_month": "Storage, USD/month",
+        "network_usd_per_month": "Networking, USD/month",
+        "egress_usd_per_gb": "Egress, USD per GB",
+        "egress_bytes_per_output_token": "Egress bytes per output token",
+        "staging_share": "Staging environment share (0–2)",
+        "interconnect_usd_per_node_month": "Interconnect, USD per node-month",
     },
-    ApiOption: {
-        "name": "Name",
-        "kind": "Kind",
-        "provider": "Provider",
-        "model": "Model",
-        "discount_pct": "Negotiated discount, %",
-        "input_usd_per_mtok": "Your input price, USD per 1M tokens",
-        "cached_input_usd_per_mtok": "Your cached-input price, USD per 1M tokens",
-        "output_usd_per_mtok": "Your output price, USD per 1M tokens",
+    DecisionRules: {
+        "min_saving_pct": "Smallest saving worth a switch, %",
+        "min_saving_usd_per_month": "Smallest saving worth a switch, USD/month",
+        "min_probability": "Smallest chance the saving is real (0–1)",
     },
-    CloudGpuOption: {
-        "name": "Name",
-        "kind": "Kind",
-        "model": "Open model",
-        "quant": "Quantization",
-        "gpu": "GPU",
-        "gpus_per_replica": "GPUs per replica",
-        "min_replicas": "Minimum replicas",
-        "measured_output_tokens_per_s": "Replica throughput, output tok/s",
-        "measured_watts_per_gpu": "Measured watts per GPU",
-        "costs": "People and one-off costs",
-        "provider": "Cloud",
-        "price_plan": "Price plan",
-        "usd_per_gpu_hour": "GPU-hour price, USD",
-        "scale_to_zero": "Scale to zero outside traffic hours",
+    Uncertainty: {
+        "draws": "Monte Carlo draws",
+        "seed": "Random seed",
+        "gpu_price_trend_sd_pct": "Spread of the GPU price trend, points",
+        "api_price_trend_sd_pct": "Spread of the API price trend, points",
+        "growth_sd_pct": "Spread of monthly growth, points",
+        "utilisation_sd": "Spread of utilisation reached (0–1)",
+        "throughput_error_pct": "Spread of throughput error, %",
     },
-    OnPremOption: {
-        "gpus_per_server": "GPUs per server",
-        "server_capex_usd": "Server price, USD",
-        "amortisation_years": "Amortisation, years",
-        "server_overhead_watts": "Server overhead, W",
-        "gpu_idle_power_share": "Idle GPU power share (0–1)",
-        "pue": "PUE",
-        "usd_per_kwh": "Electricity, USD per kWh",
-        "rack_usd_per_server_month": "Rack, USD per server-month",
-        "maintenance_pct_per_year": "Maintenance, % of capex/year",
-    },
-    HybridOption: {
-        "name": "Name",
-        "kind": "Kind",
-        "open_option": "Open-model option",
-        "api_option": "API option",
-        "task_classes": "Task classes",
+    Commitment: {
+        "term_years": "Commitment term, years",
+        "payment": "Upfront payment",
+        "committed_nodes": "Committed nodes",
+        "usd_per_gpu_hour": "Committed price, USD per GPU-hour",
     },
     TaskClass: {"name": "Task class", "share": "Share of requests (0–1)", "on_open_model": "On the open model"},
 }
-"""Model → field → label. Subclasses inherit their parents' labels (an on-prem option's GPU, a managed
-endpoint's model)."""
+"""Model → field → label, for every model but the options (see `OPTION_LABELS`)."""
+
+OPTION_LABELS: dict[str, str] = {
+    "name": "Name",
+    "kind": "Kind",
+    "input_token_multiplier": "Input tokens billed per workload token",
+    "output_token_multiplier": "Output tokens billed per workload token",
+    "switch_usd": "Switching cost, USD (once)",
+    # per-token options
+    "provider": "Provider",
+    "model": "Model",
+    "discount_pct": "Negotiated discount, %",
+    "input_usd_per_mtok": "Your input price, USD per 1M tokens",
+    "cached_input_usd_per_mtok": "Your cached-input price, USD per 1M tokens",
+    "output_usd_per_mtok": "Your output price, USD per 1M tokens",
+    # self-hosted options
+    "quant": "Quantization",
+    "gpu": "GPU",
+    "gpus_per_replica": "GPUs per replica",
+    "min_replicas": "Minimum replicas",
+    "measured_output_tokens_per_s": "Replica throughput, output tok/s",
+    "measured_watts_per_gpu": "Measured watts per GPU",
+    "costs": "People and one-off costs",
+    "target_utilisation": "Target utilisation at peak (0–1)",
+    "n_plus_1": "One spare replica (N+1)",
+    "batch_off_peak": "Batch traffic off-peak",
+    "price_plan": "Price plan",
+    "usd_per_gpu_hour": "GPU-hour price, USD",
+    "scale_to_zero": "Scale to zero outside traffic hours",
+    "commitment": "Commitment",
+    "include_flagged_prices": "Include flagged catalog prices",
+    "gpus_per_server": "GPUs per server",
+    "server_capex_usd": "Server price, USD",
+    "amortisation_years": "Amortisation, years",
+    "server_overhead_watts": "Server overhead, W",
+    "gpu_idle_power_share": "Idle GPU power share (0–1)",
+    "pue": "PUE",
+    "usd_per_kwh": "Electricity, USD per kWh",
+    "rack_usd_per_server_month": "Rack, USD per server-month",
+    "maintenance_pct_per_year": "Maintenance, % of capex/year",
+    "resale_pct_at_horizon": "Resale value at the horizon, % of price",
+    # hybrid options
+    "open_option": "Open-model option",
+    "api_option": "API option",
+    "task_classes": "Task classes",
+}
+"""Field → label for every option kind (a field means the same in each kind that has it)."""
+
+_OPTIONS = (ApiOption, CloudGpuOption, OnPremOption, HybridOption)
 
 
 def _docstring_label(model: type[BaseModel], name: str) -> str:
@@ -128,12 +167,11 @@ def _docstring_label(model: type[BaseModel], name: str) -> str:
 
 
 def field_label(model: type[BaseModel], name: str) -> str:
-    """The label of `model.name`, looked up along the model's bases (e.g. an on-prem option's `gpu`)."""
-    for cls in model.__mro__:
-        if cls in LABELS and name in LABELS[cls]:
-            return LABELS[cls][name]
-    if issubclass(model, OnPremOption | CloudGpuOption) and name in LABELS[CloudGpuOption]:
-        return LABELS[CloudGpuOption][name]
+    """The label of field `name` of `model` (any option kind, or another scenario model)."""
+    if issubclass(model, _OPTIONS) and name in OPTION_LABELS:
+        return OPTION_LABELS[name]
+    if name in LABELS.get(model, {}):
+        return LABELS[model][name]
     return _docstring_label(model, name)
 
 
@@ -187,11 +225,16 @@ def path_label(scenario: Scenario | Mapping[str, Any], path: Sequence[str | int]
             return name
         if tail[0] == "costs" and len(tail) > 1:
             return f"{name} · {field_label(SelfHostCosts, str(tail[1]))}"
+        if tail[0] == "commitment" and len(tail) > 1:
+            return f"{name} · {field_label(Commitment, str(tail[1]))}"
         if tail[0] == "task_classes" and len(tail) > 1:
             row = f"task class {int(tail[1]) + 1}" if str(tail[1]).isdigit() else "task classes"
             field = f" {field_label(TaskClass, str(tail[2])).lower()}" if len(tail) > 2 else ""
             return f"{name} · {row}{field}"
         return f"{name} · {field_label(model, str(tail[0]))}"
+    nested = {"decision": DecisionRules, "uncertainty": Uncertainty}
+    if head in nested and rest:
+        return field_label(nested[str(head)], str(rest[0]))
     return field_label(Scenario, str(head))
 
 

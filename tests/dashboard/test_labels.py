@@ -9,17 +9,26 @@ from costmodel.demo import demo_scenario
 from costmodel.scenario import (
     ApiOption,
     CloudGpuOption,
+    Commitment,
+    DecisionRules,
     HybridOption,
     LatencyTargets,
+    ManagedEndpointOption,
     OnPremOption,
     Scenario,
     SelfHostCosts,
     TaskClass,
+    Uncertainty,
     Workload,
 )
-from dashboard.components.labels import LABELS, field_label, human_errors, path_label
+from dashboard.components.labels import LABELS, OPTION_LABELS, field_label, human_errors, path_label
 
+OPTIONS = (ApiOption, ManagedEndpointOption, CloudGpuOption, OnPremOption, HybridOption)
 MODELS: list[type[BaseModel]] = [
+    ManagedEndpointOption,
+    Commitment,
+    DecisionRules,
+    Uncertainty,
     Workload,
     LatencyTargets,
     Scenario,
@@ -37,7 +46,7 @@ def test_every_field_has_a_curated_label(model):
     """A new engine field must get a label here (the docstring fallback is a safety net, not the plan)."""
     for name in model.model_fields:
         label = field_label(model, name)
-        curated = any(name in LABELS.get(cls, {}) for cls in (*model.__mro__, CloudGpuOption))
+        curated = name in (OPTION_LABELS if model in OPTIONS else LABELS[model])
         assert curated, f"{model.__name__}.{name} has no label in dashboard/components/labels.py"
         assert "_" not in label and label[0].isupper(), (name, label)
 
@@ -55,6 +64,8 @@ def test_every_field_has_a_curated_label(model):
             "Hybrid: routine → 8B, hard → GPT-4o · task class 2 share of requests (0–1)",
         ),
         (("discount_rate_pct_per_year",), "Discount rate, %/year"),
+        (("decision", "min_probability"), "Smallest chance the saving is real (0–1)"),
+        (("options", 2, "commitment", "term_years"), "Llama 3.1 8B on 1× H100 · Commitment term, years"),
         (("options", 0, "discount_pct"), "GPT-4o (today) · Negotiated discount, %"),
     ],
 )
