@@ -17,6 +17,7 @@ from costmodel.scenario import CloudGpuOption, HybridOption, PricePlan, Scenario
 from dashboard.components.labels import human_errors
 
 __all__ = [
+    "dependents",
     "duplicated",
     "open_share",
     "price_plan",
@@ -26,7 +27,7 @@ __all__ = [
     "with_option",
     "with_price_plan",
     "with_volume",
-    "without_option",
+    "without_options",
 ]
 
 Data = dict[str, Any]
@@ -151,12 +152,22 @@ def with_option(scenario: Scenario, option: Data, *, index: int | None = None) -
     return _edit(scenario, change)
 
 
-def without_option(scenario: Scenario, index: int) -> Scenario:
-    """The scenario without option `index` (a baseline pointing at it falls back to the first API option)."""
+def dependents(scenario: Scenario, name: str) -> list[str]:
+    """Hybrid options that route traffic to option `name` (they cannot stay without it)."""
+    return [o.name for o in scenario.options if isinstance(o, HybridOption) and name in (o.open_option, o.api_option)]
+
+
+def without_options(scenario: Scenario, names: list[str], *, baseline: str | None = None) -> Scenario:
+    """The scenario without the options named; `baseline` becomes the baseline when given.
+
+    A baseline that pointed at a removed option, with no new one given, falls back to the first API option.
+    """
 
     def change(d: Data) -> None:
-        gone = d["options"].pop(index)
-        if d.get("baseline") == gone["name"]:
+        d["options"] = [o for o in d["options"] if o["name"] not in names]
+        if baseline is not None:
+            d["baseline"] = baseline
+        elif d.get("baseline") in names:
             d["baseline"] = None
 
     return _edit(scenario, change)
