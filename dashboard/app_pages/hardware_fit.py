@@ -10,13 +10,24 @@ from costmodel.fmt import money
 from costmodel.scenario import CloudGpuOption, OnPremOption, PricePlan
 from dashboard.components import charts
 from dashboard.components.controls import PLAN_LABELS
-from dashboard.components.hardware import FitInputs, fit_frame, fit_table, measured_vs_estimated, throughput_curve
+from dashboard.components.hardware import (
+    FIT_COLUMNS,
+    FitInputs,
+    fit_frame,
+    fit_table,
+    measured_vs_estimated,
+    throughput_curve,
+)
 from dashboard.components.text import md
 from dashboard.state import get_scenario, store_cursor
 
 st.title("Hardware fit")
 st.caption(
     "Which GPUs hold an open model, how many per replica, how fast at your latency targets, and the cost per token."
+)
+_PRICE_HELP = (
+    "the engine's own rule, as on Compare's cards: the chosen cloud's cheapest listed offer for the plan (or the "
+    "cheapest of any cloud), from data/ with its date; the offer column names the instance."
 )
 scenario = get_scenario()
 cat = catalog()
@@ -29,20 +40,37 @@ if "hw-model" not in st.session_state:  # first visit: start from the scenario's
     st.session_state["hw-model"] = start if start in models else "llama-3.1-8b"
     st.session_state["hw-quant"] = cat.quant(hosted.quant).quant_id if hosted else "bf16"
 
-c = st.columns(4)
+if "hw-provider" not in st.session_state:  # the scenario's cloud, so this page prices as Compare's card does
+    cloud = next((o for o in scenario.options if isinstance(o, CloudGpuOption)), None)
+    st.session_state["hw-provider"] = cloud.provider if cloud and cloud.provider in cat.providers() else ""
+    st.session_state["hw-plan"] = cloud.price_plan.value if cloud else PricePlan.ON_DEMAND.value
+
+c = st.columns(2)
 model_id = c[0].selectbox("Open model", list(models), format_func=lambda m: models[m].name, key="hw-model")
-quant_id = c[1].selectbox("Quantization", list(quants), format_func=lambda q: quants[q].name, key="hw-quant")
-inp = c[2].number_input("Input tokens per request", 1, 2_000_000, w.input_tokens_per_request, 100, key="hw-in")
-out = c[3].number_input("Output tokens per request", 1, 200_000, w.output_tokens_per_request, 50, key="hw-out")
+quant_id = c[1].selectbox(
+    "Quantization",
+    list(quants),
+    format_func=lambda q: f"{quants[q].name} ({quants[q].bits_per_weight:g} bits)",
+    key="hw-quant",
+)
 c = st.columns(4)
-ttft = c[0].number_input("Time-to-first-token target, ms", 1.0, None, w.latency.ttft_ms, 100.0, key="hw-ttft")
-per_user = c[1].number_input(
+inp = c[0].number_input("Input tokens per request", 1, 2_000_000, w.input_tokens_per_request, 100, key="hw-in")
+out = c[1].number_input("Output tokens per request", 1, 200_000, w.output_tokens_per_request, 50, key="hw-out")
+ttft = c[2].number_input("Time-to-first-token target, ms", 1.0, None, w.latency.ttft_ms, 100.0, key="hw-ttft")
+per_user = c[3].number_input(
     "Output tok/s per user target", 0.1, None, w.latency.output_tokens_per_s_per_user, 1.0, key="hw-per-user"
 )
-plan = c[2].selectbox(
+c = st.columns(4)
+providers = ["", *cat.providers()]
+provider = c[0].selectbox(
+    "Cloud", providers, format_func=lambda p: p or "cheapest listed", key="hw-provider", help=_PRICE_HELP
+)
+plan = c[1].selectbox(
     "GPU price plan", [p.value for p in PricePlan], format_func=lambda p: PLAN_LABELS[PricePlan(p)], key="hw-plan"
 )
-inputs = FitInputs(model_id, quant_id, int(inp), int(out), float(ttft), float(per_user), plan, w.model_dump_json())
+inputs = FitInputs(
+    model_id, quant_id, int(inp), int(out), float(ttft), float(per_user), plan, w.model_dump_json(), provider
+)
 try:
     rows = fit_table(inputs)
 except CostModelError as ex:
@@ -51,12 +79,20 @@ except CostModelError as ex:
 
 
 st.subheader(md(f"{models[model_id].name} in {quants[quant_id].name}: GPUs that hold it"))
-st.dataframe(fit_frame(rows), hide_index=True, width="stretch", key="hw-table")
+st.dataframe(
+    fit_frame(rows),
+    hide_index=True,
+    width="stretch",
+    key="hw-table",
+    column_config={name: st.column_config.Column(name, help=tip) for name, tip in FIT_COLUMNS.items()},
+)
 st.caption(
     md(
-        "Speeds: roofline estimate with calibrated efficiency factors; prices: the cheapest listed for the plan "
-        "(data/). Full load keeps one replica busy at the sized concurrency; your month 1 prices the scenario's "
-        "traffic with GPU cost only (no people costs), replicas sized for the peak."
+        "Row order: GPUs that hold the model and have a price come first, cheapest per 1M output tokens at full "
+        "load first; then GPUs that hold it without a price for this cloud and plan; then those it does not fit. "
+        "Speeds: roofline estimate with calibrated efficiency factors. Prices: " + _PRICE_HELP + " Full load "
+        "keeps one replica busy at the sized concurrency; your month 1 prices the scenario's traffic with GPU "
+        "cost only (no people costs), replicas sized for the peak."
     )
 )
 
@@ -90,6 +126,8 @@ k[4].metric(
     money(row.usd_per_mtok_full_load, decimals=3) if row.usd_per_mtok_full_load is not None else "—",
     help=md(f"At full load, {PLAN_LABELS[PricePlan(plan)]}: {row.price_source or row.note}"),
 )
+if row.usd_per_gpu_hour is not None:
+    st.caption(md(f"GPU-hour price {money(row.usd_per_gpu_hour, decimals=2)}: {row.price_source}"))
 if not row.meets_targets:
     st.warning("Even one stream misses the latency targets on this GPU; the figures are for a single stream.")
 

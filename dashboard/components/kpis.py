@@ -10,13 +10,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+import pandas as pd
 import streamlit as st
 
 from costmodel.fmt import money
 from costmodel.tco import OptionResult, ScenarioResult
 from dashboard.components.text import basis_help, md, short_basis
 
-__all__ = ["Delta", "basis_line", "fleet_line", "kpi_cards", "kpi_values", "saving_delta", "verdict_box"]
+__all__ = [
+    "Delta",
+    "basis_line",
+    "fleet_line",
+    "kpi_cards",
+    "kpi_table",
+    "kpi_values",
+    "saving_delta",
+    "verdict_box",
+]
 
 _PER_ROW = 3
 """Cards per row: at 1280 px wide a card of a third still shows a seven-figure amount whole."""
@@ -142,6 +152,32 @@ def kpi_cards(result: ScenarioResult) -> None:
                 st.caption(md(f"{option.description} · basis: {short_basis(option)}"))
                 for w in option.warnings:
                     st.caption(md(f"⚠ {w}"))
+
+
+def kpi_table(result: ScenarioResult) -> pd.DataFrame:
+    """The cards as one table (Business case page): one row per option, the engine's figures as text."""
+    s = result.scenario
+    cur = {"currency": s.currency, "fx": s.usd_fx_rate}
+    h = s.horizon_months
+    rows = []
+    for o in result.options:
+        is_base = o.name == result.baseline
+        saving = result.saving_horizon_usd(o.name)
+        npv = o.npv_saving_usd
+        rows.append(
+            {
+                "Option": o.name + (" (baseline)" if is_base else ""),
+                "Month-1 cost": money(o.month1_usd, **cur),
+                f"Cost over {h} months": money(o.horizon_usd, **cur),
+                f"Saving over {h} months": "—" if is_base else saving_delta(saving, per="", **cur).text,
+                "Per 1M tokens": money(o.usd_per_mtok, decimals=2, **cur),
+                "Break-even": "—" if is_base else _month(o.break_even_month, h),
+                "Payback": "—" if is_base else _month(o.payback_month, h),
+                "NPV of the saving": "—" if is_base or npv is None else money(npv, **cur),
+                "Fleet": (fleet_line(o) or "per token").removeprefix("Fleet: "),
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def basis_line(result: ScenarioResult) -> str:
