@@ -84,16 +84,16 @@ st.dataframe(
     hide_index=True,
     width="stretch",
     key="hw-table",
-    column_config={name: st.column_config.Column(name, help=tip) for name, tip in FIT_COLUMNS.items()},
+    column_config={name: st.column_config.Column(name, help=tip, width=px) for name, (tip, px) in FIT_COLUMNS.items()},
 )
 st.caption(
-    md(
-        "Row order: GPUs that hold the model and have a price come first, cheapest per 1M output tokens at full "
-        "load first; then GPUs that hold it without a price for this cloud and plan; then those it does not fit. "
-        "Speeds: roofline estimate with calibrated efficiency factors. Prices: " + _PRICE_HELP + " Full load "
-        "keeps one replica busy at the sized concurrency; your month 1 prices the scenario's traffic with GPU "
-        "cost only (no people costs), replicas sized for the peak."
-    )
+    "Row order: GPUs that hold the model and have a price come first, cheapest per 1M output tokens at full load "
+    "first; then GPUs that hold it without a price for this cloud and plan; then those it does not fit."
+)
+st.caption(md("Speeds: roofline estimate with calibrated efficiency factors. Prices: " + _PRICE_HELP))
+st.caption(
+    "$/1M out keeps one replica busy at the sized concurrency; $/1M yours prices the scenario's month-1 traffic "
+    "with GPU cost only (no people costs), replicas sized for the peak."
 )
 
 fitting = [r for r in rows if r.estimate is not None]
@@ -122,7 +122,7 @@ k[1].metric("Streams at the targets", est.concurrency, help=md(f"Largest concurr
 k[2].metric("Replica output tok/s", f"{est.output_tokens_per_s:,.0f}", help=md(basis))
 k[3].metric("Time to first token", f"{est.ttft_ms:,.0f} ms", help=md(basis))
 k[4].metric(
-    "USD per 1M output tokens",
+    "$/1M output tokens",
     money(row.usd_per_mtok_full_load, decimals=3) if row.usd_per_mtok_full_load is not None else "—",
     help=md(f"At full load, {PLAN_LABELS[PricePlan(plan)]}: {row.price_source or row.note}"),
 )
@@ -131,9 +131,9 @@ if row.usd_per_gpu_hour is not None:
 if not row.meets_targets:
     st.warning("Even one stream misses the latency targets on this GPU; the figures are for a single stream.")
 
-left, right = st.columns([2, 3], gap="large")
+left, right = st.columns(2, gap="large")
 with left:
-    title = f"Memory of one replica: {row.gpus}× {row.gpu_name}"
+    title = f"Memory of one replica ({row.gpus}× {row.gpu_name.removeprefix('NVIDIA ')})"
     st.plotly_chart(charts.memory_chart(est, title=title), key="hw-memory")
 with right:
     points = throughput_curve(inputs, gpu_id, row.gpus, est.max_concurrency)

@@ -434,7 +434,7 @@ def throughput_chart(
         x="Concurrent streams (log scale)",
         y="Replica output tok/s",
         height=440,
-        xaxis={"type": "log"},
+        xaxis={"type": "log", **count_ticks(conc[0], conc[-1], log=True)},
         yaxis={"rangemode": "tozero"},
         yaxis2={
             "title": {"text": "Per-stream output tok/s"},
@@ -442,6 +442,7 @@ def throughput_chart(
             "side": "right",
             "rangemode": "tozero",
             "showgrid": False,
+            "tickmode": "auto",  # not synced to the left axis's grid, which gives odd values such as 23 and 31
         },
     )
 
@@ -451,8 +452,8 @@ def memory_chart(est: ThroughputEstimate, *, title: str) -> go.Figure:
     reserved = max(0.0, est.memory_gb - est.weights_gb - est.kv_capacity_gb)
     parts = [
         ("Weights", est.weights_gb),
-        (f"KV cache (room for {est.max_concurrency} streams at mean length)", est.kv_capacity_gb),
-        ("Runtime reserve and headroom", reserved),
+        (f"KV cache ({est.max_concurrency} streams)", est.kv_capacity_gb),
+        ("Reserve", reserved),
     ]
     traces = [
         {

@@ -132,7 +132,7 @@ def _row(inputs: FitInputs, gpu_id: str) -> GpuFit:
     )
     n = gpus_needed(model, gpu, quant, context_tokens=inputs.input_tokens + inputs.output_tokens)
     if n is None:
-        return GpuFit(**empty, note="does not fit on 64 GPUs")
+        return GpuFit(**empty, note="does not fit")
     try:
         est, ok = max_concurrency_meeting(
             model,
@@ -150,8 +150,7 @@ def _row(inputs: FitInputs, gpu_id: str) -> GpuFit:
     try:
         usd_per_gpu_hour, source, offer = resolve_gpu_price(_option(inputs, gpu.gpu_id, n), gpu)
     except CostModelError:
-        where = f" at {inputs.provider}" if inputs.provider else ""
-        return GpuFit(**row, note=f"no {inputs.price_plan.replace('_', '-')} price listed{where}")
+        return GpuFit(**row, note="no price listed")  # for this cloud and plan: the caption says so
     row.update(
         usd_per_gpu_hour=usd_per_gpu_hour,
         price_source=source,
@@ -166,7 +165,7 @@ def _row(inputs: FitInputs, gpu_id: str) -> GpuFit:
     except CostModelError as ex:
         return GpuFit(**row, note=str(ex))
     row.update(workload_usd_per_mtok=usd, workload_replicas=replicas, workload_utilisation=util)
-    return GpuFit(**row, note="" if ok else "misses the latency targets even at 1 stream")
+    return GpuFit(**row, note="" if ok else "misses targets")
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -188,20 +187,24 @@ def _money(usd: Decimal | None, decimals: int) -> str | None:
     return money(usd, decimals=decimals) if usd is not None else None
 
 
-FIT_COLUMNS = {
-    "GPU": "GPU model, and its memory",
-    "GPUs/replica": "GPUs per replica (tensor parallel) to hold the weights and one full-length request",
-    "Streams": "Concurrent streams one replica serves while meeting both latency targets",
-    "Tok/s": "Replica output tokens per second at those streams",
-    "TTFT ms": "Time to first token at those streams",
-    "$/GPU-h": "GPU-hour price the engine uses for this cloud and plan (the offer column names it)",
-    "Offer": "Provider and instance the price is for",
-    "$/1M out, full load": "GPU cost per million output tokens with a replica kept busy",
-    "$/1M, your month 1": "GPU cost per million tokens (in + out) of your month-1 traffic, replicas sized for the peak",
-    "Replicas": "Replicas your month-1 peak needs",
-    "Note": "Why a row has no figure",
+FIT_COLUMNS: dict[str, tuple[str, int]] = {
+    "GPU": ("GPU model and its memory", 128),
+    "GPUs": ("GPUs per replica (tensor parallel) to hold the weights and one full-length request", 46),
+    "Streams": ("Concurrent streams one replica serves while meeting both latency targets", 60),
+    "Tok/s": ("Replica output tokens per second at those streams (time to first token: Look closer)", 54),
+    "$/GPU-h": ("GPU-hour price the engine uses for this cloud and plan (Offer names it)", 62),
+    "Offer": ("Provider and instance the price is for", 164),
+    "$/1M out": ("GPU cost per million output tokens with a replica kept busy (full load)", 66),
+    "$/1M yours": ("GPU cost per million tokens (in + out) of your month-1 traffic, replicas sized for the peak", 74),
+    "Replicas": ("Replicas your month-1 peak needs", 62),
+    "Note": ("Why a row has no figure, or misses the latency targets", 100),
 }
-"""Short column names (the table fits at 1280 px) and what each means (the column's tooltip)."""
+"""Column → (what it means, shown as its tooltip; width in pixels): the table fits at 1280 px."""
+
+
+def _short_gpu(name: str, memory_gb: float) -> str:
+    short = name.removeprefix("NVIDIA ").removeprefix("AMD ")
+    return short if "GB" in short else f"{short} {memory_gb:g}GB"
 
 
 def fit_frame(rows: list[GpuFit]) -> pd.DataFrame:
@@ -211,17 +214,16 @@ def fit_frame(rows: list[GpuFit]) -> pd.DataFrame:
         e = row.estimate
         out.append(
             {
-                "GPU": f"{row.gpu_name} ({row.memory_gb:g} GB)",
-                "GPUs/replica": row.gpus,
+                "GPU": _short_gpu(row.gpu_name, row.memory_gb),
+                "GPUs": row.gpus,
                 "Streams": e.concurrency if e else None,
                 "Tok/s": round(e.output_tokens_per_s) if e else None,
-                "TTFT ms": round(e.ttft_ms) if e else None,
-                "$/GPU-h": _money(row.usd_per_gpu_hour, 2),
-                "Offer": row.offer or None,
-                "$/1M out, full load": _money(row.usd_per_mtok_full_load, 3),
-                "$/1M, your month 1": _money(row.workload_usd_per_mtok, 3),
+                "$/GPU-h": _money(row.usd_per_gpu_hour, 2) or "—",
+                "Offer": row.offer or "—",
+                "$/1M out": _money(row.usd_per_mtok_full_load, 3) or "—",
+                "$/1M yours": _money(row.workload_usd_per_mtok, 3) or "—",
                 "Replicas": row.workload_replicas,
-                "Note": row.note or ("" if row.meets_targets else "misses the targets"),
+                "Note": row.note,
             }
         )
     return pd.DataFrame(out, columns=list(FIT_COLUMNS))
