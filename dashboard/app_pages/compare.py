@@ -8,7 +8,8 @@ from costmodel.errors import CostModelError
 from costmodel.fmt import tokens
 from dashboard.components import charts
 from dashboard.components.controls import compare_controls
-from dashboard.components.engine import break_even_curves, result_for, tornado_for
+from dashboard.components.engine import result_for
+from dashboard.components.figures import compare_figures
 from dashboard.components.kpis import basis_line, kpi_cards, verdict_box
 from dashboard.components.text import md, sources_table
 from dashboard.state import get_scenario, show_flash
@@ -33,28 +34,26 @@ if scenario.currency != "USD":
         md(f"Cards and the verdict are in {scenario.currency} at {scenario.usd_fx_rate} per US dollar; charts in USD.")
     )
 
+figures = compare_figures(scenario)
 left, right = st.columns(2, gap="large")
 with left:
-    st.plotly_chart(charts.cumulative_chart(result), key="chart-cumulative")
+    st.plotly_chart(figures.cumulative, key="chart-cumulative")
 with right:
-    st.plotly_chart(charts.cost_per_mtok_chart(result), key="chart-per-mtok")
+    st.plotly_chart(figures.per_mtok, key="chart-per-mtok")
 
 left, right = st.columns(2, gap="large")
 with left:
-    try:
-        curves = break_even_curves(scenario)
-    except CostModelError as ex:
-        st.error(md(str(ex)))
+    if figures.break_even is None:
+        st.error(md(figures.break_even_error or ""))
     else:
-        st.plotly_chart(charts.break_even_chart(curves, result), key="chart-break-even")
+        st.plotly_chart(figures.break_even, key="chart-break-even")
         st.caption(
             "Steady state: month 1 without growth, price trends or one-off costs. Self-hosted costs step up one "
             "replica at a time; × marks where an option meets an API."
         )
 with right:
-    bars = tornado_for(scenario)
-    if bars:
-        st.plotly_chart(charts.tornado_chart(bars, result), key="chart-tornado")
+    if figures.tornado is not None:
+        st.plotly_chart(figures.tornado, key="chart-tornado")
         st.caption(
             md(
                 f"Saving of {charts.compared_option(result)} against {result.baseline} (dotted line: as entered); "
