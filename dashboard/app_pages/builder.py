@@ -89,9 +89,10 @@ with load_col:
 scenario = get_scenario()
 with save_col:
     slug = re.sub(r"[^a-z0-9]+", "-", scenario.name.lower()).strip("-") or "scenario"
-    st.download_button(
+    saved_json = scenario.model_dump_json(indent=2)
+    st.download_button(  # made on click: a file served ahead would go stale at the next edit (a 404 in the browser)
         "Save the scenario (JSON)",
-        scenario.model_dump_json(indent=2),
+        lambda: saved_json,
         file_name=f"{slug}.json",
         mime="application/json",
         icon=":material/download:",

@@ -584,7 +584,7 @@ def _describe_costs(costs: Data) -> str:
 def add_option_row() -> None:
     c = st.columns([3, 1], vertical_alignment="bottom")
     c[0].selectbox("Add an option", list(KIND_LABELS), format_func=KIND_LABELS.__getitem__, key="add-kind")
-    c[1].button("Add option", on_click=_add, icon=":material/add:", type="primary")
+    c[1].button("Add option", on_click=_add, icon=":material/add:", type="primary", key="add-option")
     costs, source = self_hosted_defaults()
     st.caption(
         md(
