@@ -52,7 +52,7 @@ def _ask(which: str) -> None:
 st.title("Scenario builder")
 show_flash()
 
-c = st.columns([1, 1, 3], vertical_alignment="center")
+c = st.columns([1, 1.6, 2.4], vertical_alignment="center")
 c[0].button("Start blank", icon=":material/note_add:", on_click=_ask, args=("blank",), key="start-blank")
 c[1].button("Start from my usage logs", icon=":material/receipt_long:", on_click=_ask, args=("logs",), key="start-logs")
 c[2].caption("Blank: one API option and a default workload. From the logs: your measured workload and the API you use.")

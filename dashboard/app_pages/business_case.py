@@ -51,8 +51,8 @@ except CostModelError as ex:
     st.error(md(str(ex)))
     st.stop()
 verdict_box(result)
-st.dataframe(kpi_table(result), hide_index=True, width="stretch", key="bc-kpis")
-st.caption(md(basis_line(result)))
+st.table(kpi_table(result).set_index("Option"))  # a static table wraps its text: it fits at any width
+st.caption(md(basis_line(result, sources="the workbook's Sources sheet")))
 
 st.subheader("Take it to finance")
 usage = _stored_usage()

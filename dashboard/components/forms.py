@@ -538,7 +538,7 @@ def self_hosted_defaults() -> tuple[Data, str]:
     demo = preset(DEMO)
     hosted = next(o for o in demo.options if isinstance(o, CloudGpuOption))
     source = f"data/scenarios/{DEMO}.json, option “{hosted.name}”"
-    return hosted.costs.model_dump(mode="json", exclude_defaults=True), source
+    return hosted.costs.model_dump(mode="json", exclude_unset=True), source
 
 
 def new_option(kind: str, scenario: Scenario) -> Data:
@@ -577,8 +577,8 @@ def _describe_costs(costs: Data) -> str:
     parts = []
     for name, value in costs.items():
         label = field_label(SelfHostCosts, name)
-        parts.append(f"{label} {money(Decimal(str(value))) if 'USD' in label else f'{float(value):g}'}")
-    return ", ".join(parts)
+        parts.append(f"{label}: {money(Decimal(str(value))) if 'USD' in label else f'{float(value):g}'}")
+    return "; ".join(parts)
 
 
 def add_option_row() -> None:
@@ -588,7 +588,7 @@ def add_option_row() -> None:
     costs, source = self_hosted_defaults()
     st.caption(
         md(
-            f"New self-hosted options start with the presets' people and one-off costs ({_describe_costs(costs)}; "
-            f"from {source}) and the engine's defaults for the rest: change them to yours."
+            f"New self-hosted options start with the presets' people and one-off costs — {_describe_costs(costs)} "
+            f"(from {source}) — and the engine's defaults for the rest: change them to yours."
         )
     )

@@ -180,8 +180,8 @@ def kpi_table(result: ScenarioResult) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def basis_line(result: ScenarioResult) -> str:
-    """One line under the cards: what every figure rests on (the Sources panel below has the details)."""
+def basis_line(result: ScenarioResult, *, sources: str = "“Where every input comes from” below") -> str:
+    """One line under the cards: what every figure rests on, and where the details are (`sources`)."""
     dates = sorted({str(o.api.price_date) for o in result.options if o.api is not None})
     bases = sorted({short_basis(o) for o in result.options if o.api is None and o.kind != "hybrid"})
     parts = []
@@ -189,5 +189,5 @@ def basis_line(result: ScenarioResult) -> str:
         parts.append(f"API and endpoint prices: genai-prices list prices as of {', '.join(dates)}")
     if bases:
         parts.append(f"self-hosted throughput: {', '.join(bases)}; GPU prices and specs: data/ with their dates")
-    parts.append("“Where every input comes from” below lists each input and its source")
+    parts.append(f"{sources} lists each input and its source")
     return "; ".join(parts) + "."

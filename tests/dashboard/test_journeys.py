@@ -28,7 +28,15 @@ from tests.hardening.browserless import streamlit_server
 CHROMIUM = Path("/usr/bin/chromium")
 WAIT_MS = 120_000
 """Generous: a loaded 2-core machine draws the Compare page in seconds, not milliseconds."""
-PAGES = ["", "builder", "hardware_fit", "usage_logs", "measure", "business_case"]
+PAGES = {
+    "": ".st-key-verdict",
+    "builder": ".st-key-add-option",
+    "hardware_fit": ".st-key-hw-throughput",
+    "usage_logs": "[data-testid='stFileUploader']",
+    "measure": "[data-testid='stForm']",
+    "business_case": ".st-key-download-html",
+}
+"""Each page, and an element that shows it has been drawn to its end."""
 SI_TICK = re.compile(r"\d\s*[mµunpGP]$")
 MONEY_TICK = re.compile(r"^[−-]?\$\d[\d,]*(\.\d+)?[kMBT]?$")
 
@@ -115,6 +123,8 @@ def _settled(page) -> None:
 
     expect(page.locator("[data-testid='stMain']")).to_be_visible(timeout=WAIT_MS)
     expect(page.locator("[data-testid='stStatusWidget']")).to_have_count(0, timeout=WAIT_MS)
+    page.wait_for_load_state("networkidle", timeout=WAIT_MS)  # lazily loaded widget code has arrived
+    expect(page.locator("[data-testid='stSkeleton']")).to_have_count(0, timeout=WAIT_MS)
     charts = page.locator(".js-plotly-plot")
     for i in range(charts.count()):
         expect(charts.nth(i).locator(".main-svg").first).to_be_attached(timeout=WAIT_MS)
@@ -164,8 +174,9 @@ def test_every_page_is_offline_whole_and_readable(open_context, server, width):
 
     context, watch = open_context(width, 2400)
     page = context.new_page()
-    for name in PAGES:
+    for name, last in PAGES.items():
         page.goto(f"{server}/{name}")
+        expect(page.locator(last).first).to_be_visible(timeout=WAIT_MS)
         if name == "":
             _compare_ready(page)
         else:
@@ -279,7 +290,7 @@ def _finance_downloads(open_context, server, tmp_path) -> tuple[Path, str, str]:
     page.goto(f"{server}/business_case")
     verdict = page.locator(".st-key-verdict [data-testid='stMarkdownContainer']")
     expect(verdict).to_contain_text("tokens/month", timeout=WAIT_MS)
-    expect(page.locator("[data-testid='stDataFrame']")).to_be_visible(timeout=WAIT_MS)
+    expect(page.locator("[data-testid='stTable']")).to_be_visible(timeout=WAIT_MS)
     _settled(page)
     files = {}
     for key in ("download-xlsx", "download-html"):

@@ -22,7 +22,7 @@ def test_business_case_shows_the_verdict_and_the_kpis_before_the_downloads(app):
     page(app, "business_case")
     result = evaluate(demo_scenario())
     assert [b.value for b in app.main.get_by_key("verdict").success] == [md(result.verdict)]
-    table = app.dataframe[0].value
+    table = app.table[0].value.reset_index()
     assert list(table["Option"]) == [
         o.name + (" (baseline)" if o.name == result.baseline else "") for o in result.options
     ]
@@ -33,7 +33,7 @@ def test_business_case_shows_the_verdict_and_the_kpis_before_the_downloads(app):
     assert row["Saving over 36 months"] == f"saves {money(result.saving_horizon_usd(best.name))}"
     order = [getattr(e, "type", "") for e in _walk(app.main)]
     first_download = next(i for i, t in enumerate(order) if t == "download_button")
-    assert order.index("success") < order.index("dataframe") < first_download
+    assert order.index("success") < order.index("table") < first_download
 
 
 def test_measure_without_a_gpu_says_so_once(app, monkeypatch):
