@@ -15,6 +15,7 @@ from dashboard.components.hardware import (
     fit_table,
 )
 from dashboard.components.hardware_closeup import close_up
+from dashboard.components.labels import quant_label
 from dashboard.components.text import md
 from dashboard.state import get_scenario
 
@@ -47,7 +48,7 @@ model_id = c[0].selectbox("Open model", list(models), format_func=lambda m: mode
 quant_id = c[1].selectbox(
     "Quantization",
     list(quants),
-    format_func=lambda q: f"{quants[q].name} ({quants[q].bits_per_weight:g} bits)",
+    format_func=lambda q: quant_label(quants[q].name, quants[q].bits_per_weight),
     key="hw-quant",
 )
 c = st.columns(4)

@@ -40,7 +40,7 @@ from dashboard.components.controls import PLAN_LABELS, apply
 from dashboard.components.edits import dependents, duplicated, validated, with_option, without_options
 from dashboard.components.engine import api_choices
 from dashboard.components.feedback import apply_in_form, has_notice, show_notice
-from dashboard.components.labels import field_help, field_label
+from dashboard.components.labels import field_help, field_label, quant_label
 from dashboard.components.text import md
 from dashboard.state import flash, get_scenario, scenario_revision
 
@@ -302,7 +302,7 @@ def _self_hosted_fields(data: Data, prefix: str) -> None:
             [q.quant_id for q in cat.quants],
             quant_id,
             prefix + "quant",
-            {q.quant_id: f"{q.name} ({q.bits_per_weight:g} bits)" for q in cat.quants},
+            {q.quant_id: quant_label(q.name, q.bits_per_weight) for q in cat.quants},
         )
     with c[2]:
         _catalog_select(

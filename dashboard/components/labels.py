@@ -29,7 +29,7 @@ from costmodel.scenario import (
 )
 from dashboard.components.text import md
 
-__all__ = ["LABELS", "OPTION_LABELS", "field_help", "field_label", "human_errors", "path_label"]
+__all__ = ["LABELS", "OPTION_LABELS", "field_help", "field_label", "human_errors", "path_label", "quant_label"]
 
 LABELS: dict[type[BaseModel], dict[str, str]] = {
     Workload: {
@@ -173,6 +173,11 @@ def field_label(model: type[BaseModel], name: str) -> str:
     if name in LABELS.get(model, {}):
         return LABELS[model][name]
     return _docstring_label(model, name)
+
+
+def quant_label(name: str, bits_per_weight: float) -> str:
+    """`FP8 W8A8 · 8 bits` for a quantization: short enough for a select box (the long name is in data/)."""
+    return f"{name.split(' (')[0]} · {bits_per_weight:g} bits"
 
 
 def field_help(model: type[BaseModel], name: str) -> str | None:

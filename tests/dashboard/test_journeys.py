@@ -156,6 +156,11 @@ def _page_checks(page, name: str) -> None:
             .filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.textContent)"""
     )
     assert cut == [], f"{name}: KPI values cut short: {cut}"
+    boxes = page.evaluate(
+        """() => [...document.querySelectorAll('[data-testid="stMain"] input[role="combobox"]')]
+            .filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.value)"""
+    )
+    assert boxes == [], f"{name}: select boxes cut short: {boxes}"
 
 
 def _shot(page, name: str) -> None:
