@@ -14,12 +14,14 @@ Starts `streamlit run dashboard/streamlit_app.py` on a free loopback port with a
 
     python bench/bench_pages.py                     # both, 20 sessions × 5 runs, 5 loads
     python bench/bench_pages.py --only sessions --sessions 20 --runs 5 --page hardware_fit
-Prints medians and p90s; never asserts (numbers depend on the machine).
+Prints medians and p90s, the load average, and the server's CPU time per page run (which does not depend on
+what else the machine runs); never asserts (numbers depend on the machine).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -37,6 +39,21 @@ from tests.hardening.browserless import Session, streamlit_server  # noqa: E402
 CHROMIUM = "/usr/bin/chromium"
 DRAWN_TARGET_S = 1.5
 RUN_TARGET_S = 2.0
+
+
+def _server_cpu_s() -> float:
+    """CPU seconds (user + system) used so far by this process's children: the streamlit server.
+
+    Wall-clock times depend on what else the machine runs; CPU seconds per page run do not, and with the
+    GIL they bound what one server process can serve: 20 sessions × CPU per run ≈ the wait of the last one.
+    """
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
+        for pid in (task / "children").read_text().split():
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return total
 
 
 def _stats(xs: list[float]) -> str:
@@ -130,6 +147,7 @@ def main() -> None:
     parser.add_argument("--page", default="", help="page URL name ('' is Compare)")
     parser.add_argument("--vary", action="store_true", help="each session its own volume (cache misses)")
     args = parser.parse_args()
+    print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     tmp = Path(tempfile.mkdtemp())
     with streamlit_server(db=tmp / "bench.duckdb", log=tmp / "streamlit.log") as base:
         warm = Session(base, timeout_s=600)
@@ -142,7 +160,10 @@ def main() -> None:
             verdict = "meets" if statistics.median(xs) <= DRAWN_TARGET_S else "misses"
             print(f"Compare fully drawn, one session: {_stats(xs)} ({verdict} {DRAWN_TARGET_S} s)")
         if args.only in (None, "sessions"):
+            cpu = _server_cpu_s()
             xs = sessions(base, count=args.sessions, runs=args.runs, page=args.page, vary=args.vary)
+            cpu = _server_cpu_s() - cpu
+            print(f"server CPU per page run: {cpu / max(len(xs), 1) * 1000:.0f} ms ({cpu:.1f} s for {len(xs)} runs)")
             if xs:
                 verdict = "meets" if statistics.median(xs) <= RUN_TARGET_S else "misses"
                 name = args.page or "compare"

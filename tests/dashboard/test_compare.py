@@ -30,6 +30,10 @@ def test_landing_page_shows_the_engines_verdict_and_kpis(app):
 
 
 def _sources_text(at) -> str:
+    """The text of the page with its Sources panel opened (it is drawn only once opened)."""
+    at.session_state["sources-panel"] = True
+    at.run()
+    assert not at.exception
     return "\n".join(m.value for m in at.main.markdown) + "\n".join(c.value for c in at.main.caption)
 
 

@@ -230,6 +230,8 @@ def test_executive_moves_sliders_reloads_and_shares(open_context, server):
     expect(verdict).to_have_text(moved, timeout=WAIT_MS)
     expect(fresh.get_by_role("combobox", name="Preset")).to_have_value("$10k–$50k/month API bill")
     _page_checks(fresh, "compare from a shared link")
+    fresh.get_by_text("Where every input comes from (sources)").click()  # drawn once opened
+    expect(fresh.locator(".st-key-sources-panel table").first).to_contain_text("genai-prices", timeout=WAIT_MS)
     watch.check()
 
 
