@@ -10,6 +10,7 @@ from __future__ import annotations
 import duckdb
 import streamlit as st
 
+import costmodel.saved_scenarios  # noqa: F401  # registers its table's migration before the store is opened
 from costmodel.demo import DEMO, demo_scenario
 from costmodel.scenario import Scenario
 from costmodel.store import StoreError, connect, db_path
@@ -23,6 +24,7 @@ __all__ = [
     "set_scenario",
     "show_flash",
     "store_cursor",
+    "try_store_cursor",
 ]
 
 _KEY = "scenario"
@@ -87,3 +89,11 @@ def store_cursor() -> duckdb.DuckDBPyConnection:
     except StoreError as ex:
         st.error(str(ex), icon=":material/database:")
         st.stop()
+
+
+def try_store_cursor() -> duckdb.DuckDBPyConnection | None:
+    """Like `store_cursor`, but a store that cannot be opened gives None (the caller says what is missing)."""
+    try:
+        return _connection(str(db_path())).cursor()
+    except StoreError:
+        return None

@@ -12,10 +12,13 @@ _ROOT = str(Path(__file__).resolve().parents[1])
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
-from dashboard.components.share import init_from_link  # noqa: E402
+from dashboard.components.share import init_from_link, sync_address_bar  # noqa: E402
 from dashboard.state import get_scenario  # noqa: E402
 
-st.set_page_config(page_title="OpenTCO", page_icon=":material/savings:", layout="wide")
+# The favicon is an emoji: a `:material/…:` favicon is an SVG the browser fetches from fonts.gstatic.com, and
+# OpenTCO's browser asks nothing of any host but the app (an emoji favicon is inline SVG). Page and button
+# icons may stay `:material/…:`: they are drawn with the font Streamlit serves itself.
+st.set_page_config(page_title="OpenTCO", page_icon="💰", layout="wide")
 init_from_link()
 get_scenario()
 
@@ -41,4 +44,8 @@ nav = st.navigation(
         ],
     }
 )
-nav.run()
+try:
+    sync_address_bar(get_scenario())  # a change made in a callback: the address bar links to it at once
+    nav.run()
+finally:  # also after st.stop() or st.rerun(): a page that changed the scenario in its body
+    sync_address_bar(get_scenario())

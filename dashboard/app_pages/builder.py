@@ -1,8 +1,10 @@
-"""Scenario builder: the workload, the financial frame and every option; save, load and share the scenario."""
+"""Scenario builder: start blank, from the usage logs or a file; edit the workload, the frame and every option;
+save and share the scenario."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import streamlit as st
 
@@ -11,11 +13,57 @@ from costmodel.scenario import Scenario
 from dashboard.components.engine import checked
 from dashboard.components.forms import add_option_row, frame_form, option_editor, workload_form
 from dashboard.components.share import share_url
+from dashboard.components.starts import blank_scenario, usage_scenario
 from dashboard.components.text import md
-from dashboard.state import get_preset, get_scenario, set_preset, set_scenario, show_flash
+from dashboard.state import flash, get_preset, get_scenario, set_preset, set_scenario, show_flash, try_store_cursor
+
+_CONFIRM = "builder_start_confirm"
+
+
+def _start(make: Callable[[], Scenario], what: str) -> None:
+    try:
+        scenario = checked(make())
+    except CostModelError as ex:
+        flash("error", md(f"Could not start {what}: {ex}"))
+        return
+    set_scenario(scenario)
+    set_preset(None)
+    st.session_state.pop(_CONFIRM, None)
+    flash("success", md(f"Started {what}: {scenario.name}. Edit it below; the link above follows every change."))
+
+
+def _from_logs() -> Scenario:
+    cursor = try_store_cursor()
+    if cursor is None:
+        raise CostModelError("the usage store cannot be opened (see the Usage logs page)")
+    return usage_scenario(cursor)
+
+
+_STARTS: dict[str, tuple[Callable[[], Scenario], str]] = {
+    "blank": (blank_scenario, "blank"),
+    "logs": (_from_logs, "from your usage logs"),
+}
+
+
+def _ask(which: str) -> None:
+    st.session_state[_CONFIRM] = which
+
 
 st.title("Scenario builder")
 show_flash()
+
+c = st.columns([1, 1.6, 2.4], vertical_alignment="center")
+c[0].button("Start blank", icon=":material/note_add:", on_click=_ask, args=("blank",), key="start-blank")
+c[1].button("Start from my usage logs", icon=":material/receipt_long:", on_click=_ask, args=("logs",), key="start-logs")
+c[2].caption("Blank: one API option and a default workload. From the logs: your measured workload and the API you use.")
+pending = st.session_state.get(_CONFIRM)
+if pending in _STARTS:
+    make, what = _STARTS[pending]
+    with st.container(border=True, key="start-confirm"):
+        st.warning(md(f"Start {what}? “{get_scenario().name}” will be replaced (save it first to keep it)."))
+        b = st.columns([1, 1, 4])
+        b[0].button("Start", type="primary", key="start-yes", on_click=_start, args=(make, what))
+        b[1].button("Cancel", key="start-no", on_click=lambda: st.session_state.pop(_CONFIRM, None))
 
 # Load first, so everything below already shows the loaded scenario.
 save_col, load_col = st.columns(2, gap="large")
@@ -41,21 +89,24 @@ with load_col:
 scenario = get_scenario()
 with save_col:
     slug = re.sub(r"[^a-z0-9]+", "-", scenario.name.lower()).strip("-") or "scenario"
-    st.download_button(
+    saved_json = scenario.model_dump_json(indent=2)
+    st.download_button(  # made on click: a file served ahead would go stale at the next edit (a 404 in the browser)
         "Save the scenario (JSON)",
-        scenario.model_dump_json(indent=2),
+        lambda: saved_json,
         file_name=f"{slug}.json",
         mime="application/json",
         icon=":material/download:",
         key="scenario-download",
     )
-    stem = get_preset()
-    if stem is not None:
-        st.markdown("**Shareable link** (the preset and the key inputs of the Compare page):")
-        st.code(share_url(scenario, stem), language=None, wrap_lines=True)
-        st.caption("Other changes made here travel in the saved JSON file, not in the link.")
+    url = share_url(scenario, get_preset())
+    if url is not None:
+        st.markdown("**Shareable link** (opens this scenario, as it is now, on the Compare page):")
+        st.code(url, language=None, wrap_lines=True)
     else:
-        st.caption("This scenario did not start from a preset: share it as the saved JSON file.")
+        st.caption(
+            "This scenario is too big for a link and the store that would keep it cannot be opened: "
+            "share it as the saved JSON file."
+        )
 
 with st.expander("Workload", expanded=True, icon=":material/stacked_line_chart:"):
     workload_form(scenario)

@@ -9,7 +9,8 @@ import streamlit as st
 from costmodel.errors import CostModelError
 from costmodel.export import UsageSummary, to_html, to_xlsx, usage_summary
 from costmodel.scenario import Scenario
-from costmodel.tco import evaluate
+from dashboard.components.engine import evaluate_json, result_for
+from dashboard.components.kpis import basis_line, kpi_table, verdict_box
 from dashboard.components.text import md
 from dashboard.state import get_scenario, store_cursor
 
@@ -17,11 +18,11 @@ XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def _exports(scenario_json: str, usage: UsageSummary | None) -> tuple[bytes, str, str]:
-    """Workbook bytes, summary HTML and verdict of a scenario (one evaluation for both files)."""
+def _exports(scenario_json: str, usage: UsageSummary | None) -> tuple[bytes, str]:
+    """Workbook bytes and summary HTML of a scenario (the evaluation the other pages cached, reused)."""
     scenario = Scenario.model_validate_json(scenario_json)
-    result = evaluate(scenario)
-    return to_xlsx(scenario, result=result, usage=usage), to_html(scenario, result=result), result.verdict
+    result = evaluate_json(scenario_json)
+    return to_xlsx(scenario, result=result, usage=usage), to_html(scenario, result=result)
 
 
 def _stored_usage() -> UsageSummary | None:
@@ -44,15 +45,24 @@ st.caption(
 )
 st.markdown(f"**{md(scenario.name)}** · {scenario.horizon_months} months · {len(scenario.options)} options")
 
+try:
+    result = result_for(scenario)
+except CostModelError as ex:
+    st.error(md(str(ex)))
+    st.stop()
+verdict_box(result)
+st.table(kpi_table(result).set_index("Option"))  # a static table wraps its text: it fits at any width
+st.caption(md(basis_line(result, sources="the workbook's Sources sheet")))
+
+st.subheader("Take it to finance")
 usage = _stored_usage()
 try:
     with st.spinner("Building the business case…"):
-        xlsx, html, verdict = _exports(scenario.model_dump_json(), usage)
+        xlsx, html = _exports(scenario.model_dump_json(), usage)
 except CostModelError as ex:
     st.error(md(str(ex)))
     st.stop()
 
-st.info(md(verdict))
 stem = _file_stem(scenario.name)
 left, right = st.columns(2)
 with left:

@@ -8,11 +8,11 @@ from costmodel.errors import CostModelError
 from costmodel.fmt import tokens
 from dashboard.components import charts
 from dashboard.components.controls import compare_controls
-from dashboard.components.engine import break_even_curves, result_for, tornado_for
+from dashboard.components.engine import result_for
+from dashboard.components.figures import compare_figures
 from dashboard.components.kpis import basis_line, kpi_cards, verdict_box
-from dashboard.components.share import sync_address_bar
-from dashboard.components.text import md
-from dashboard.state import get_preset, get_scenario, show_flash
+from dashboard.components.text import md, sources_table
+from dashboard.state import get_scenario, show_flash
 
 scenario = get_scenario()
 st.markdown(f"### {md(scenario.name)}")
@@ -26,7 +26,6 @@ except CostModelError as ex:  # e.g. a scenario another page stored: say why, an
 
 verdict_box(result)
 compare_controls(scenario, tokens(result.baseline_result.months[0].tokens))
-sync_address_bar(scenario, get_preset())
 
 kpi_cards(result)
 st.caption(md(basis_line(result)))
@@ -35,28 +34,26 @@ if scenario.currency != "USD":
         md(f"Cards and the verdict are in {scenario.currency} at {scenario.usd_fx_rate} per US dollar; charts in USD.")
     )
 
+figures = compare_figures(scenario)
 left, right = st.columns(2, gap="large")
 with left:
-    st.plotly_chart(charts.cumulative_chart(result), key="chart-cumulative")
+    st.plotly_chart(figures.cumulative, key="chart-cumulative")
 with right:
-    st.plotly_chart(charts.cost_per_mtok_chart(result), key="chart-per-mtok")
+    st.plotly_chart(figures.per_mtok, key="chart-per-mtok")
 
 left, right = st.columns(2, gap="large")
 with left:
-    try:
-        curves = break_even_curves(scenario)
-    except CostModelError as ex:
-        st.error(md(str(ex)))
+    if figures.break_even is None:
+        st.error(md(figures.break_even_error or ""))
     else:
-        st.plotly_chart(charts.break_even_chart(curves, result), key="chart-break-even")
+        st.plotly_chart(figures.break_even, key="chart-break-even")
         st.caption(
             "Steady state: month 1 without growth, price trends or one-off costs. Self-hosted costs step up one "
             "replica at a time; × marks where an option meets an API."
         )
 with right:
-    bars = tornado_for(scenario)
-    if bars:
-        st.plotly_chart(charts.tornado_chart(bars, result), key="chart-tornado")
+    if figures.tornado is not None:
+        st.plotly_chart(figures.tornado, key="chart-tornado")
         st.caption(
             md(
                 f"Saving of {charts.compared_option(result)} against {result.baseline} (dotted line: as entered); "
@@ -66,10 +63,17 @@ with right:
     else:
         st.info("Add a second option to see what moves the saving.")
 
-with st.expander("Where every input comes from"):
-    for o in result.options:
-        st.markdown(md(f"**{o.name}** — {o.description}"))
-        for s in o.sources:
-            st.caption(md(f"{s.label}: {s.value} — {s.source}"))
-        if o.api is not None:
-            st.caption(md(f"Prices as of {o.api.price_date}: {o.api.source}"))
+# Drawn only once opened (a lazy expander): most visits never open it, and 20 sessions at once then send
+# 15 fewer elements each per run.
+sources = st.expander(
+    "Where every input comes from (sources)", icon=":material/menu_book:", key="sources-panel", on_change="rerun"
+)
+if sources.open:
+    with sources:
+        for o in result.options:
+            st.markdown(md(f"**{o.name}** — {o.description}"))
+            table = sources_table(o)
+            if table:
+                st.markdown(table)
+            if o.api is not None:
+                st.caption(md(f"Prices as of {o.api.price_date}: {o.api.source}"))

@@ -6,17 +6,26 @@ import streamlit as st
 
 from costmodel.catalog import catalog
 from costmodel.errors import CostModelError
-from costmodel.fmt import money
 from costmodel.scenario import CloudGpuOption, OnPremOption, PricePlan
-from dashboard.components import charts
 from dashboard.components.controls import PLAN_LABELS
-from dashboard.components.hardware import FitInputs, fit_frame, fit_table, measured_vs_estimated, throughput_curve
+from dashboard.components.hardware import (
+    FIT_COLUMNS,
+    FitInputs,
+    fit_frame,
+    fit_table,
+)
+from dashboard.components.hardware_closeup import close_up
+from dashboard.components.labels import quant_label
 from dashboard.components.text import md
-from dashboard.state import get_scenario, store_cursor
+from dashboard.state import get_scenario
 
 st.title("Hardware fit")
 st.caption(
     "Which GPUs hold an open model, how many per replica, how fast at your latency targets, and the cost per token."
+)
+_PRICE_HELP = (
+    "the engine's own rule, as on Compare's cards: the chosen cloud's cheapest listed offer for the plan (or the "
+    "cheapest of any cloud), from data/ with its date; the offer column names the instance."
 )
 scenario = get_scenario()
 cat = catalog()
@@ -29,20 +38,37 @@ if "hw-model" not in st.session_state:  # first visit: start from the scenario's
     st.session_state["hw-model"] = start if start in models else "llama-3.1-8b"
     st.session_state["hw-quant"] = cat.quant(hosted.quant).quant_id if hosted else "bf16"
 
-c = st.columns(4)
+if "hw-provider" not in st.session_state:  # the scenario's cloud, so this page prices as Compare's card does
+    cloud = next((o for o in scenario.options if isinstance(o, CloudGpuOption)), None)
+    st.session_state["hw-provider"] = cloud.provider if cloud and cloud.provider in cat.providers() else ""
+    st.session_state["hw-plan"] = cloud.price_plan.value if cloud else PricePlan.ON_DEMAND.value
+
+c = st.columns(2)
 model_id = c[0].selectbox("Open model", list(models), format_func=lambda m: models[m].name, key="hw-model")
-quant_id = c[1].selectbox("Quantization", list(quants), format_func=lambda q: quants[q].name, key="hw-quant")
-inp = c[2].number_input("Input tokens per request", 1, 2_000_000, w.input_tokens_per_request, 100, key="hw-in")
-out = c[3].number_input("Output tokens per request", 1, 200_000, w.output_tokens_per_request, 50, key="hw-out")
+quant_id = c[1].selectbox(
+    "Quantization",
+    list(quants),
+    format_func=lambda q: quant_label(quants[q].name, quants[q].bits_per_weight),
+    key="hw-quant",
+)
 c = st.columns(4)
-ttft = c[0].number_input("Time-to-first-token target, ms", 1.0, None, w.latency.ttft_ms, 100.0, key="hw-ttft")
-per_user = c[1].number_input(
+inp = c[0].number_input("Input tokens per request", 1, 2_000_000, w.input_tokens_per_request, 100, key="hw-in")
+out = c[1].number_input("Output tokens per request", 1, 200_000, w.output_tokens_per_request, 50, key="hw-out")
+ttft = c[2].number_input("Time-to-first-token target, ms", 1.0, None, w.latency.ttft_ms, 100.0, key="hw-ttft")
+per_user = c[3].number_input(
     "Output tok/s per user target", 0.1, None, w.latency.output_tokens_per_s_per_user, 1.0, key="hw-per-user"
 )
-plan = c[2].selectbox(
+c = st.columns(4)
+providers = ["", *cat.providers()]
+provider = c[0].selectbox(
+    "Cloud", providers, format_func=lambda p: p or "cheapest listed", key="hw-provider", help=_PRICE_HELP
+)
+plan = c[1].selectbox(
     "GPU price plan", [p.value for p in PricePlan], format_func=lambda p: PLAN_LABELS[PricePlan(p)], key="hw-plan"
 )
-inputs = FitInputs(model_id, quant_id, int(inp), int(out), float(ttft), float(per_user), plan, w.model_dump_json())
+inputs = FitInputs(
+    model_id, quant_id, int(inp), int(out), float(ttft), float(per_user), plan, w.model_dump_json(), provider
+)
 try:
     rows = fit_table(inputs)
 except CostModelError as ex:
@@ -51,73 +77,26 @@ except CostModelError as ex:
 
 
 st.subheader(md(f"{models[model_id].name} in {quants[quant_id].name}: GPUs that hold it"))
-st.dataframe(fit_frame(rows), hide_index=True, width="stretch", key="hw-table")
+st.dataframe(
+    fit_frame(rows),
+    hide_index=True,
+    width="stretch",
+    key="hw-table",
+    column_config={name: st.column_config.Column(name, help=tip, width=px) for name, (tip, px) in FIT_COLUMNS.items()},
+)
 st.caption(
-    md(
-        "Speeds: roofline estimate with calibrated efficiency factors; prices: the cheapest listed for the plan "
-        "(data/). Full load keeps one replica busy at the sized concurrency; your month 1 prices the scenario's "
-        "traffic with GPU cost only (no people costs), replicas sized for the peak."
-    )
+    "Row order: GPUs that hold the model and have a price come first, cheapest per 1M output tokens at full load "
+    "first; then GPUs that hold it without a price for this cloud and plan; then those it does not fit."
+)
+st.caption(md("Speeds: roofline estimate with calibrated efficiency factors. Prices: " + _PRICE_HELP))
+st.caption(
+    "$/1M out keeps one replica busy at the sized concurrency; $/1M yours prices the scenario's month-1 traffic "
+    "with GPU cost only (no people costs), replicas sized for the peak."
 )
 
 fitting = [r for r in rows if r.estimate is not None]
 if not fitting:
     st.warning("No GPU in the catalog holds this model in this quantization with a full-length request.")
     st.stop()
-by_id = {r.gpu_id: r for r in fitting}
-preferred = cat.gpu(hosted.gpu).gpu_id if hosted and cat.gpu(hosted.gpu).gpu_id in by_id else fitting[0].gpu_id
-gpu_id = st.selectbox(
-    "Look closer at",
-    list(by_id),
-    index=list(by_id).index(preferred),
-    format_func=lambda g: by_id[g].gpu_name,
-    key="hw-gpu",
-)
-row = by_id[gpu_id]
-est = row.estimate
-assert est is not None and row.gpus is not None  # `fitting` holds only the rows with an estimate
-basis = f"{est.basis.value} ({est.efficiency.source})"
-k = st.columns(5)
-gpu = cat.gpu(gpu_id)
-k[0].metric(
-    "GPUs per replica", f"{row.gpus}×", help=md(f"{gpu.name}, {gpu.memory_gb:g} GB: {gpu.source} ({gpu.as_of})")
-)
-k[1].metric("Streams at the targets", est.concurrency, help=md(f"Largest concurrency meeting both targets; {basis}"))
-k[2].metric("Replica output tok/s", f"{est.output_tokens_per_s:,.0f}", help=md(basis))
-k[3].metric("Time to first token", f"{est.ttft_ms:,.0f} ms", help=md(basis))
-k[4].metric(
-    "USD per 1M output tokens",
-    money(row.usd_per_mtok_full_load, decimals=3) if row.usd_per_mtok_full_load is not None else "—",
-    help=md(f"At full load, {PLAN_LABELS[PricePlan(plan)]}: {row.price_source or row.note}"),
-)
-if not row.meets_targets:
-    st.warning("Even one stream misses the latency targets on this GPU; the figures are for a single stream.")
-
-left, right = st.columns([2, 3], gap="large")
-with left:
-    title = f"Memory of one replica: {row.gpus}× {row.gpu_name}"
-    st.plotly_chart(charts.memory_chart(est, title=title), key="hw-memory")
-with right:
-    points = throughput_curve(inputs, gpu_id, row.gpus, est.max_concurrency)
-    fig = charts.throughput_chart(
-        points,
-        target_per_user=float(per_user),
-        chosen=est if row.meets_targets else None,
-        title=f"Throughput vs concurrency ({est.basis.value} estimate)",
-    )
-    st.plotly_chart(fig, key="hw-throughput")
-
-try:
-    measured = measured_vs_estimated(inputs, gpu_id, row.gpus, store_cursor())
-except CostModelError as ex:
-    st.caption(md(f"Stored measurements could not be read: {ex}"))
-else:
-    if measured is None:
-        st.caption("No measurement of this model on this GPU is stored yet (the Measure page runs one).")
-    else:
-        st.subheader("Measured vs estimated")
-        m = st.columns(3)
-        m[0].metric("Measured tok/s", f"{measured.measured_tokens_per_s:,.0f}", help=md(measured.label))
-        m[1].metric("Estimated tok/s", f"{measured.estimated_tokens_per_s:,.0f}", help=md(basis))
-        m[2].metric("Estimate's error", f"{measured.error_pct:+.0f} %", help="(estimate − measurement) ÷ measurement")
-        st.caption(md(f"{measured.label}, {measured.concurrency} streams on {measured.gpus} GPU(s)."))
+preferred = cat.gpu(hosted.gpu).gpu_id if hosted else None
+close_up(inputs, fitting, preferred=preferred, plan=plan, per_user=float(per_user))

@@ -59,7 +59,10 @@ st.subheader("GPUs on this machine")
 try:
     st.dataframe(_inventory(), hide_index=True)
 except MeasurementUnavailable as ex:
-    st.info(f"{ex} Throughput and latency can still be measured; power and energy will be empty.")
+    text = str(ex)
+    if "can still be measured" not in text:  # say it once: some messages say it already
+        text += " Throughput and latency can still be measured; power and energy will be empty."
+    st.info(text)
 
 job: BenchmarkJob | None = st.session_state.get(_JOB)
 with st.form("measure_form"):
@@ -101,7 +104,9 @@ if _ERROR in st.session_state:
     st.error(st.session_state.pop(_ERROR))
 
 
-@st.fragment(run_every=0.5)
+# Poll only while a run is in flight: an idle page must not rerun twice a second. Starting a run reruns the
+# page (the form), which defines the fragment again with a period; a finished run reruns the page without one.
+@st.fragment(run_every=0.5 if st.session_state.get(_JOB) is not None else None)
 def _live() -> None:
     job: BenchmarkJob | None = st.session_state.get(_JOB)
     if job is None:

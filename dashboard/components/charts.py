@@ -1,14 +1,19 @@
 """Plotly figures for the pages. They plot the engine's numbers as they are (US dollars) and compute none.
 
-Figures set no template, so `st.plotly_chart(theme="streamlit")` styles them for the light and the dark
-theme alike; series take their colours from one colourway, one trace per option in the scenario's order, so
-an option has the same colour on every chart. Each figure is built in one call
-from plain dicts, unvalidated (the tests validate every chart a page draws).
+Money axes carry their own ticks, written as money ($0.25, $10k, $1.2M): plotly's own formats write SI
+prefixes ("250m" for $0.25, "100G", "100µ"), which read as something else. Every option keeps one style on
+every chart (colour from a colour-blind-safe palette, no colour used twice); the baseline is drawn dark, dashed
+and thicker, so an option costing about the same cannot hide it. Text is dark enough for 4.5:1 contrast on
+the light theme's white. Each figure is built in one call from plain dicts, unvalidated (the tests validate
+every chart a page draws).
 """
 
 from __future__ import annotations
 
+import math
+import textwrap
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import plotly.graph_objects as go
@@ -18,57 +23,174 @@ from costmodel.sensitivity import TornadoBar
 from costmodel.tco import ScenarioResult
 from costmodel.throughput import ThroughputEstimate
 from dashboard.components.engine import BreakEvenCurves
+from dashboard.components.labels import path_label
 
 __all__ = [
+    "PALETTE",
+    "TEXT_COLOURS",
     "break_even_chart",
     "compared_option",
     "cost_per_mtok_chart",
+    "count_ticks",
     "cumulative_chart",
     "memory_chart",
+    "money_ticks",
+    "option_styles",
+    "short_count",
+    "short_money",
     "throughput_chart",
     "tornado_chart",
 ]
 
 Trace = dict[str, Any]
 
-# Mid-lightness hues, readable on white and on Streamlit's dark background alike (the theme's own colourway
-# pairs dark and pale shades, and the pale ones vanish on white).
-_OPTION_COLOURS = ["#3B82F6", "#F59E0B", "#10B981", "#EF4444", "#8B5CF6", "#EC4899", "#14B8A6", "#84CC16"]
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#8A6D00")
+"""Okabe & Ito's colour-blind-safe palette (Color Universal Design, 2008) without its yellow, which
+vanishes on white, plus a dark ochre; the baseline takes `_BASELINE` instead."""
+_BASELINE = "#222222"
+_DASHES = ("solid", "dot", "dashdot", "longdashdot")
+"""With more options than colours, each further round of the palette takes the next dash: no style twice."""
+TEXT_COLOURS = {"title": "#262730", "axis": "#31333F", "tick": "#494C57"}
+"""Chart text on white: 15.1:1, 12.6:1 and 8.6:1 contrast (WCAG asks 4.5:1)."""
 # Fixed hues for marks that are not options.
-_LOW, _HIGH, _TARGET, _NEUTRAL = "#E8710A", "#12A4B4", "#D6336C", "rgba(128, 128, 128, 0.45)"
+_LOW, _HIGH, _TARGET, _NEUTRAL = "#D55E00", "#0072B2", "#AA3377", "rgba(110, 110, 110, 0.55)"
+
+
+@dataclass(frozen=True)
+class Style:
+    colour: str
+    dash: str
+    width: float
+
+
+def option_styles(names: Sequence[str], baseline: str | None) -> dict[str, Style]:
+    """One style per option, in the scenario's order: the baseline dark, dashed and thick, the others distinct."""
+    out: dict[str, Style] = {}
+    k = 0
+    for name in names:
+        if name == baseline:
+            out[name] = Style(_BASELINE, "dash", 3.5)
+            continue
+        out[name] = Style(PALETTE[k % len(PALETTE)], _DASHES[(k // len(PALETTE)) % len(_DASHES)], 2.5)
+        k += 1
+    return out
+
+
+def _styles(result: ScenarioResult) -> dict[str, Style]:
+    return option_styles([o.name for o in result.options], result.baseline)
+
+
+def _trim(v: float) -> str:
+    text = f"{v:.3g}"
+    return text if "e" not in text else f"{v:,.0f}"
+
+
+def short_money(usd: float) -> str:
+    """`$0.25`, `$250`, `$10k`, `$1.2M`, `$3B`: axis-tick money, never an SI prefix such as m, µ or G."""
+    sign = "-" if usd < 0 else ""
+    a = abs(usd)
+    for unit, size in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("k", 1e3)):
+        if a >= size * 0.9995:
+            return f"{sign}${_trim(a / size)}{unit}"
+    if a == 0:
+        return "$0"
+    if a >= 1:
+        return f"{sign}${_trim(a)}"
+    return f"{sign}${a:.2f}" if a >= 0.01 else f"{sign}${a:.2g}"
+
+
+def short_count(n: float) -> str:
+    """`500`, `10k`, `2.5M`, `1B`: tick labels for token volumes (B for billion, never G)."""
+    a = abs(n)
+    for unit, size in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("k", 1e3)):
+        if a >= size * 0.9995:
+            return f"{'-' if n < 0 else ''}{_trim(a / size)}{unit}"
+    return _trim(n)
+
+
+def _nice_step(span: float, target: int) -> float:
+    raw = span / target
+    mag = 10 ** math.floor(math.log10(raw))
+    return next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw * 0.999)
+
+
+def _linear_ticks(lo: float, hi: float, target: int = 4) -> list[float]:
+    if hi <= lo:
+        hi = lo + (abs(lo) or 1)
+    step = _nice_step(hi - lo, target)
+    first, last = math.floor(lo / step), math.ceil(hi / step)
+    return [round(k * step, 12) for k in range(first, last + 1)]
+
+
+def _log_ticks(lo: float, hi: float) -> list[float]:
+    lo, hi = max(lo, 1e-12), max(hi, lo * 1.0001)
+    a, b = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
+    mults = (1,) if b - a > 2 else (1, 2, 5) if b - a > 1 else (1, 2, 3, 5)
+    return [m * 10.0**e for e in range(a, b + 1) for m in mults if lo / 1.5 <= m * 10.0**e <= hi * 1.5]
+
+
+def money_ticks(lo: float, hi: float, *, log: bool = False) -> dict[str, Any]:
+    """Axis settings that write money ticks ourselves: `tickvals` on round amounts, `ticktext` as money."""
+    vals = _log_ticks(lo, hi) if log else _linear_ticks(lo, hi)
+    return {"tickmode": "array", "tickvals": vals, "ticktext": [short_money(v) for v in vals]}
+
+
+def count_ticks(lo: float, hi: float, *, log: bool = False) -> dict[str, Any]:
+    """Axis settings for token volumes: round values written with k, M, B, T."""
+    vals = _log_ticks(lo, hi) if log else _linear_ticks(lo, hi)
+    return {"tickmode": "array", "tickvals": vals, "ticktext": [short_count(v) for v in vals]}
+
+
+def _axis_text(axis: dict[str, Any]) -> dict[str, Any]:
+    title = axis.get("title", {})
+    return {
+        **axis,
+        "title": {**title, "font": {"color": TEXT_COLOURS["axis"], **title.get("font", {})}},
+        "tickfont": {"color": TEXT_COLOURS["tick"], **axis.get("tickfont", {})},
+    }
 
 
 def _figure(traces: list[Trace], *, title: str, x: str, y: str, height: int = 420, **layout: Any) -> go.Figure:
     base: dict[str, Any] = {
-        "title": {"text": title},
+        "title": {"text": title, "font": {"color": TEXT_COLOURS["title"]}},
         "xaxis": {"title": {"text": x}},
         "yaxis": {"title": {"text": y}},
         "legend": {"orientation": "h", "yanchor": "top", "y": -0.2, "xanchor": "left", "x": 0},
         "height": height,
         "margin": {"t": 60, "b": 10, "l": 10, "r": 10},
         "hovermode": "closest",
-        "colorway": _OPTION_COLOURS,
+        "colorway": list(PALETTE),
     }
     for key, value in layout.items():
         base[key] = {**base.get(key, {}), **value} if isinstance(value, dict) else value
+    for key in [k for k in base if k.startswith(("xaxis", "yaxis"))]:
+        base[key] = _axis_text(base[key])
+    base["legend"] = {**base["legend"], "font": {"color": TEXT_COLOURS["axis"]}}
     # Validation would double the cost of a slider change's redraw; tests/dashboard validate every figure.
     return go.Figure(data=traces, layout=base, _validate=False)
 
 
+def _line(style: Style) -> dict[str, Any]:
+    return {"color": style.colour, "dash": style.dash, "width": style.width}
+
+
 def cumulative_chart(result: ScenarioResult) -> go.Figure:
     """Cumulative cost of every option, month by month over the horizon."""
+    styles = _styles(result)
     traces = []
+    top = 0.0
     for o in result.options:
         cum = o.cumulative_usd()
+        top = max(top, float(cum[-1]))
         traces.append(
             {
                 "type": "scatter",
                 "x": [m.month for m in o.months],
                 "y": [float(v) for v in cum],
                 "customdata": [money(v) for v in cum],
-                "name": o.name,
+                "name": o.name + (" (baseline)" if o.name == result.baseline else ""),
                 "mode": "lines",
-                "line": {"width": 3.5 if o.name == result.baseline else 2},
+                "line": _line(styles[o.name]),
                 "hovertemplate": "%{fullData.name}<br>by month %{x}: %{customdata}<extra></extra>",
             }
         )
@@ -78,33 +200,36 @@ def cumulative_chart(result: ScenarioResult) -> go.Figure:
         title=f"Cumulative cost over {h} months",
         x="Month",
         y="Cumulative cost (USD)",
-        yaxis={"tickprefix": "$", "tickformat": "~s", "rangemode": "tozero"},
+        yaxis={"rangemode": "tozero", **money_ticks(0, top)},
     )
 
 
 def cost_per_mtok_chart(result: ScenarioResult) -> go.Figure:
     """Horizon cost ÷ horizon tokens of every option, as the engine reports it (one bar trace per option)."""
+    styles = _styles(result)
     traces = [
         {
             "type": "bar",
             "orientation": "h",
             "x": [float(o.usd_per_mtok)],
-            "y": [o.name],
+            "y": [_wrap(o.name + (" (baseline)" if o.name == result.baseline else ""), 32)],
             "name": o.name,
             "text": [money(o.usd_per_mtok, decimals=2)],
             "textposition": "auto",
-            "hovertemplate": "%{y}: %{text} per 1M tokens<extra></extra>",
+            "marker": {"color": styles[o.name].colour},
+            "hovertemplate": o.name.replace("%", "%%") + ": %{text} per 1M tokens<extra></extra>",
             "showlegend": False,
         }
         for o in result.options
     ]
     h = result.scenario.horizon_months
+    top = max(float(o.usd_per_mtok) for o in result.options)
     return _figure(
         traces,
         title=f"Cost per 1M tokens ({h}-month average)",
-        x="USD per 1M tokens (input + output)",
+        x="USD per 1M tokens (in + out)",
         y="",
-        xaxis={"tickprefix": "$", "rangemode": "tozero"},
+        xaxis={"rangemode": "tozero", **money_ticks(0, top)},
         yaxis={"autorange": "reversed", "automargin": True},
         barmode="overlay",
     )
@@ -112,6 +237,7 @@ def cost_per_mtok_chart(result: ScenarioResult) -> go.Figure:
 
 def break_even_chart(curves: BreakEvenCurves, result: ScenarioResult) -> go.Figure:
     """Steady monthly cost of every option against monthly volume, both on log axes, crossings marked."""
+    styles = _styles(result)
     xs = [float(v) for v in curves.tokens_per_month]
     xlabels = [tokens(v) for v in curves.tokens_per_month]
     traces: list[Trace] = []
@@ -127,9 +253,9 @@ def break_even_chart(curves: BreakEvenCurves, result: ScenarioResult) -> go.Figu
                 "x": xs,
                 "y": values,
                 "customdata": [[label, money(c)] for label, c in zip(xlabels, ys, strict=True)],
-                "name": name,
+                "name": name + (" (baseline)" if name == result.baseline else ""),
                 "mode": "lines",
-                "line": {"shape": "hv" if stepped else "linear"},
+                "line": {**_line(styles[name]), "shape": "hv" if stepped else "linear"},
                 "hovertemplate": "%{fullData.name}<br>%{customdata[0]} tokens/month: %{customdata[1]}<extra></extra>",
             }
         )
@@ -168,8 +294,8 @@ def break_even_chart(curves: BreakEvenCurves, result: ScenarioResult) -> go.Figu
         y="Cost per month (USD, log scale)",
         height=480,
         legend={"y": -0.25},
-        xaxis={"type": "log"},
-        yaxis={"type": "log", "tickprefix": "$", "tickformat": "~s"},
+        xaxis={"type": "log", **count_ticks(xs[0], xs[-1], log=True)},
+        yaxis={"type": "log", **money_ticks(min(lows), max(highs), log=True)},
     )
 
 
@@ -181,10 +307,21 @@ def compared_option(result: ScenarioResult) -> str | None:
     return min(others, key=lambda o: o.horizon_usd).name if others else None
 
 
+def _wrap(text: str, width: int) -> str:
+    return "<br>".join(textwrap.wrap(text, width, break_long_words=True)) or text
+
+
+def tornado_label(result: ScenarioResult, bar: TornadoBar) -> str:
+    """The bar's input in words (`Llama 3.1 8B on 1× H100 · Engineers (FTE)`), never its field path."""
+    path = [int(p) if p.isdigit() else p for p in bar.path.split(".")]
+    return path_label(result.scenario, path)
+
+
 def tornado_chart(bars: Sequence[TornadoBar], result: ScenarioResult, *, top: int = 10) -> go.Figure:
     """Floating bars from the saving with each input lowered to the saving with it raised."""
     shown = list(bars[:top])[::-1]  # plotly draws the first category at the bottom: widest on top
-    labels = [b.label for b in shown]
+    names = [tornado_label(result, b) for b in shown]
+    labels = [_wrap(n, 30) for n in names]
     pct = f"{result.scenario.sensitivity_pct:g} %"
     traces: list[Trace] = [
         {
@@ -207,18 +344,25 @@ def tornado_chart(bars: Sequence[TornadoBar], result: ScenarioResult, *, top: in
                 "type": "scatter",
                 "y": labels,
                 "x": [float(getattr(b, saving)) for b in shown],
-                "customdata": [[f"{getattr(b, value):,.4g}", money(getattr(b, saving))] for b in shown],
+                "customdata": [
+                    [n, f"{getattr(b, value):,.4g}", money(getattr(b, saving))]
+                    for n, b in zip(names, shown, strict=True)
+                ],
                 "name": name,
                 "mode": "markers",
                 "marker": {"symbol": symbol, "size": 13, "color": colour},
-                "hovertemplate": "%{y} = %{customdata[0]}<br>saving %{customdata[1]}<extra>" + name + "</extra>",
+                "hovertemplate": "%{customdata[0]} = %{customdata[1]}<br>saving %{customdata[2]}<extra>"
+                + name
+                + "</extra>",
             }
         )
     other = compared_option(result)
     shapes = []
+    xs = [float(v) for b in shown for v in (b.saving_low_usd, b.saving_high_usd)]
     if other is not None:
         base = float(result.saving_horizon_usd(other))
-        line = {"dash": "dot", "width": 1.5, "color": _NEUTRAL}
+        xs.append(base)
+        line = {"dash": "dot", "width": 1.5, "color": "#555555"}
         shapes.append(
             {"type": "line", "xref": "x", "yref": "paper", "x0": base, "x1": base, "y0": 0, "y1": 1, "line": line}
         )
@@ -228,9 +372,11 @@ def tornado_chart(bars: Sequence[TornadoBar], result: ScenarioResult, *, top: in
         title=f"What moves the {h}-month saving",
         x=f"Saving over {h} months (USD)",
         y="",
-        height=460,
-        xaxis={"tickprefix": "$", "tickformat": "~s"},
-        yaxis={"automargin": True},
+        height=max(460, 60 + 44 * len(shown) + 90),
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1},
+        margin={"t": 80, "b": 10},
+        xaxis={**money_ticks(min(xs, default=0), max(xs, default=1)), "automargin": True},
+        yaxis={"automargin": True, "tickfont": {"size": 12}},
         shapes=shapes,
     )
 
@@ -288,7 +434,7 @@ def throughput_chart(
         x="Concurrent streams (log scale)",
         y="Replica output tok/s",
         height=440,
-        xaxis={"type": "log"},
+        xaxis={"type": "log", **count_ticks(conc[0], conc[-1], log=True)},
         yaxis={"rangemode": "tozero"},
         yaxis2={
             "title": {"text": "Per-stream output tok/s"},
@@ -296,7 +442,7 @@ def throughput_chart(
             "side": "right",
             "rangemode": "tozero",
             "showgrid": False,
-            "tickformat": ",.0f",
+            "tickmode": "auto",  # not synced to the left axis's grid, which gives odd values such as 23 and 31
         },
     )
 
@@ -306,8 +452,8 @@ def memory_chart(est: ThroughputEstimate, *, title: str) -> go.Figure:
     reserved = max(0.0, est.memory_gb - est.weights_gb - est.kv_capacity_gb)
     parts = [
         ("Weights", est.weights_gb),
-        (f"KV cache (room for {est.max_concurrency} streams at mean length)", est.kv_capacity_gb),
-        ("Runtime reserve and headroom", reserved),
+        (f"KV cache ({est.max_concurrency} streams)", est.kv_capacity_gb),
+        ("Reserve", reserved),
     ]
     traces = [
         {

@@ -24,10 +24,11 @@ from dashboard.components.edits import (
     with_volume,
 )
 from dashboard.components.engine import checked
+from dashboard.components.share import preset_shaped
 from dashboard.components.text import md
 from dashboard.state import flash, get_preset, get_scenario, set_preset, set_scenario
 
-__all__ = ["PLAN_LABELS", "VOLUME_GRID", "apply", "compare_controls"]
+__all__ = ["PLAN_LABELS", "VOLUME_GRID", "apply", "compare_controls", "preset_label"]
 
 PLAN_LABELS = {
     PricePlan.ON_DEMAND: "On-demand",
@@ -36,7 +37,7 @@ PLAN_LABELS = {
     PricePlan.COMMIT_3YR: "3-year commitment",
 }
 _STEM_LABEL = {stem: label for label, stem in PRESETS.items()}
-_CUSTOM = "Custom scenario"
+_CUSTOM = "Custom"
 
 
 def _volume_grid() -> tuple[float, ...]:
@@ -78,9 +79,8 @@ def _share_pct(scenario: Scenario) -> int:
 
 def _sync(scenario: Scenario) -> None:
     """Point every widget at the scenario's value (it may have changed on another page, or been rejected)."""
-    stem = get_preset()
     wanted = {
-        "preset_pick": _STEM_LABEL.get(stem, _CUSTOM) if stem else _CUSTOM,
+        "preset_pick": preset_label(scenario),
         "volume": scenario.workload.requests_per_month,
         "growth": scenario.workload.monthly_growth_pct,
         "open_share": _share_pct(scenario),
@@ -89,6 +89,12 @@ def _sync(scenario: Scenario) -> None:
     for key, value in wanted.items():
         if st.session_state.get(key) != value:
             st.session_state[key] = value
+
+
+def preset_label(scenario: Scenario) -> str:
+    """What the preset box shows: the preset, while only the Compare inputs moved; else "Custom"."""
+    stem = get_preset()
+    return _STEM_LABEL.get(stem, _CUSTOM) if stem and preset_shaped(scenario, stem) else _CUSTOM
 
 
 def _on_preset() -> None:
@@ -118,10 +124,12 @@ def compare_controls(scenario: Scenario, tokens_per_month_label: str) -> None:
     _sync(scenario)
     volume = scenario.workload.requests_per_month
     growth = scenario.workload.monthly_growth_pct
-    cols = st.columns([1.3, 1.6, 1.2, 1.2, 1.2], gap="medium")
+    # Two rows: at 1280 px five controls in one row cut the preset's and the plan's names short.
+    top = st.columns([2.2, 1.4, 1.6], gap="medium")
+    cols = [top[0], *st.columns([1.6, 1.2, 1.2], gap="medium"), top[1]]
     cols[0].selectbox(
         "Preset",
-        [*PRESETS, _CUSTOM] if get_preset() is None else list(PRESETS),
+        [*PRESETS, _CUSTOM] if preset_label(scenario) == _CUSTOM else list(PRESETS),
         key="preset_pick",
         on_change=_on_preset,
         help="Built-in scenarios under data/scenarios/. Picking one replaces the current scenario.",

@@ -1,7 +1,7 @@
 """Scenario edits the controls make: each returns a new, validated scenario and never touches money.
 
 Pydantic's `model_copy(update=...)` skips validation, so every edit goes through a JSON-shaped dict and
-`Scenario.model_validate`, and a rejected value becomes a `ScenarioError` naming the field.
+`Scenario.model_validate`, and a rejected value becomes a `ScenarioError` naming the field by its label.
 """
 
 from __future__ import annotations
@@ -12,10 +12,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from costmodel.catalog import catalog
-from costmodel.errors import ScenarioError, render_validation_error
+from costmodel.errors import ScenarioError
 from costmodel.scenario import CloudGpuOption, HybridOption, PricePlan, Scenario
+from dashboard.components.labels import human_errors
 
 __all__ = [
+    "dependents",
     "duplicated",
     "open_share",
     "price_plan",
@@ -25,18 +27,18 @@ __all__ = [
     "with_option",
     "with_price_plan",
     "with_volume",
-    "without_option",
+    "without_options",
 ]
 
 Data = dict[str, Any]
 
 
-def validated(data: Data, *, source: str = "scenario") -> Scenario:
-    """Build a scenario from a JSON-shaped dict; a bad value raises `ScenarioError` with `field: message`."""
+def validated(data: Data) -> Scenario:
+    """Build a scenario from a JSON-shaped dict; a bad value raises `ScenarioError` as `label: message` lines."""
     try:
         return Scenario.model_validate(data)
     except ValidationError as ex:
-        raise ScenarioError(render_validation_error(ex, source=source)) from None
+        raise ScenarioError(human_errors(ex, data)) from None
 
 
 def _edit(scenario: Scenario, change: Callable[[Data], None]) -> Scenario:
@@ -150,12 +152,22 @@ def with_option(scenario: Scenario, option: Data, *, index: int | None = None) -
     return _edit(scenario, change)
 
 
-def without_option(scenario: Scenario, index: int) -> Scenario:
-    """The scenario without option `index` (a baseline pointing at it falls back to the first API option)."""
+def dependents(scenario: Scenario, name: str) -> list[str]:
+    """Hybrid options that route traffic to option `name` (they cannot stay without it)."""
+    return [o.name for o in scenario.options if isinstance(o, HybridOption) and name in (o.open_option, o.api_option)]
+
+
+def without_options(scenario: Scenario, names: list[str], *, baseline: str | None = None) -> Scenario:
+    """The scenario without the options named; `baseline` becomes the baseline when given.
+
+    A baseline that pointed at a removed option, with no new one given, falls back to the first API option.
+    """
 
     def change(d: Data) -> None:
-        gone = d["options"].pop(index)
-        if d.get("baseline") == gone["name"]:
+        d["options"] = [o for o in d["options"] if o["name"] not in names]
+        if baseline is not None:
+            d["baseline"] = baseline
+        elif d.get("baseline") in names:
             d["baseline"] = None
 
     return _edit(scenario, change)

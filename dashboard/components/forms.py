@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import pandas as pd
@@ -18,6 +19,7 @@ import streamlit as st
 from pydantic import BaseModel
 
 from costmodel.catalog import catalog
+from costmodel.demo import DEMO, preset
 from costmodel.errors import CostModelError, ScenarioError
 from costmodel.fmt import money
 from costmodel.prices import ApiPrice
@@ -31,15 +33,26 @@ from costmodel.scenario import (
     PricePlan,
     Scenario,
     SelfHostCosts,
+    TaskClass,
     Workload,
 )
 from dashboard.components.controls import PLAN_LABELS, apply
-from dashboard.components.edits import duplicated, validated, with_option, without_option
+from dashboard.components.edits import dependents, duplicated, validated, with_option, without_options
 from dashboard.components.engine import api_choices
+from dashboard.components.feedback import apply_in_form, has_notice, show_notice
+from dashboard.components.labels import field_help, field_label, quant_label
 from dashboard.components.text import md
 from dashboard.state import flash, get_scenario, scenario_revision
 
-__all__ = ["KIND_LABELS", "add_option_row", "frame_form", "new_option", "option_editor", "workload_form"]
+__all__ = [
+    "KIND_LABELS",
+    "add_option_row",
+    "frame_form",
+    "new_option",
+    "option_editor",
+    "self_hosted_defaults",
+    "workload_form",
+]
 
 Data = dict[str, Any]
 
@@ -57,7 +70,6 @@ class _Num:
     """A number input for one model field."""
 
     name: str
-    label: str
     step: float = 1.0
     fmt: str | None = None
     """printf format; a Decimal field is sent to pydantic as text written with it (no float artefacts)."""
@@ -66,9 +78,7 @@ class _Num:
     integer: bool = False
 
 
-def _help(model: type[BaseModel], name: str) -> str | None:
-    field = model.model_fields.get(name)
-    return md(field.description) if field and field.description else None
+_help = field_help
 
 
 def _number_inputs(model: type[BaseModel], data: Data, fields: list[_Num], prefix: str, *, cols: int = 3) -> None:
@@ -78,7 +88,7 @@ def _number_inputs(model: type[BaseModel], data: Data, fields: list[_Num], prefi
         if value is not None:
             value = int(value) if f.integer else float(value)
         columns[n % cols].number_input(
-            f.label,
+            field_label(model, f.name),
             value=value,
             step=int(f.step) if f.integer else float(f.step),
             format=f.fmt or ("%d" if f.integer else None),
@@ -100,19 +110,19 @@ def _read_numbers(data: Data, fields: list[_Num], prefix: str) -> None:
 
 
 _WORKLOAD = [
-    _Num("requests_per_month", "Requests per month (month 1)", 10_000, "%.0f"),
-    _Num("input_tokens_per_request", "Input tokens per request", 100, integer=True),
-    _Num("output_tokens_per_request", "Output tokens per request", 50, integer=True),
-    _Num("cached_input_share", "Cached input share (0–1)", 0.05, "%.2f"),
-    _Num("batch_share", "Batch share (0–1)", 0.05, "%.2f"),
-    _Num("monthly_growth_pct", "Monthly growth, %", 0.5, "%.1f"),
-    _Num("peak_to_average", "Peak ÷ average load", 0.1, "%.2f"),
-    _Num("hours_per_day", "Hours a day", 1, "%.1f"),
-    _Num("days_per_week", "Days a week", 1, "%.1f"),
+    _Num("requests_per_month", 10_000, "%.0f"),
+    _Num("input_tokens_per_request", 100, integer=True),
+    _Num("output_tokens_per_request", 50, integer=True),
+    _Num("cached_input_share", 0.05, "%.2f"),
+    _Num("batch_share", 0.05, "%.2f"),
+    _Num("monthly_growth_pct", 0.5, "%.1f"),
+    _Num("peak_to_average", 0.1, "%.2f"),
+    _Num("hours_per_day", 1, "%.1f"),
+    _Num("days_per_week", 1, "%.1f"),
 ]
 _LATENCY = [
-    _Num("ttft_ms", "Time to first token target, ms", 100, "%.0f"),
-    _Num("output_tokens_per_s_per_user", "Output tok/s per user target", 1, "%.1f"),
+    _Num("ttft_ms", 100, "%.0f"),
+    _Num("output_tokens_per_s_per_user", 1, "%.1f"),
 ]
 
 
@@ -120,7 +130,7 @@ def _apply_workload(prefix: str) -> None:
     data = get_scenario().model_dump(mode="json")
     _read_numbers(data["workload"], _WORKLOAD, prefix)
     _read_numbers(data["workload"]["latency"], _LATENCY, prefix)
-    apply(lambda: validated(data))
+    apply_in_form("workload", lambda: validated(data))
 
 
 def workload_form(scenario: Scenario) -> None:
@@ -130,16 +140,17 @@ def workload_form(scenario: Scenario) -> None:
         w = scenario.workload.model_dump(mode="json")
         _number_inputs(Workload, w, _WORKLOAD, prefix)
         _number_inputs(LatencyTargets, w["latency"], _LATENCY, prefix, cols=3)
+        show_notice("workload")
         st.form_submit_button("Apply workload", on_click=_apply_workload, args=(prefix,), type="primary")
 
 
 _FRAME = [
-    _Num("horizon_months", "Horizon, months", 6, integer=True),
-    _Num("discount_rate_pct_per_year", "Discount rate, %/year", 0.5, "%.1f"),
-    _Num("api_price_change_pct_per_year", "API price change, %/year", 5, "%.1f"),
-    _Num("gpu_price_change_pct_per_year", "GPU price change, %/year", 5, "%.1f"),
-    _Num("sensitivity_pct", "Tornado swing, ± %", 5, "%.0f"),
-    _Num("usd_fx_rate", "FX rate: units of the currency per USD", 0.01, "%.4f"),
+    _Num("horizon_months", 6, integer=True),
+    _Num("discount_rate_pct_per_year", 0.5, "%.1f"),
+    _Num("api_price_change_pct_per_year", 5, "%.1f"),
+    _Num("gpu_price_change_pct_per_year", 5, "%.1f"),
+    _Num("sensitivity_pct", 5, "%.0f"),
+    _Num("usd_fx_rate", 0.01, "%.4f"),
 ]
 _CURRENCIES = ["USD", "EUR", "GBP", "CHF", "JPY", "INR", "CAD", "AUD"]
 
@@ -152,7 +163,7 @@ def _apply_frame(prefix: str) -> None:
     data["baseline"] = st.session_state[prefix + "baseline"] or None
     day = st.session_state[prefix + "price_date"]
     data["price_date"] = day.isoformat() if isinstance(day, date) else None
-    apply(lambda: validated(data))
+    apply_in_form("frame", lambda: validated(data))
 
 
 def frame_form(scenario: Scenario) -> None:
@@ -160,10 +171,10 @@ def frame_form(scenario: Scenario) -> None:
     prefix = f"fr-{scenario_revision()}-"
     with st.form(f"frame-form-{scenario_revision()}", border=False):
         c = st.columns(3)
-        c[0].text_input("Scenario name", scenario.name, key=prefix + "name")
+        c[0].text_input(field_label(Scenario, "name"), scenario.name, key=prefix + "name")
         choices = ["", *(o.name for o in scenario.options)]  # "": the first API option
         c[1].selectbox(
-            "Baseline (what you pay today)",
+            field_label(Scenario, "baseline"),
             choices,
             index=choices.index(scenario.baseline or ""),
             format_func=lambda n: n or "the first API option",
@@ -171,11 +182,14 @@ def frame_form(scenario: Scenario) -> None:
             help=_help(Scenario, "baseline"),
         )
         c[2].date_input(
-            "API prices as of", scenario.price_date, key=prefix + "price_date", help=_help(Scenario, "price_date")
+            field_label(Scenario, "price_date"),
+            scenario.price_date,
+            key=prefix + "price_date",
+            help=_help(Scenario, "price_date"),
         )
         c = st.columns(3)
         c[0].selectbox(
-            "Currency shown",
+            field_label(Scenario, "currency"),
             sorted({*_CURRENCIES, scenario.currency}),
             index=sorted({*_CURRENCIES, scenario.currency}).index(scenario.currency),
             accept_new_options=True,
@@ -183,6 +197,7 @@ def frame_form(scenario: Scenario) -> None:
             help=_help(Scenario, "currency"),
         )
         _number_inputs(Scenario, scenario.model_dump(mode="json"), _FRAME, prefix)
+        show_notice("frame")
         st.form_submit_button("Apply", on_click=_apply_frame, args=(prefix,), type="primary")
 
 
@@ -212,37 +227,52 @@ def _api_picker(data: Data, scenario: Scenario, prefix: str) -> None:
         key=prefix + "pick",
         help="Prices from genai-prices; managed endpoints list open-weight models sold per token.",
     )
-    _number_inputs(ApiOption, data, [_Num("discount_pct", "Negotiated discount, %", 1, "%.1f")], prefix)
+    listed = next((p for p in choices if f"{p.provider_id}/{p.model_id}" == current), None)
+    st.markdown(
+        "**Your negotiated prices** (empty: the list price"
+        + (f" as of {listed.price_date}" if listed else "")
+        + "; a discount applies to list prices only)"
+    )
+    fields = [_Num("discount_pct", 1, "%.1f")]
+    for name in _API_PRICES:
+        shown = f"list {money(getattr(listed, name), decimals=2)}" if listed else "list price"
+        fields.append(_Num(name, 0.01, "%.4f", empty=shown))
+    _number_inputs(ApiOption, data, fields, prefix, cols=4)
+
+
+_API_PRICES = ("input_usd_per_mtok", "cached_input_usd_per_mtok", "output_usd_per_mtok")
+"""Negotiated per-token prices an API option may carry instead of the list price."""
+_API_FIELDS = [_Num("discount_pct", fmt="%.1f"), *(_Num(n, fmt="%.4f", empty="list") for n in _API_PRICES)]
 
 
 _SELF = [
-    _Num("gpus_per_replica", "GPUs per replica", 1, empty="the fewest that fit", integer=True),
-    _Num("min_replicas", "Minimum replicas", 1, integer=True),
-    _Num("measured_output_tokens_per_s", "Measured tok/s per replica", 100, "%.1f", empty="the estimate"),
-    _Num("measured_watts_per_gpu", "Measured watts per GPU", 10, "%.0f", empty="TDP"),
+    _Num("gpus_per_replica", 1, empty="the fewest that fit", integer=True),
+    _Num("min_replicas", 1, integer=True),
+    _Num("measured_output_tokens_per_s", 100, "%.1f", empty="the estimate"),
+    _Num("measured_watts_per_gpu", 10, "%.0f", empty="TDP"),
 ]
-_CLOUD = [_Num("usd_per_gpu_hour", "Own price, USD per GPU-hour", 0.1, "%.4f", empty="catalog price")]
+_CLOUD = [_Num("usd_per_gpu_hour", 0.1, "%.4f", empty="catalog price")]
 _ON_PREM = [
-    _Num("gpus_per_server", "GPUs per server", 1, integer=True),
-    _Num("server_capex_usd", "Server price, USD", 10_000, "%.2f"),
-    _Num("amortisation_years", "Amortisation, years", 1, "%.1f"),
-    _Num("server_overhead_watts", "Server overhead, W", 100, "%.0f"),
-    _Num("gpu_idle_power_share", "Idle GPU power share (0–1)", 0.05, "%.2f"),
-    _Num("pue", "PUE", 0.05, "%.2f"),
-    _Num("usd_per_kwh", "Electricity, USD per kWh", 0.01, "%.4f"),
-    _Num("rack_usd_per_server_month", "Rack, USD per server-month", 50, "%.2f"),
-    _Num("maintenance_pct_per_year", "Maintenance, % of capex/year", 1, "%.1f"),
+    _Num("gpus_per_server", 1, integer=True),
+    _Num("server_capex_usd", 10_000, "%.2f"),
+    _Num("amortisation_years", 1, "%.1f"),
+    _Num("server_overhead_watts", 100, "%.0f"),
+    _Num("gpu_idle_power_share", 0.05, "%.2f"),
+    _Num("pue", 0.05, "%.2f"),
+    _Num("usd_per_kwh", 0.01, "%.4f"),
+    _Num("rack_usd_per_server_month", 50, "%.2f"),
+    _Num("maintenance_pct_per_year", 1, "%.1f"),
 ]
 _COSTS = [
-    _Num("engineering_fte", "Engineers (FTE)", 0.05, "%.2f"),
-    _Num("loaded_salary_usd_per_year", "Loaded salary, USD/year", 10_000, "%.2f"),
-    _Num("support_usd_per_month", "Support, USD/month", 100, "%.2f"),
-    _Num("monitoring_usd_per_month", "Monitoring, USD/month", 100, "%.2f"),
-    _Num("setup_usd", "Migration and setup, USD (once)", 1000, "%.2f"),
-    _Num("fine_tuning_gpu_hours", "Fine-tuning GPU-hours (once)", 10, "%.1f"),
-    _Num("fine_tuning_usd_per_gpu_hour", "Fine-tuning USD per GPU-hour", 0.1, "%.4f"),
-    _Num("data_prep_days", "Data-prep person-days (once)", 1, "%.1f"),
-    _Num("data_prep_usd_per_day", "Data-prep USD per day", 50, "%.2f"),
+    _Num("engineering_fte", 0.05, "%.2f"),
+    _Num("loaded_salary_usd_per_year", 10_000, "%.2f"),
+    _Num("support_usd_per_month", 100, "%.2f"),
+    _Num("monitoring_usd_per_month", 100, "%.2f"),
+    _Num("setup_usd", 1000, "%.2f"),
+    _Num("fine_tuning_gpu_hours", 10, "%.1f"),
+    _Num("fine_tuning_usd_per_gpu_hour", 0.1, "%.4f"),
+    _Num("data_prep_days", 1, "%.1f"),
+    _Num("data_prep_usd_per_day", 50, "%.2f"),
 ]
 
 
@@ -260,7 +290,7 @@ def _self_hosted_fields(data: Data, prefix: str) -> None:
     with c[0]:
         models = [m for m in cat.models if m.has_architecture]
         _catalog_select(
-            "Open model",
+            field_label(CloudGpuOption, "model"),
             [m.model_id for m in models],
             model_id,
             prefix + "model",
@@ -268,15 +298,15 @@ def _self_hosted_fields(data: Data, prefix: str) -> None:
         )
     with c[1]:
         _catalog_select(
-            "Quantization",
+            field_label(CloudGpuOption, "quant"),
             [q.quant_id for q in cat.quants],
             quant_id,
             prefix + "quant",
-            {q.quant_id: f"{q.name} ({q.bits_per_weight:g} bits)" for q in cat.quants},
+            {q.quant_id: quant_label(q.name, q.bits_per_weight) for q in cat.quants},
         )
     with c[2]:
         _catalog_select(
-            "GPU",
+            field_label(CloudGpuOption, "gpu"),
             [g.gpu_id for g in cat.gpus],
             gpu_id,
             prefix + "gpu",
@@ -289,7 +319,7 @@ def _self_hosted_fields(data: Data, prefix: str) -> None:
         if current not in providers:
             providers.append(current)
         c[0].selectbox(
-            "Cloud",
+            field_label(CloudGpuOption, "provider"),
             providers,
             index=providers.index(current),
             format_func=lambda p: p or "cheapest listed",
@@ -297,17 +327,17 @@ def _self_hosted_fields(data: Data, prefix: str) -> None:
             help=_help(CloudGpuOption, "provider"),
         )
         c[1].selectbox(
-            "Price plan",
+            field_label(CloudGpuOption, "price_plan"),
             [p.value for p in PricePlan],
             index=[p.value for p in PricePlan].index(data["price_plan"]),
             format_func=lambda p: PLAN_LABELS[PricePlan(p)],
             key=prefix + "price_plan",
         )
-        c[2].checkbox("Scale to zero outside traffic hours", data["scale_to_zero"], key=prefix + "scale_to_zero")
+        c[2].checkbox(field_label(CloudGpuOption, "scale_to_zero"), data["scale_to_zero"], key=prefix + "scale_to_zero")
         _number_inputs(CloudGpuOption, data, _SELF + _CLOUD, prefix)
     else:
         _number_inputs(OnPremOption, data, _SELF + _ON_PREM, prefix)
-    st.markdown("**People and one-off costs**")
+    st.markdown(f"**{field_label(CloudGpuOption, 'costs')}**")
     _number_inputs(SelfHostCosts, data["costs"], _COSTS, prefix + "costs-")
 
 
@@ -329,8 +359,8 @@ def _hybrid_fields(data: Data, scenario: Scenario, prefix: str) -> None:
     opens, apis = _hybrid_parts(scenario)
     c = st.columns(2)
     for col, field, candidates, label in (
-        (c[0], "open_option", opens, "Open-model option"),
-        (c[1], "api_option", apis, "API option"),
+        (c[0], "open_option", opens, field_label(HybridOption, "open_option")),
+        (c[1], "api_option", apis, field_label(HybridOption, "api_option")),
     ):
         names = candidates if data[field] in candidates else [data[field], *candidates]
         col.selectbox(label, names, index=names.index(data[field]), key=prefix + field, help=_help(HybridOption, field))
@@ -339,11 +369,11 @@ def _hybrid_fields(data: Data, scenario: Scenario, prefix: str) -> None:
         num_rows="dynamic",
         key=prefix + "task_classes",
         column_config={
-            "name": st.column_config.TextColumn("Task class", required=True),
+            "name": st.column_config.TextColumn(field_label(TaskClass, "name"), required=True),
             "share": st.column_config.NumberColumn(
-                "Share of requests (0–1)", min_value=0.0, max_value=1.0, step=0.05, required=True
+                field_label(TaskClass, "share"), min_value=0.0, max_value=1.0, step=0.05, required=True
             ),
-            "on_open_model": st.column_config.CheckboxColumn("On the open model", default=True),
+            "on_open_model": st.column_config.CheckboxColumn(field_label(TaskClass, "on_open_model"), default=True),
         },
         hide_index=True,
         width="stretch",
@@ -356,7 +386,7 @@ def _read_option(data: Data, scenario: Scenario, prefix: str, table: pd.DataFram
     kind = data["kind"]
     if kind in ("api", "managed"):
         data["provider"], data["model"] = s[prefix + "pick"].split("/", 1)
-        _read_numbers(data, [_Num("discount_pct", "", fmt="%.1f")], prefix)
+        _read_numbers(data, [f for f in _API_FIELDS if f.name in ApiOption.model_fields], prefix)
     elif kind in ("cloud_gpu", "on_prem"):
         for f in ("model", "quant", "gpu"):
             data[f] = s[prefix + f]
@@ -396,11 +426,63 @@ def _apply_option(index: int, prefix: str) -> None:
     data = scenario.options[index].model_dump(mode="json")
     table = _edited_table(data["task_classes"], prefix) if data["kind"] == "hybrid" else None
     edited = _read_option(data, scenario, prefix, table)
-    apply(lambda: with_option(get_scenario(), edited, index=index))
+    apply_in_form(f"option-{index}", lambda: with_option(get_scenario(), edited, index=index))
+
+
+_REMOVING = "builder_removing"
+"""Name of the option whose removal waits for the user's answer (it is the baseline, or a hybrid needs it)."""
 
 
 def _remove(index: int) -> None:
-    apply(lambda: without_option(get_scenario(), index))
+    scenario = get_scenario()
+    name = scenario.options[index].name
+    if name == scenario.baseline_option.name or dependents(scenario, name):
+        st.session_state[_REMOVING] = name  # ask first: see `_removal_panel`
+        return
+    apply(lambda: without_options(get_scenario(), [name]))
+
+
+def _confirm_remove(name: str, prefix: str) -> None:
+    scenario = get_scenario()
+    gone = [name, *dependents(scenario, name)]
+    baseline = st.session_state.get(prefix + "new-baseline") if name == scenario.baseline_option.name else None
+    if apply(lambda: without_options(get_scenario(), gone, baseline=baseline)):
+        flash("success", md(f"Removed {', '.join(gone)}." + (f" The baseline is now {baseline}." if baseline else "")))
+    st.session_state.pop(_REMOVING, None)
+
+
+def _cancel_remove() -> None:
+    st.session_state.pop(_REMOVING, None)
+
+
+def _removal_panel(scenario: Scenario, index: int, prefix: str) -> None:
+    """Removing the baseline, or an option a hybrid routes to, says what it means before it happens."""
+    name = scenario.options[index].name
+    needs = dependents(scenario, name)
+    gone = [name, *needs]
+    is_base = name == scenario.baseline_option.name
+    with st.container(border=True, key=f"removing-{index}"):
+        text = []
+        if is_base:
+            text.append(f"**{name}** is the baseline: every saving is measured against it.")
+        if needs:
+            text.append(f"{' and '.join(needs)} route{'s' if len(needs) == 1 else ''} traffic to it and would go too.")
+        st.warning(md(" ".join(text)))
+        left = [o.name for o in scenario.options if o.name not in gone]
+        if not left:
+            st.info("Nothing would be left to compare: add another option first.")
+        elif is_base:
+            st.selectbox("New baseline (what you pay today)", left, key=prefix + "new-baseline")
+        c = st.columns([2, 1, 3])
+        c[0].button(
+            f"Remove {len(gone)} option{'s' if len(gone) > 1 else ''}" + (" and set the baseline" if is_base else ""),
+            key=prefix + "confirm-remove",
+            on_click=_confirm_remove,
+            args=(name, prefix),
+            type="primary",
+            disabled=not left,
+        )
+        c[1].button("Cancel", key=prefix + "cancel-remove", on_click=_cancel_remove)
 
 
 def _duplicate(index: int) -> None:
@@ -414,21 +496,49 @@ def option_editor(scenario: Scenario, index: int) -> None:
     prefix = f"opt-{rev}-{index}-"
     data = option.model_dump(mode="json")
     base = " · baseline" if option.name == scenario.baseline_option.name else ""
-    with st.expander(md(f"**{option.name}** — {KIND_LABELS[option.kind]}{base}"), expanded=False):
+    removing = st.session_state.get(_REMOVING) == option.name
+    open_it = removing or has_notice(f"option-{index}")
+    with st.expander(md(f"**{option.name}** — {KIND_LABELS[option.kind]}{base}"), expanded=open_it):
         with st.form(f"option-{index}-form-{rev}", border=False):
-            st.text_input("Name", option.name, key=prefix + "name", help=_help(ApiOption, "name"))
+            st.text_input(
+                field_label(ApiOption, "name"), option.name, key=prefix + "name", help=_help(ApiOption, "name")
+            )
             if option.kind in ("api", "managed"):
                 _api_picker(data, scenario, prefix)
             elif option.kind in ("cloud_gpu", "on_prem"):
                 _self_hosted_fields(data, prefix)
             else:
                 _hybrid_fields(data, scenario, prefix)
+            show_notice(f"option-{index}")
             st.form_submit_button("Apply", on_click=_apply_option, args=(index, prefix), type="primary")
+        if removing:
+            _removal_panel(scenario, index, prefix)
         c = st.columns([1, 1, 4])
         c[0].button(
             "Duplicate", key=f"dup-{rev}-{index}", on_click=_duplicate, args=(index,), icon=":material/content_copy:"
         )
-        c[1].button("Remove", key=f"del-{rev}-{index}", on_click=_remove, args=(index,), icon=":material/delete:")
+        only = len(scenario.options) == 1
+        c[1].button(
+            "Remove",
+            key=f"del-{rev}-{index}",
+            on_click=_remove,
+            args=(index,),
+            icon=":material/delete:",
+            disabled=only,
+            help="A scenario needs at least one option." if only else None,
+        )
+
+
+def self_hosted_defaults() -> tuple[Data, str]:
+    """People and one-off costs a new self-hosted option starts with, and where they come from.
+
+    They are the built-in presets' figures (the demo's first rented-GPU option), so an option added here is
+    costed like the ones the presets show, and the page can say so.
+    """
+    demo = preset(DEMO)
+    hosted = next(o for o in demo.options if isinstance(o, CloudGpuOption))
+    source = f"data/scenarios/{DEMO}.json, option “{hosted.name}”"
+    return hosted.costs.model_dump(mode="json", exclude_unset=True), source
 
 
 def new_option(kind: str, scenario: Scenario) -> Data:
@@ -444,10 +554,11 @@ def new_option(kind: str, scenario: Scenario) -> Data:
         }
     if kind in ("cloud_gpu", "on_prem"):
         name = "New rented GPUs" if kind == "cloud_gpu" else "New own server"
-        return {"kind": kind, "name": name, "model": "llama-3.1-8b", "quant": "bf16", "gpu": "H100-SXM"}
+        costs, _ = self_hosted_defaults()
+        return {"kind": kind, "name": name, "model": "llama-3.1-8b", "quant": "bf16", "gpu": "H100-SXM", "costs": costs}
     opens, apis = _hybrid_parts(scenario)
     if not opens or not apis:
-        raise ScenarioError("a hybrid option needs an API option and an open-model option: add those first")
+        raise ScenarioError("A hybrid option needs an API option and an open-model option: add those first.")
     return {"kind": "hybrid", "name": "New hybrid", "open_option": opens[0], "api_option": apis[0]}
 
 
@@ -458,10 +569,26 @@ def _add() -> None:
     except CostModelError as ex:
         flash("error", md(str(ex)))
         return
-    apply(lambda: with_option(get_scenario(), option))
+    if apply(lambda: with_option(get_scenario(), option)):
+        flash("success", md(f"Added “{get_scenario().options[-1].name}” at the end of the list: open it to edit it."))
+
+
+def _describe_costs(costs: Data) -> str:
+    parts = []
+    for name, value in costs.items():
+        label = field_label(SelfHostCosts, name)
+        parts.append(f"{label}: {money(Decimal(str(value))) if 'USD' in label else f'{float(value):g}'}")
+    return "; ".join(parts)
 
 
 def add_option_row() -> None:
     c = st.columns([3, 1], vertical_alignment="bottom")
     c[0].selectbox("Add an option", list(KIND_LABELS), format_func=KIND_LABELS.__getitem__, key="add-kind")
-    c[1].button("Add option", on_click=_add, icon=":material/add:", type="primary")
+    c[1].button("Add option", on_click=_add, icon=":material/add:", type="primary", key="add-option")
+    costs, source = self_hosted_defaults()
+    st.caption(
+        md(
+            f"New self-hosted options start with the presets' people and one-off costs — {_describe_costs(costs)} "
+            f"(from {source}) — and the engine's defaults for the rest: change them to yours."
+        )
+    )

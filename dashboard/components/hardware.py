@@ -1,8 +1,10 @@
 """Hardware fit: which GPUs hold a model in a given quantization, how fast, and what that means per token.
 
-Speeds come from `costmodel.throughput`, GPU-hour prices from the catalog, cost per token from the
-engine (`costmodel.measure.energy.gpu_hours_usd_per_mtok` at full load, `costmodel.tco.evaluate` for the
-user's own workload). Cached by their inputs, so moving between GPUs redraws without recomputing.
+Speeds come from `costmodel.throughput`. The GPU-hour price is the engine's own pick
+(`costmodel.sizing.resolve_gpu_price`, the rule behind Compare's cards), so both pages show one price for one
+GPU, cloud and plan, and name the offer. Cost per token comes from the engine too
+(`costmodel.measure.energy.gpu_hours_usd_per_mtok` at full load, `costmodel.tco.evaluate` for the user's own
+workload). Cached by their inputs, so moving between GPUs redraws without recomputing.
 """
 
 from __future__ import annotations
@@ -18,10 +20,20 @@ from costmodel.catalog import catalog
 from costmodel.errors import CostModelError
 from costmodel.fmt import money
 from costmodel.scenario import CloudGpuOption, LatencyTargets, Scenario, SelfHostCosts, Workload
+from costmodel.sizing import resolve_gpu_price
 from costmodel.tco import evaluate
 from costmodel.throughput import ThroughputEstimate, estimate, gpus_needed, max_concurrency_meeting
 
-__all__ = ["FitInputs", "GpuFit", "Measured", "fit_frame", "fit_table", "measured_vs_estimated", "throughput_curve"]
+__all__ = [
+    "FIT_COLUMNS",
+    "FitInputs",
+    "GpuFit",
+    "Measured",
+    "fit_frame",
+    "fit_table",
+    "measured_vs_estimated",
+    "throughput_curve",
+]
 
 try:  # another part of the engine, written alongside this page; the page works without it
     from costmodel.measure.energy import gpu_hours_usd_per_mtok
@@ -42,6 +54,8 @@ class FitInputs:
     price_plan: str
     workload_json: str
     """The scenario's workload, for the cost per token of the user's own traffic."""
+    provider: str = ""
+    """Cloud whose price is used ("": the cheapest listed for the plan), as on a rented-GPU option."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +72,9 @@ class GpuFit:
     meets_targets: bool
     usd_per_gpu_hour: Decimal | None
     price_source: str
+    """The engine's source line for the price: provider, instance, region, plan, file and date."""
+    offer: str
+    """Provider and instance the price is for (`lambda gpu_8x_h100_sxm5`)."""
     usd_per_mtok_full_load: Decimal | None
     """GPU-hours per million output tokens with the replica kept busy at the sized concurrency."""
     workload_usd_per_mtok: Decimal | None
@@ -74,16 +91,22 @@ def _workload(inputs: FitInputs) -> Workload:
     return Workload.model_validate(w)
 
 
-def _your_workload(inputs: FitInputs, gpu_id: str, gpus: int) -> tuple[Decimal, int, float]:
-    option = CloudGpuOption(
+def _option(inputs: FitInputs, gpu_id: str, gpus: int) -> CloudGpuOption:
+    """The rented-GPU option the page prices: the same one Compare would build for this GPU, cloud and plan."""
+    return CloudGpuOption(
         name=gpu_id,
         model=inputs.model_id,
         quant=inputs.quant_id,
         gpu=gpu_id,
         gpus_per_replica=gpus,
+        provider=inputs.provider or None,
         price_plan=inputs.price_plan,
         costs=SelfHostCosts(engineering_fte=0),
     )
+
+
+def _your_workload(inputs: FitInputs, gpu_id: str, gpus: int) -> tuple[Decimal, int, float]:
+    option = _option(inputs, gpu_id, gpus)
     result = evaluate(Scenario(workload=_workload(inputs), options=[option], horizon_months=1))
     r = result.options[0]
     return r.usd_per_mtok, r.months[0].replicas, r.months[0].utilisation
@@ -101,6 +124,7 @@ def _row(inputs: FitInputs, gpu_id: str) -> GpuFit:
         meets_targets=False,
         usd_per_gpu_hour=None,
         price_source="",
+        offer="",
         usd_per_mtok_full_load=None,
         workload_usd_per_mtok=None,
         workload_replicas=None,
@@ -108,7 +132,7 @@ def _row(inputs: FitInputs, gpu_id: str) -> GpuFit:
     )
     n = gpus_needed(model, gpu, quant, context_tokens=inputs.input_tokens + inputs.output_tokens)
     if n is None:
-        return GpuFit(**empty, note="does not fit on 64 GPUs")
+        return GpuFit(**empty, note="does not fit")
     try:
         est, ok = max_concurrency_meeting(
             model,
@@ -123,23 +147,25 @@ def _row(inputs: FitInputs, gpu_id: str) -> GpuFit:
     except CostModelError as ex:
         return GpuFit(**{**empty, "gpus": n}, note=str(ex))
     row = {**empty, "gpus": n, "estimate": est, "meets_targets": ok}
-    prices = cat.gpu_prices(gpu.gpu_id, plan=inputs.price_plan)
-    if not prices:
-        return GpuFit(**row, note=f"no {inputs.price_plan} price listed")
-    p = prices[0]
+    try:
+        usd_per_gpu_hour, source, offer = resolve_gpu_price(_option(inputs, gpu.gpu_id, n), gpu)
+    except CostModelError:
+        return GpuFit(**row, note="no price listed")  # for this cloud and plan: the caption says so
     row.update(
-        usd_per_gpu_hour=p.usd_per_gpu_hour, price_source=f"{p.provider} {p.instance_type}, {p.source} ({p.as_of})"
+        usd_per_gpu_hour=usd_per_gpu_hour,
+        price_source=source,
+        offer=f"{offer.provider} {offer.instance_type}" if offer else "your price",
     )
     if gpu_hours_usd_per_mtok is not None and est.output_tokens_per_s > 0:
         row["usd_per_mtok_full_load"] = gpu_hours_usd_per_mtok(
-            tokens_per_s=est.output_tokens_per_s, gpus=n, usd_per_gpu_hour=p.usd_per_gpu_hour
+            tokens_per_s=est.output_tokens_per_s, gpus=n, usd_per_gpu_hour=usd_per_gpu_hour
         )
     try:
         usd, replicas, util = _your_workload(inputs, gpu.gpu_id, n)
     except CostModelError as ex:
         return GpuFit(**row, note=str(ex))
     row.update(workload_usd_per_mtok=usd, workload_replicas=replicas, workload_utilisation=util)
-    return GpuFit(**row, note="" if ok else "misses the latency targets even at 1 stream")
+    return GpuFit(**row, note="" if ok else "misses targets")
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -161,6 +187,26 @@ def _money(usd: Decimal | None, decimals: int) -> str | None:
     return money(usd, decimals=decimals) if usd is not None else None
 
 
+FIT_COLUMNS: dict[str, tuple[str, int]] = {
+    "GPU": ("GPU model and its memory", 128),
+    "GPUs": ("GPUs per replica (tensor parallel) to hold the weights and one full-length request", 46),
+    "Streams": ("Concurrent streams one replica serves while meeting both latency targets", 60),
+    "Tok/s": ("Replica output tokens per second at those streams (time to first token: Look closer)", 54),
+    "$/GPU-h": ("GPU-hour price the engine uses for this cloud and plan (Offer names it)", 62),
+    "Offer": ("Provider and instance the price is for", 164),
+    "$/1M out": ("GPU cost per million output tokens with a replica kept busy (full load)", 66),
+    "$/1M yours": ("GPU cost per million tokens (in + out) of your month-1 traffic, replicas sized for the peak", 74),
+    "Replicas": ("Replicas your month-1 peak needs", 62),
+    "Note": ("Why a row has no figure, or misses the latency targets", 100),
+}
+"""Column → (what it means, shown as its tooltip; width in pixels): the table fits at 1280 px."""
+
+
+def _short_gpu(name: str, memory_gb: float) -> str:
+    short = name.removeprefix("NVIDIA ").removeprefix("AMD ")
+    return short if "GB" in short else f"{short} {memory_gb:g}GB"
+
+
 def fit_frame(rows: list[GpuFit]) -> pd.DataFrame:
     """The table the page shows: one row per GPU, the engine's figures rounded for reading."""
     out = []
@@ -168,22 +214,19 @@ def fit_frame(rows: list[GpuFit]) -> pd.DataFrame:
         e = row.estimate
         out.append(
             {
-                "GPU": row.gpu_name,
-                "GB": row.memory_gb,
-                "GPUs per replica": row.gpus,
-                "Streams at target": e.concurrency if e else None,
-                "Replica output tok/s": round(e.output_tokens_per_s) if e else None,
-                "Per-stream tok/s": round(e.output_tokens_per_s_per_stream, 1) if e else None,
-                "TTFT ms": round(e.ttft_ms) if e else None,
-                "Meets targets": row.meets_targets,
-                "USD per GPU-hour": _money(row.usd_per_gpu_hour, 2),
-                "USD per 1M output tokens, full load": _money(row.usd_per_mtok_full_load, 3),
-                "USD per 1M tokens, your month 1": _money(row.workload_usd_per_mtok, 3),
-                "Replicas for your traffic": row.workload_replicas,
+                "GPU": _short_gpu(row.gpu_name, row.memory_gb),
+                "GPUs": row.gpus,
+                "Streams": e.concurrency if e else None,
+                "Tok/s": round(e.output_tokens_per_s) if e else None,
+                "$/GPU-h": _money(row.usd_per_gpu_hour, 2) or "—",
+                "Offer": row.offer or "—",
+                "$/1M out": _money(row.usd_per_mtok_full_load, 3) or "—",
+                "$/1M yours": _money(row.workload_usd_per_mtok, 3) or "—",
+                "Replicas": row.workload_replicas,
                 "Note": row.note,
             }
         )
-    return pd.DataFrame(out)
+    return pd.DataFrame(out, columns=list(FIT_COLUMNS))
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from costmodel.tco import OptionResult, ScenarioResult
 
-__all__ = ["basis_help", "md", "short_basis"]
+__all__ = ["basis_help", "md", "short_basis", "sources_table"]
 
 _MAX_LINE = 400
 
@@ -24,18 +24,38 @@ def short_basis(option: OptionResult) -> str:
 
 
 def basis_help(result: ScenarioResult, option: OptionResult) -> str:
-    """Tooltip for every number of an option: its basis, and each input with its source and date."""
+    """Tooltip of an option's card: its basis and each input's value, short lines and no commit hashes.
+
+    Where each input comes from (URLs, commits, dates) is in the page's Sources panel and in the workbook.
+    """
     lines = [f"**Basis:** {short_basis(option)}", option.description]
     if option.api is not None:
-        lines.append(f"Prices as of {option.api.price_date}: {option.api.source}")
+        lines.append(f"List prices as of {option.api.price_date} (genai-prices)")
     for s in option.sources:
-        lines.append(f"- {s.label}: {s.value} — {s.source}")
+        lines.append(f"- {s.label}: {s.value}")
     if option.kind == "hybrid":
         for name in _hybrid_parts(result, option):
             part = result.option(name)
-            lines.append(f"- {part.name}: {short_basis(part)}" + (f" ({part.api.source})" if part.api else ""))
+            lines.append(f"- {part.name}: {short_basis(part)}")
     lines += [f"⚠ {w}" for w in option.warnings]
+    lines.append("Sources: “Where every input comes from”, below the charts.")
     return md("\n".join(lines))
+
+
+def sources_table(option: OptionResult) -> str:
+    """A markdown table of the option's inputs, values and full sources (commit hashes included)."""
+    rows = [(s.label, s.value, s.source) for s in option.sources]
+    if option.api is not None and not rows:
+        rows.append(("Prices", f"as of {option.api.price_date}", option.api.source))
+    if not rows:
+        return ""
+
+    def cell(text: str) -> str:
+        return md(text).replace("|", "\\|").replace("  \n", " ")
+
+    out = ["| Input | Value | Source |", "|---|---|---|"]
+    out += [f"| {cell(a)} | {cell(b)} | {cell(c)} |" for a, b, c in rows]
+    return "\n".join(out)
 
 
 def _hybrid_parts(result: ScenarioResult, option: OptionResult) -> list[str]:

@@ -39,8 +39,15 @@ def scenario_of(at: AppTest) -> Scenario:
     return at.session_state["scenario"]
 
 
+def _worded(saving, cur, *, per: str = "/mo") -> str:
+    """A saving as the cards word it: never a negative saving."""
+    if saving > 0:
+        return f"saves {money(saving, **cur)}{per}"
+    return f"costs {money(-saving, **cur)}{per} more" if saving < 0 else "same cost"
+
+
 def expected_cards(result: ScenarioResult) -> list[list[str]]:
-    """Every figure a KPI card must show, straight from the engine (month-1 cost, saving, months, NPV)."""
+    """Every figure a KPI card must show, straight from the engine (month-1 cost, saving, months, NPV, fleet)."""
     s = result.scenario
     cur = {"currency": s.currency, "fx": s.usd_fx_rate}
     h = s.horizon_months
@@ -48,13 +55,23 @@ def expected_cards(result: ScenarioResult) -> list[list[str]]:
     for o in result.options:
         shown = [money(o.month1_usd, **cur)]
         if o.name != result.baseline:
+            horizon = result.saving_horizon_usd(o.name)
             shown += [
-                money(result.saving_month1_usd(o.name), **cur),
-                money(result.saving_horizon_usd(o.name), **cur),
+                _worded(result.saving_month1_usd(o.name), cur),
+                f"Saving over {h} months: **{money(horizon, **cur)}**"
+                if horizon >= 0
+                else f"Extra cost over {h} months: **{money(-horizon, **cur)}**",
                 f"month {o.break_even_month}" if o.break_even_month else f"not within {h} months",
                 f"month {o.payback_month}" if o.payback_month else f"not within {h} months",
                 money(o.npv_saving_usd, **cur),  # type: ignore[arg-type]
             ]
+        if o.kind in ("cloud_gpu", "on_prem", "hybrid"):
+            first = o.months[0]
+            peak = max(m.gpus for m in o.months)
+            shown.append(f"{first.replicas} replica" + ("" if first.replicas == 1 else "s"))
+            shown.append(f"{first.gpus} GPU" + ("" if first.gpus == 1 else "s") + " in month 1")
+            if peak != first.gpus:
+                shown.append(f"{peak} GPUs (month")
         cards.append([md(x) for x in shown])
     return cards
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -11,6 +12,7 @@ from costmodel.demo import demo_scenario, preset
 from costmodel.errors import CostModelError
 from costmodel.fmt import money
 from costmodel.prices import api_price, list_api_prices
+from costmodel.saved_scenarios import decode_scenario
 from costmodel.scenario import ApiOption, CloudGpuOption, Scenario
 from costmodel.tco import evaluate
 from dashboard.components.text import md
@@ -95,7 +97,9 @@ def test_a_good_upload_replaces_the_scenario(builder):
     assert not builder.error
     assert scenario_of(builder) == rag
     assert builder.success and "rag.json" in builder.success[0].value
-    assert not builder.code  # no preset behind it: no share link
+    link = builder.code[0].value  # no preset behind it: the link carries the whole scenario
+    assert "preset=" not in link
+    assert decode_scenario(parse_qs(urlsplit(link).query)["s"][0]) == rag
     page(builder, "compare")
     assert_compare_matches(builder, rag)
 
@@ -117,7 +121,7 @@ def test_an_impossible_workload_is_refused_with_the_field_named(builder):
     prefix = f"wl-{_rev(builder)}-"
     builder.number_input(key=prefix + "peak_to_average").set_value(0.5)
     _submit(builder, "workload")
-    assert "workload.peak_to_average: Input should be greater than or equal to 1" in builder.error[0].value
+    assert builder.error[0].value == md("Peak ÷ average load: must be greater than or equal to 1 (you entered 0.50)")
     assert scenario_of(builder) == demo_scenario()
 
 
@@ -148,10 +152,124 @@ def test_add_duplicate_and_remove_options(builder):
     assert scenario_of(builder) == demo_scenario()
 
 
-def test_removing_an_option_a_hybrid_needs_is_refused(builder):
-    _click(builder, "Remove", 0)  # GPT-4o is the hybrid's API part
-    assert "hybrid option" in builder.error[0].value and "must name an api option" in builder.error[0].value
+def test_removing_the_baseline_asks_for_a_new_one_in_plain_words(builder):
+    _click(builder, "Remove", 0)  # GPT-4o: the baseline, and the hybrid's API part
+    assert not builder.error and scenario_of(builder) == demo_scenario()
+    panel = builder.main.get_by_key("removing-0")
+    text = panel.warning[0].value
+    assert "is the baseline" in text and "Hybrid: routine → 8B, hard → GPT-4o" in text and "would go too" in text
+    assert "must name" not in text and "api_option" not in text  # no validator text
+    panel.selectbox[0].set_value("Llama 3.3 70B on Together")
+    _click(builder, "Remove 2 options and set the baseline")
+    s = scenario_of(builder)
+    assert [o.name for o in s.options] == [o.name for o in demo_scenario().options[1:4]]
+    assert s.baseline == "Llama 3.3 70B on Together"
+    assert any("The baseline is now Llama 3.3 70B on Together" in m.value for m in builder.success)
+    page(builder, "compare")
+    assert_compare_matches(builder, s)
+
+
+def test_removing_an_option_a_hybrid_needs_can_be_cancelled(builder):
+    _click(builder, "Remove", 2)  # the hybrid's open-model part
+    assert "would go too" in builder.main.get_by_key("removing-2").warning[0].value
+    _click(builder, "Cancel")
     assert scenario_of(builder) == demo_scenario()
+    with pytest.raises(KeyError):
+        builder.main.get_by_key("removing-2")
+
+
+def test_removing_a_plain_option_needs_no_question(builder):
+    _click(builder, "Remove", 3)
+    assert [o.name for o in scenario_of(builder).options] == [
+        o.name for o in demo_scenario().options if o.name != "Llama 3.3 70B FP8 on 2× H100"
+    ]
+
+
+def test_apply_confirms_what_changed_and_the_new_verdict(builder):
+    prefix = f"wl-{_rev(builder)}-"
+    builder.number_input(key=prefix + "requests_per_month").set_value(8_000_000.0)
+    _submit(builder, "workload")
+    text = builder.success[0].value
+    assert md("Requests per month (month 1): 3000000.0 → 8000000.0") in text
+    assert md(evaluate(scenario_of(builder)).verdict) in text
+
+
+def test_an_error_clears_once_it_is_fixed(builder):
+    prefix = f"wl-{_rev(builder)}-"
+    builder.number_input(key=prefix + "peak_to_average").set_value(0.5)
+    _submit(builder, "workload")
+    assert builder.error
+    builder.number_input(key=prefix + "peak_to_average").set_value(3.0)
+    _submit(builder, "workload")
+    assert not builder.error and scenario_of(builder).workload.peak_to_average == 3.0
+    builder.run()
+    assert not builder.error
+
+
+def test_start_blank_asks_then_replaces_the_scenario_and_the_link_follows(builder):
+    from dashboard.components.starts import blank_scenario
+
+    _click(builder, "Start blank")
+    assert scenario_of(builder) == demo_scenario()  # not yet: it asks first
+    assert "will be replaced" in builder.main.get_by_key("start-confirm").warning[0].value
+    _click(builder, "Start")
+    assert scenario_of(builder) == blank_scenario()
+    assert "preset" not in builder.query_params and decode_scenario(builder.query_params["s"]) == blank_scenario()
+    page(builder, "compare")
+    assert builder.selectbox(key="preset_pick").value == "Custom"
+    assert_compare_matches(builder, blank_scenario())
+
+
+def test_start_from_usage_logs_without_logs_says_to_import_first(builder):
+    _click(builder, "Start from my usage logs")
+    _click(builder, "Start")
+    assert "no usage imported yet" in builder.error[0].value
+    assert scenario_of(builder) == demo_scenario()
+
+
+def test_start_from_usage_logs_uses_the_logged_workload_and_model(builder):
+    from costmodel.store import connect
+    from costmodel.usage import import_file, workload_from_usage
+    from tests.dashboard.conftest import ROOT
+
+    con = connect()  # the test's own store (OPENTCO_DB)
+    import_file(con, ROOT / "tests/fixtures/litellm-spend-logs/spend_logs.json")
+    expected = workload_from_usage(con)
+    con.close()
+    _click(builder, "Start from my usage logs")
+    _click(builder, "Start")
+    s = scenario_of(builder)
+    assert not builder.error and s.workload == expected
+    assert [(o.kind, o.provider, o.model) for o in s.options] == [("api", "anthropic", "claude-3-5-sonnet-20241022")]
+
+
+def test_new_self_hosted_options_carry_the_presets_people_and_setup_costs(builder):
+    from dashboard.components.forms import self_hosted_defaults
+
+    demo_costs = demo_scenario().options[2].costs  # type: ignore[union-attr]
+    for kind in ("cloud_gpu", "on_prem"):
+        builder.selectbox(key="add-kind").set_value(kind)
+        _click(builder, "Add option")
+        assert scenario_of(builder).options[-1].costs == demo_costs  # type: ignore[union-attr]
+    assert str(demo_costs.setup_usd) == "15000"
+    assert "$15,000" in builder.caption[-1].value and self_hosted_defaults()[1] in builder.caption[-1].value
+
+
+def test_api_options_take_negotiated_per_token_prices(builder):
+    prefix = f"opt-{_rev(builder)}-0-"
+    builder.number_input(key=prefix + "input_usd_per_mtok").set_value(1.75)
+    builder.number_input(key=prefix + "output_usd_per_mtok").set_value(7.0)
+    _submit(builder, "option-0")
+    opt = scenario_of(builder).options[0]
+    assert isinstance(opt, ApiOption)
+    assert (str(opt.input_usd_per_mtok), opt.cached_input_usd_per_mtok, str(opt.output_usd_per_mtok)) == (
+        "1.7500",
+        None,
+        "7.0000",
+    )
+    assert builder.number_input(key=f"opt-{_rev(builder)}-0-cached_input_usd_per_mtok").placeholder == "list $1.25"
+    page(builder, "compare")
+    assert_compare_matches(builder, scenario_of(builder))
 
 
 def test_api_picker_lists_prices_with_their_date_and_switches_the_model(builder):

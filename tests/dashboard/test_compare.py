@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 
 import pytest
@@ -28,16 +29,28 @@ def test_landing_page_shows_the_engines_verdict_and_kpis(app):
     assert not app.error
 
 
-def test_every_card_states_its_basis_in_a_tooltip(app):
+def _sources_text(at) -> str:
+    """The text of the page with its Sources panel opened (it is drawn only once opened)."""
+    at.session_state["sources-panel"] = True
+    at.run()
+    assert not at.exception
+    return "\n".join(m.value for m in at.main.markdown) + "\n".join(c.value for c in at.main.caption)
+
+
+def test_every_card_states_its_basis_in_a_short_tooltip_and_the_sources_panel_has_the_rest(app):
     result = evaluate(demo_scenario())
+    panel = _sources_text(app)
     for i, o in enumerate(result.options):
         tip = app.main.get_by_key(f"kpi-{i}").metric[0].help
         if o.api is not None:
-            assert str(o.api.price_date) in tip and md(o.api.source) in tip
+            assert str(o.api.price_date) in tip and md(o.api.source) in panel
         else:
             assert o.basis in tip  # calibrated / estimated / measured / mixed
         for s in o.sources:
-            assert md(s.source) in tip
+            assert md(f"{s.label}: {s.value}") in tip  # the value, in a short line
+            assert md(s.source).replace("|", "\\|") in panel  # the source, hashes and all, in the panel
+        assert not re.search(r"@[0-9a-f]{12,}", tip), tip  # no commit hash in a tooltip
+        assert max(len(line) for line in tip.split("\n")) < 160
 
 
 @pytest.mark.parametrize("requests", [500_000.0, 10_000_000.0, 50_000_000.0])
@@ -84,8 +97,8 @@ def test_price_plan_moves_clouds_without_that_plan_to_the_cheapest_that_has_it(a
     assert scenario_of(app) == expected
     assert all(o.price_plan == PricePlan.SPOT for o in expected.options if isinstance(o, CloudGpuOption))
     result = assert_compare_matches(app, expected)
-    tip = app.main.get_by_key("kpi-2").metric[0].help
-    assert "spot" in tip and md(result.options[2].sources[-1].source) in tip
+    assert "spot" in result.options[2].sources[-1].source
+    assert md(result.options[2].sources[-1].source) in _sources_text(app)
 
 
 @pytest.mark.parametrize("label", list(PRESETS))
@@ -141,7 +154,7 @@ def test_shared_link_restores_the_key_inputs():
     [
         ({"preset": "nope"}, "link: unknown preset 'nope'"),
         ({"preset": "api-bill-10k-50k", "requests": "lots"}, "link: requests='lots' is not a number"),
-        ({"preset": "api-bill-10k-50k", "requests": "-5"}, "requests_per_month: Input should be greater than 0"),
+        ({"preset": "api-bill-10k-50k", "requests": "-5"}, "Requests per month (month 1): must be greater than 0"),
         ({"preset": "api-bill-10k-50k", "plan": "forever"}, "link: plan='forever' is not a price plan"),
     ],
 )
@@ -170,7 +183,9 @@ def test_charts_have_titles_units_and_the_engines_numbers(app):
         assert "template" not in layout or layout["template"]["layout"].get("colorway") != ["#000001"]
     cum = charts["chart-cumulative"]
     assert cum["layout"]["yaxis"]["title"]["text"] == "Cumulative cost (USD)"
-    assert [t["name"] for t in cum["data"]] == [o.name for o in result.options]
+    assert [t["name"] for t in cum["data"]] == [
+        o.name + (" (baseline)" if o.name == result.baseline else "") for o in result.options
+    ]
     for trace, o in zip(cum["data"], result.options, strict=True):
         assert trace["y"][-1] == pytest.approx(float(o.horizon_usd))
     bars = charts["chart-per-mtok"]["data"]
@@ -185,15 +200,19 @@ def test_charts_have_titles_units_and_the_engines_numbers(app):
     assert tokens(result.baseline_result.months[0].tokens) in today["name"]
 
 
-def test_tornado_shows_the_engines_bars(app):
+def test_tornado_shows_the_engines_bars_with_human_labels(app):
     from costmodel.sensitivity import tornado
 
     result = evaluate(demo_scenario())
     bars = tornado(demo_scenario(), result)[:10]
     spec = _charts(app)["chart-tornado"]
     low = next(t for t in spec["data"] if t.get("name", "").startswith("input −"))
-    assert low["y"] == [b.label for b in bars][::-1]
     assert low["x"] == pytest.approx([float(b.saving_low_usd) for b in bars][::-1])
+    names = [c[0] for c in low["customdata"]]
+    for name in names:
+        assert "_" not in name and "costs." not in name and "latency." not in name, name
+    assert names[::-1][:3] == ["Requests per month (month 1)", "Output tokens per request", "Monthly growth, %"]
+    assert all(len(line) <= 30 for label in low["y"] for line in label.split("<br>"))
 
 
 def test_currency_is_shown_as_the_scenario_says(app):
@@ -258,4 +277,4 @@ def test_the_address_bar_follows_the_preset_and_forgets_an_uploaded_scenario(app
     }
     app.session_state["scenario_preset"] = None  # what an upload does
     app.run()
-    assert "preset" not in app.query_params
+    assert "preset" not in app.query_params and "s" in app.query_params  # the whole scenario, then

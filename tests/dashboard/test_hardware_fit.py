@@ -7,9 +7,13 @@ from datetime import UTC, datetime
 import pytest
 
 from costmodel.catalog import catalog
+from costmodel.demo import demo_scenario
 from costmodel.fmt import money
 from costmodel.measure import Measurement
 from costmodel.measure.energy import gpu_hours_usd_per_mtok
+from costmodel.scenario import CloudGpuOption
+from costmodel.sizing import resolve_gpu_price
+from costmodel.tco import evaluate
 from costmodel.throughput import estimate, gpus_needed, max_concurrency_meeting
 from tests.dashboard.conftest import page
 
@@ -19,35 +23,62 @@ def fit(app):
     return page(app, "hardware_fit")
 
 
-def _engine_row(model: str, quant: str, gpu: str, *, inp: int = 1200, out: int = 250, ttft=2000.0, per_user=20.0):
+def _engine_row(
+    model: str, quant: str, gpu: str, *, inp=1200, out=250, ttft=2000.0, per_user=20.0, provider: str | None = "lambda"
+):
+    """What the engine says; the price by the engine's own rule for the demo's cloud (lambda, on-demand)."""
     cat = catalog()
     m, g, q = cat.model(model), cat.gpu(gpu), cat.quant(quant)
     n = gpus_needed(m, g, q, context_tokens=inp + out)
     est, ok = max_concurrency_meeting(
         m, g, q, gpus=n, input_tokens=inp, output_tokens=out, ttft_ms=ttft, output_tokens_per_s_per_user=per_user
     )
-    price = cat.gpu_prices(g.gpu_id, plan="on_demand")[0].usd_per_gpu_hour
+    option = CloudGpuOption(name="x", model=model, quant=quant, gpu=gpu, gpus_per_replica=n, provider=provider)
+    price = resolve_gpu_price(option, g)[0]
     per_mtok = gpu_hours_usd_per_mtok(tokens_per_s=est.output_tokens_per_s, gpus=n, usd_per_gpu_hour=price)
     return n, est, ok, price, per_mtok
 
 
-def _table_row(at, gpu_name: str) -> dict:
+def _table_row(at, gpu_id: str) -> dict:
+    from dashboard.components.hardware import _short_gpu
+
+    g = catalog().gpu(gpu_id)
     df = at.dataframe[0].value
-    return df[df["GPU"] == gpu_name].iloc[0].to_dict()
+    return df[df["GPU"] == _short_gpu(g.name, g.memory_gb)].iloc[0].to_dict()
 
 
 def test_table_shows_the_engines_fit_speed_and_cost(fit):
     # defaults come from the demo scenario: its first self-hosted option (Llama 3.1 8B, bf16) and its workload
     assert fit.selectbox(key="hw-model").value == "llama-3.1-8b"
-    for gpu in ("H100-SXM", "L40S", "A10G"):
+    assert fit.selectbox(key="hw-provider").value == "lambda"  # the demo's cloud
+    for gpu in ("H100-SXM", "A100-80GB", "A10"):
         n, est, ok, price, per_mtok = _engine_row("llama-3.1-8b", "bf16", gpu)
-        row = _table_row(fit, catalog().gpu(gpu).name)
-        assert row["GPUs per replica"] == n
-        assert row["Streams at target"] == est.concurrency
-        assert row["Replica output tok/s"] == round(est.output_tokens_per_s)
-        assert row["Meets targets"] == ok
-        assert row["USD per GPU-hour"] == money(price, decimals=2)
-        assert row["USD per 1M output tokens, full load"] == money(per_mtok, decimals=3)
+        row = _table_row(fit, gpu)
+        assert row["GPUs"] == n
+        assert row["Streams"] == est.concurrency
+        assert row["Tok/s"] == round(est.output_tokens_per_s)
+        assert row["Note"] == ("" if ok else "misses targets")
+        assert row["$/GPU-h"] == money(price, decimals=2)
+        assert row["$/1M out"] == money(per_mtok, decimals=3)
+        assert row["Offer"].startswith("lambda ")
+
+
+def test_hardware_fit_and_compare_show_one_price_for_one_gpu_and_plan(fit):
+    """The issue: H100 on-demand read $1.80 here and $2.99 on Compare. Both now use the engine's rule."""
+    compare_price = next(s.value for s in evaluate(demo_scenario()).options[2].sources if s.label == "GPU-hour price")
+    row = _table_row(fit, "H100-SXM")
+    assert compare_price == f"{row['$/GPU-h']}/GPU-hour"
+    fit.selectbox(key="hw-provider").set_value("").run()  # any cloud: the cheapest listed
+    cheapest = catalog().gpu_prices("H100-SXM", plan="on_demand")[0]
+    assert _table_row(fit, "H100-SXM")["$/GPU-h"] == money(cheapest.usd_per_gpu_hour, decimals=2)
+    assert _table_row(fit, "H100-SXM")["Offer"] == f"{cheapest.provider} {cheapest.instance_type}"
+
+
+def test_the_table_says_why_its_rows_are_in_that_order(fit):
+    assert any("Row order:" in c.value for c in fit.caption)
+    df = fit.dataframe[0].value
+    priced = [float(v.strip("$").replace(",", "")) for v in df["$/1M out"] if v != "—"]
+    assert priced == sorted(priced)
 
 
 def test_close_up_metrics_and_charts(fit):
@@ -56,7 +87,7 @@ def test_close_up_metrics_and_charts(fit):
     assert shown["GPUs per replica"] == f"{n}×"
     assert shown["Streams at the targets"] == str(est.concurrency)
     assert shown["Replica output tok/s"] == f"{est.output_tokens_per_s:,.0f}"
-    assert shown["USD per 1M output tokens"] == money(per_mtok, decimals=3)
+    assert shown["$/1M output tokens"] == money(per_mtok, decimals=3)
     assert est.basis.value in fit.metric[2].help
     charts = {c.key: c for c in fit.get("plotly_chart")}
     assert set(charts) == {"hw-memory", "hw-throughput"}
@@ -90,11 +121,11 @@ def test_changing_model_and_quantization(fit):
     fit.run()
     assert not fit.exception and not fit.error
     n, est, _, _, per_mtok = _engine_row("llama-3.3-70b", "fp8", "H100-SXM", per_user=30.0)
-    row = _table_row(fit, catalog().gpu("H100-SXM").name)
-    assert (row["GPUs per replica"], row["Streams at target"]) == (n, est.concurrency)
-    assert row["USD per 1M output tokens, full load"] == money(per_mtok, decimals=3)
-    t4 = _table_row(fit, catalog().gpu("T4").name)
-    assert t4["GPUs per replica"] == gpus_needed(
+    row = _table_row(fit, "H100-SXM")
+    assert (row["GPUs"], row["Streams"]) == (n, est.concurrency)
+    assert row["$/1M out"] == money(per_mtok, decimals=3)
+    t4 = _table_row(fit, "T4")
+    assert t4["GPUs"] == gpus_needed(
         catalog().model("llama-3.3-70b"), catalog().gpu("T4"), catalog().quant("fp8"), context_tokens=1450
     )
 
