@@ -319,9 +319,7 @@ def test_finance_reads_the_case_and_downloads_both_files(open_context, server, t
     assert verdict.split(":")[0] in html  # the summary carries the same verdict
 
 
-# Stored formula values are the other half of issue 13 (item 14, another engineer's change). Until it lands a
-# reader that does not calculate sees blanks; once it lands this test passes: then drop the xfail marker.
-@pytest.mark.xfail(strict=False, reason="formula values stored in the workbook: issue 13 item 14, not yet merged")
+# A reader that does not calculate (previewers, mail clients, pandas) sees the stored values.
 def test_finance_workbook_shows_values_without_recalculating(open_context, server, tmp_path):
     xlsx, _, _ = _finance_downloads(open_context, server, tmp_path)
     book = openpyxl.load_workbook(xlsx, data_only=True)
