@@ -191,15 +191,16 @@ def rollup(
         counts = run_spark(fmt=fmt, kind=kind, paths=list(inputs), out_dir=out_dir, master=master)
     else:
         raise RollupError(f"unknown engine {engine!r}; choose duckdb or spark")
-    totals = {outcome: n for outcome, reason, n in counts if outcome != "rejected"}
-    usage, with_id, distinct = totals["usage"], totals["usage_with_id"], totals["distinct_ids"]
+    totals = {outcome: n for outcome, _, n in counts if outcome != "rejected"}
+    rejected = {reason or "": n for outcome, reason, n in counts if outcome == "rejected"}
+    usage, kept = totals.get("usage", 0), totals["kept"]
     return RollupResult(
         format=fmt.name,
         engine=engine,
-        rows_read=totals["read"],
-        rows_skipped=totals["skipped"],
-        rows_rejected={reason or "": n for outcome, reason, n in counts if outcome == "rejected"},
-        rows_duplicate=with_id - distinct,
-        rows_kept=usage - (with_id - distinct),
+        rows_read=usage + totals.get("skipped", 0) + sum(rejected.values()),
+        rows_skipped=totals.get("skipped", 0),
+        rows_rejected=rejected,
+        rows_duplicate=usage - kept,
+        rows_kept=kept,
         out_dir=out_dir,
     )

@@ -21,6 +21,7 @@ Engine = Literal["duckdb", "spark"]
 FileKind = Literal["csv", "parquet", "jsonl"]
 
 Counts = list[tuple[str, str | None, int]]
+"""`counts_sql`'s rows, plus `("kept", None, n)`: the usage rows in the totals (after repeated ids)."""
 
 
 # ---------------------------------------------------------------- DuckDB
@@ -64,8 +65,10 @@ def run_duckdb(
         _duckdb_raw(con, fmt, kind, paths)
         columns = [r[0] for r in con.execute("DESCRIBE raw").fetchall()]
         counts = [(o, r, int(n)) for o, r, n in con.execute(counts_sql(fmt, columns)).fetchall()]
-        con.sql(rollup_sql(fmt, columns)).write_parquet(str(out_dir), partition_by=["day"])
-        return counts
+        con.execute(f"CREATE TEMP TABLE result AS {rollup_sql(fmt, columns)}")  # hourly totals: small
+        con.table("result").write_parquet(str(out_dir), partition_by=["day"])
+        (kept,) = con.execute("SELECT coalesce(sum(source_rows), 0) FROM result").fetchone()  # type: ignore[misc]
+        return [*counts, ("kept", None, int(kept))]
     finally:
         con.close()
 
@@ -101,6 +104,8 @@ def spark_session(master: str | None = None) -> Any:
     else:
         builder = builder.master(master or "local[*]").config("spark.ui.enabled", "false")
         builder = builder.config("spark.ui.showConsoleProgress", "false")
+        if (master or "local").startswith("local"):  # 200 shuffle partitions is a cluster's default, not a laptop's
+            builder = builder.config("spark.sql.shuffle.partitions", "8")
     return (
         builder.config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
@@ -143,6 +148,10 @@ def run_spark(
     _spark_raw(spark, fmt, kind, paths)
     columns = spark.table("raw").columns
     counts = [(r[0], r[1], int(r[2])) for r in spark.sql(for_engine(counts_sql(fmt, columns), "spark")).collect()]
-    result = spark.sql(for_engine(rollup_sql(fmt, columns), "spark"))
-    result.write.mode("errorifexists").partitionBy("day").parquet(out_dir)
-    return counts
+    result = spark.sql(for_engine(rollup_sql(fmt, columns), "spark")).cache()  # hourly totals: small
+    try:
+        result.write.mode("errorifexists").partitionBy("day").parquet(out_dir)
+        kept = result.agg({"source_rows": "sum"}).collect()[0][0] or 0
+    finally:
+        result.unpersist()
+    return [*counts, ("kept", None, int(kept))]

@@ -7,7 +7,7 @@ JSON-lines formats a single column `line`):
 - `rollup_sql`: normalise (the format's `SELECT`), keep usage rows, drop repeated request ids, and total by
   hour × provider × model × project × user, in the columns the generic Parquet importer reads, plus the
   `day` partition and a bucket key as `request_id` (so importing the same bucket twice stores it once);
-- `counts_sql`: what happened to the rows (read, skipped, rejected by reason, duplicates, kept).
+- `counts_sql`: what happened to the rows (skipped, rejected by reason, usage), in one pass.
 
 `for_engine(sql, "spark")` is the only place the dialects meet.
 """
@@ -104,16 +104,15 @@ GROUP BY {hour}, provider, model, project, "user"
 
 
 def counts_sql(fmt: RollupFormat, raw_columns: Iterable[str]) -> str:
-    """One row per outcome: `('read', NULL, n)`, `('skipped', NULL, n)`, `('rejected', reason, n)`,
-    `('distinct_ids', NULL, n)` and `('usage', NULL, n)` (usage rows before repeated ids are dropped)."""
+    """What happened to the rows, in one pass: `(outcome, reason, rows)` with outcome `skipped`, `rejected`
+    (one row per reason) or `usage` (before repeated request ids are dropped: the rollup's `source_rows` say
+    how many were kept)."""
     return f"""{_normalised(fmt, raw_columns)}
-SELECT 'read' AS outcome, CAST(NULL AS VARCHAR) AS reason, count(*) AS n FROM norm
-UNION ALL SELECT 'skipped', NULL, count(*) FROM norm WHERE skip IS NOT NULL
-UNION ALL SELECT 'rejected', reject, count(*) FROM norm WHERE skip IS NULL AND reject IS NOT NULL GROUP BY reject
-UNION ALL SELECT 'usage', NULL, count(*) FROM norm WHERE skip IS NULL AND reject IS NULL
-UNION ALL SELECT 'usage_with_id', NULL, count(*) FROM norm
-    WHERE skip IS NULL AND reject IS NULL AND request_id IS NOT NULL
-UNION ALL SELECT 'distinct_ids', NULL, count(DISTINCT request_id) FROM norm WHERE skip IS NULL AND reject IS NULL
+SELECT CASE WHEN skip IS NOT NULL THEN 'skipped' WHEN reject IS NOT NULL THEN 'rejected' ELSE 'usage' END AS outcome,
+       CASE WHEN skip IS NULL THEN reject END AS reason,
+       count(*) AS n
+FROM norm
+GROUP BY 1, 2
 """
 
 
