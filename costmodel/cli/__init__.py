@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import typer
 
-from costmodel.cli import catalog_cmd, compare_cmd, estimate_cmd, eval_cmd, export_cmd, measure_cmd, usage_cmd
+from costmodel.cli import (
+    catalog_cmd,
+    compare_cmd,
+    estimate_cmd,
+    eval_cmd,
+    export_cmd,
+    measure_cmd,
+    rollup_cmd,
+    usage_cmd,
+)
 
 __all__ = ["app", "main"]
 
@@ -16,7 +25,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for _module in (catalog_cmd, estimate_cmd, compare_cmd, usage_cmd, measure_cmd, export_cmd, eval_cmd):
+for _module in (catalog_cmd, estimate_cmd, compare_cmd, usage_cmd, measure_cmd, export_cmd, eval_cmd, rollup_cmd):
     _module.register(app)
 
 

@@ -42,6 +42,7 @@ __all__ = [
     "LevelResult",
     "LoadSettings",
     "MeasureInputError",
+    "RequestTiming",
     "SweepProgress",
     "SweepResult",
     "TokenCountBasis",
@@ -279,6 +280,35 @@ class SweepResult(StrictModel):
     """Why it stopped early."""
     warnings: list[str] = Field(default_factory=list)
     """Things the reader of the figures should know."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RequestTiming:
+    """One request of a level as the load generator timed it (times in seconds since the benchmark started).
+
+    What a level's figures are computed from, handed out one by one through `run_sweep(on_request=…)`: for
+    latency distributions, raw exports, and tests that hold each request to what the server really did. A
+    plain slotted dataclass, not a pydantic model: a long level makes hundreds of thousands.
+    """
+
+    concurrency: int
+    """The level's streams in flight."""
+    sent_s: float
+    """When the request was about to be sent (before connecting)."""
+    first_token_s: float | None
+    """When the first streamed text arrived (empty if none did)."""
+    last_token_s: float | None
+    """When the last streamed text arrived."""
+    end_s: float
+    """When the request ended (answer complete, failed or cut)."""
+    output_tokens: int
+    """Output tokens as the level counts them: the server's usage, else streamed chunks."""
+    ok: bool
+    """A complete answer (neither failed nor cancelled)."""
+    cancelled: bool
+    """Cut short by a stop."""
+    error_kind: str | None
+    """The failure's kind (`timeout`, `HTTP 500` …), empty unless it failed."""
 
 
 @dataclasses.dataclass(slots=True)
@@ -623,11 +653,28 @@ class _Level:
         for t in self._threads:
             t.join(self.settings.request_timeout_s + 5)
 
-    def result(self, origin: float) -> LevelResult:
+    def requests(self) -> list[_Request]:
         with self._lock:
-            results = list(self._results)
+            return list(self._results)
+
+    def result(self, origin: float) -> LevelResult:
+        results = self.requests()
         end = max((r.end_s for r in results), default=time.monotonic())
         return _summarise(self.concurrency, results, start=self.start_s, end=end, origin=origin)
+
+
+def _timing(concurrency: int, r: _Request, origin: float) -> RequestTiming:
+    return RequestTiming(
+        concurrency=concurrency,
+        sent_s=r.sent_s - origin,
+        first_token_s=None if r.first_token_s is None else r.first_token_s - origin,
+        last_token_s=None if r.last_token_s is None else r.last_token_s - origin,
+        end_s=r.end_s - origin,
+        output_tokens=r.tokens,
+        ok=r.ok,
+        cancelled=r.cancelled,
+        error_kind=r.error_kind,
+    )
 
 
 def _server_name(target: _Target, model: str) -> str | None:
@@ -686,6 +733,7 @@ def run_sweep(
     on_tick: Callable[[SweepProgress], None] | None = None,
     on_level: Callable[[LevelResult], None] | None = None,
     on_boundary: Callable[[], None] | None = None,
+    on_request: Callable[[RequestTiming], None] | None = None,
     origin_s: float | None = None,
     tick_s: float = 0.25,
 ) -> SweepResult:
@@ -699,6 +747,7 @@ def run_sweep(
         on_level: Called on this thread with each level's figures as it ends.
         on_boundary: Called on this thread just before each level starts and just after it ends (the
             GPU sampler's `mark`, so each level's energy is read at its exact edges).
+        on_request: Called on this thread with each request of a level as the level ends, before `on_level`.
         origin_s: `time.monotonic()` value the reported times count from (default: now).
         tick_s: Seconds between `on_tick` calls.
 
@@ -765,6 +814,9 @@ def run_sweep(
         if on_boundary is not None:
             on_boundary()
         figures = level.result(origin)
+        if on_request is not None:
+            for request in level.requests():
+                on_request(_timing(concurrency, request, origin))
         result.levels.append(figures)
         if on_level is not None:
             on_level(figures)

@@ -103,6 +103,7 @@ class NvmlSampler:
         gpu_indices: Sequence[int] | None = None,
         max_samples: int = 2_000_000,
         clock: Callable[[], float] = time.monotonic,
+        wait: Callable[[threading.Event, float], bool] | None = None,
     ) -> None:
         """Prepare a sampler; nothing touches NVML until `start()`.
 
@@ -115,6 +116,9 @@ class NvmlSampler:
             gpu_indices: GPUs to sample; all when empty.
             max_samples: Samples kept (oldest dropped first), bounding memory on long runs.
             clock: Monotonic clock in seconds (the load generator must use the same one).
+            wait: Blocks the sampling thread until the event is set or `delay` seconds of `clock` have
+                passed, and says whether the event is set; `Event.wait` when empty. Tests pass a clock and a
+                wait that move only when told, so every tick lands where they expect however busy the CPU.
         """
         if not 0.001 <= interval_s <= 60:
             raise ValueError(f"interval_s must be between 0.001 and 60 seconds, got {interval_s}")
@@ -126,6 +130,7 @@ class NvmlSampler:
         self._read_lock = threading.Lock()
         self._wanted = list(gpu_indices) if gpu_indices is not None else None
         self._clock = clock
+        self._wait = wait if wait is not None else threading.Event.wait
         self._buffer: collections.deque[GpuSample] = collections.deque(maxlen=max_samples)
         self._lock = threading.Lock()
         self._halt = threading.Event()
@@ -307,7 +312,7 @@ class NvmlSampler:
                 if delay < 0:  # fell behind (a slow NVML call): skip the missed ticks rather than burst
                     deadline = self._clock()
                     delay = 0.0
-                if self._halt.wait(delay):
+                if self._wait(self._halt, delay):
                     return
                 self._sample_all()
         except BaseException as ex:  # surfaced by stop(): a bug here must not vanish with the thread

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 import streamlit as st
 
-from costmodel.breakeven import steady_month_usd
+from costmodel.breakeven import pinned_scenario, steady_month_usd
 from costmodel.prices import OPEN_MODEL_PROVIDERS, ApiPrice, list_api_prices
 from costmodel.scenario import Scenario
 from costmodel.sensitivity import TornadoBar, tornado
@@ -108,8 +108,9 @@ def _steady_key(scenario: Scenario) -> str:
 
 @st.cache_data(max_entries=64, ttl=_TTL, show_spinner=False)
 def _break_even_json(scenario_json: str) -> BreakEvenCurves:
-    scenario = Scenario.model_validate_json(scenario_json)
     result = evaluate_json(scenario_json)
+    # the shapes and instances the evaluation chose, held while the volume moves (as break-even does)
+    scenario = pinned_scenario(Scenario.model_validate_json(scenario_json), {o.name: o.facts for o in result.options})
     current = result.baseline_result.months[0].tokens
     crossings: list[CrossingPoint] = []
     for o in result.options:

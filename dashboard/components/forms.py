@@ -26,6 +26,7 @@ from costmodel.prices import ApiPrice
 from costmodel.scenario import (
     ApiOption,
     CloudGpuOption,
+    DecisionRules,
     HybridOption,
     LatencyTargets,
     ManagedEndpointOption,
@@ -151,7 +152,14 @@ _FRAME = [
     _Num("gpu_price_change_pct_per_year", 5, "%.1f"),
     _Num("sensitivity_pct", 5, "%.0f"),
     _Num("usd_fx_rate", 0.01, "%.4f"),
+    _Num("tax_rate_pct", 1, "%.1f"),
 ]
+_DECISION = [
+    _Num("min_saving_pct", 1, "%.1f"),
+    _Num("min_saving_usd_per_month", 100, "%.2f"),
+    _Num("min_probability", 0.05, "%.2f"),
+]
+LENS_LABELS = {"cash": "Cash (purchases when paid, residual value credited)", "accounting": "Accounting (amortised)"}
 _CURRENCIES = ["USD", "EUR", "GBP", "CHF", "JPY", "INR", "CAD", "AUD"]
 
 
@@ -163,6 +171,8 @@ def _apply_frame(prefix: str) -> None:
     data["baseline"] = st.session_state[prefix + "baseline"] or None
     day = st.session_state[prefix + "price_date"]
     data["price_date"] = day.isoformat() if isinstance(day, date) else None
+    data["cost_lens"] = st.session_state[prefix + "cost_lens"]
+    _read_numbers(data["decision"], _DECISION, prefix + "dec-")
     apply_in_form("frame", lambda: validated(data))
 
 
@@ -196,7 +206,16 @@ def frame_form(scenario: Scenario) -> None:
             key=prefix + "currency",
             help=_help(Scenario, "currency"),
         )
+        c[1].selectbox(
+            field_label(Scenario, "cost_lens"),
+            list(LENS_LABELS),
+            index=list(LENS_LABELS).index(scenario.cost_lens.value),
+            format_func=LENS_LABELS.__getitem__,
+            key=prefix + "cost_lens",
+            help=_help(Scenario, "cost_lens"),
+        )
         _number_inputs(Scenario, scenario.model_dump(mode="json"), _FRAME, prefix)
+        _number_inputs(DecisionRules, scenario.decision.model_dump(mode="json"), _DECISION, prefix + "dec-")
         show_notice("frame")
         st.form_submit_button("Apply", on_click=_apply_frame, args=(prefix,), type="primary")
 
@@ -242,12 +261,22 @@ def _api_picker(data: Data, scenario: Scenario, prefix: str) -> None:
 
 _API_PRICES = ("input_usd_per_mtok", "cached_input_usd_per_mtok", "output_usd_per_mtok")
 """Negotiated per-token prices an API option may carry instead of the list price."""
-_API_FIELDS = [_Num("discount_pct", fmt="%.1f"), *(_Num(n, fmt="%.4f", empty="list") for n in _API_PRICES)]
+_API_FIELDS = [
+    _Num("discount_pct", fmt="%.1f"),
+    *(_Num(n, fmt="%.4f", empty="list") for n in _API_PRICES),
+    _Num("input_token_multiplier", 0.05, "%.2f"),
+    _Num("output_token_multiplier", 0.05, "%.2f"),
+    _Num("switch_usd", 1000, "%.2f"),
+]
 
 
 _SELF = [
-    _Num("gpus_per_replica", 1, empty="the fewest that fit", integer=True),
+    _Num("gpus_per_replica", 1, empty="the cheapest shape", integer=True),
     _Num("min_replicas", 1, integer=True),
+    _Num("target_utilisation", 0.05, "%.2f"),
+    _Num("input_token_multiplier", 0.05, "%.2f"),
+    _Num("output_token_multiplier", 0.05, "%.2f"),
+    _Num("switch_usd", 1000, "%.2f"),
     _Num("measured_output_tokens_per_s", 100, "%.1f", empty="the estimate"),
     _Num("measured_watts_per_gpu", 10, "%.0f", empty="TDP"),
 ]
@@ -262,6 +291,7 @@ _ON_PREM = [
     _Num("usd_per_kwh", 0.01, "%.4f"),
     _Num("rack_usd_per_server_month", 50, "%.2f"),
     _Num("maintenance_pct_per_year", 1, "%.1f"),
+    _Num("resale_pct_at_horizon", 5, "%.1f", empty="book value"),
 ]
 _COSTS = [
     _Num("engineering_fte", 0.05, "%.2f"),
@@ -273,7 +303,18 @@ _COSTS = [
     _Num("fine_tuning_usd_per_gpu_hour", 0.1, "%.4f"),
     _Num("data_prep_days", 1, "%.1f"),
     _Num("data_prep_usd_per_day", 50, "%.2f"),
+    _Num("oncall_fte_per_block", 0.05, "%.2f"),
+    _Num("replicas_per_oncall_block", 1, integer=True),
+    _Num("cpu_host_usd_per_replica_month", 10, "%.2f"),
+    _Num("storage_usd_per_month", 10, "%.2f"),
+    _Num("network_usd_per_month", 10, "%.2f"),
+    _Num("egress_usd_per_gb", 0.01, "%.4f"),
+    _Num("egress_bytes_per_output_token", 1, "%.1f"),
+    _Num("staging_share", 0.05, "%.2f"),
+    _Num("interconnect_usd_per_node_month", 50, "%.2f"),
 ]
+_FLAGS = ("n_plus_1", "batch_off_peak")
+"""Yes/no capacity choices every self-hosted option has."""
 
 
 def _catalog_select(label: str, ids: list[str], current: str, key: str, names: dict[str, str]) -> None:
@@ -337,6 +378,17 @@ def _self_hosted_fields(data: Data, prefix: str) -> None:
         _number_inputs(CloudGpuOption, data, _SELF + _CLOUD, prefix)
     else:
         _number_inputs(OnPremOption, data, _SELF + _ON_PREM, prefix)
+    c = st.columns(3)
+    for k, flag in enumerate(_FLAGS):
+        c[k].checkbox(field_label(CloudGpuOption, flag), bool(data.get(flag)), key=prefix + flag,
+                      help=_help(CloudGpuOption, flag))  # fmt: skip
+    if data["kind"] == "cloud_gpu":
+        c[2].checkbox(
+            field_label(CloudGpuOption, "include_flagged_prices"),
+            bool(data.get("include_flagged_prices")),
+            key=prefix + "include_flagged_prices",
+            help=_help(CloudGpuOption, "include_flagged_prices"),
+        )
     st.markdown(f"**{field_label(CloudGpuOption, 'costs')}**")
     _number_inputs(SelfHostCosts, data["costs"], _COSTS, prefix + "costs-")
 
@@ -394,9 +446,12 @@ def _read_option(data: Data, scenario: Scenario, prefix: str, table: pd.DataFram
             data["provider"] = s[prefix + "provider"] or None
             data["price_plan"] = s[prefix + "price_plan"]
             data["scale_to_zero"] = s[prefix + "scale_to_zero"]
+            data["include_flagged_prices"] = s[prefix + "include_flagged_prices"]
             _read_numbers(data, _SELF + _CLOUD, prefix)
         else:
             _read_numbers(data, _SELF + _ON_PREM, prefix)
+        for flag in _FLAGS:
+            data[flag] = s[prefix + flag]
         _read_numbers(data["costs"], _COSTS, prefix + "costs-")
     else:
         data["open_option"] = s[prefix + "open_option"]

@@ -65,7 +65,7 @@ def _month(m: int | None, horizon: int) -> str:
 
 
 def _labels(h: int) -> list[str]:
-    return [f"Saving over {h} months", "Break-even month", "Payback", "NPV of the saving"]
+    return [f"Saving over {h} months", "Break-even month", "Payback", "NPV of the saving", "Likely"]
 
 
 def kpi_values(result: ScenarioResult, option: OptionResult) -> list[tuple[str, str, Delta | None]]:
@@ -88,11 +88,18 @@ def kpi_values(result: ScenarioResult, option: OptionResult) -> list[tuple[str, 
         if horizon >= 0
         else (f"Extra cost over {h} months", money(-horizon, **cur))
     )
+    u = option.uncertainty
+    likely = (
+        f"{u.p_saving_positive:.0%} · P10–P90 {money(u.saving_p10_usd, **cur)} to {money(u.saving_p90_usd, **cur)}"
+        if u is not None
+        else "—"
+    )
     rest = [
         saving,
         ("Break-even month", _month(option.break_even_month, h)),
         ("Payback", _month(option.payback_month, h)),
         ("NPV of the saving", money(npv, **cur) if npv is not None else "—"),
+        ("Likely", likely),
     ]
     return [first] + [(label, v, None) for label, v in rest]
 
@@ -117,10 +124,14 @@ def fleet_line(option: OptionResult) -> str | None:
 
 
 _KPI_HELP = (
-    "**Saving**: the baseline's cost over the horizon minus this option's (capex amortised).  \n"
+    "Every figure is in the money view the scenario chooses (cash by default: purchases when paid, owned "
+    "hardware's residual value credited at the end; or accounting: purchases amortised).  \n"
+    "**Saving**: the baseline's cost over the horizon minus this option's.  \n"
     "**Break-even month**: the first month whose monthly cost is at or below the baseline's.  \n"
-    "**Payback**: the first month whose cumulative cash cost (capex when paid) is at or below the baseline's.  \n"
-    "**NPV**: net present value of the monthly cash saving over the horizon at the discount rate.  \n"
+    "**Payback**: the first month whose cumulative cost is at or below the baseline's.  \n"
+    "**NPV**: net present value of the monthly saving over the horizon at the discount rate.  \n"
+    "**Likely**: share of 1,000 simulated outcomes (throughput error, price trends, growth, utilisation) "
+    "in which the option saves, and the 10th–90th percentile of the saving.  \n"
     "**Fleet**: replicas and GPUs the engine sizes for the peak hour, in month 1 and at the largest month."
 )
 

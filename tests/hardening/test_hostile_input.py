@@ -80,36 +80,40 @@ def test_every_importer_imports_a_big_file_in_bounded_memory_and_time(tmp_path) 
         f.write_bytes(_inflate(sample, INFLATED_BYTES))
         files.append(f)
     assert {f.name.split("--")[0] for f in files} == {i.name for i in IMPORTERS}  # every importer has its file
+    # The bound is on CPU seconds (the work done), which other processes on a busy machine do not inflate; the
+    # kernel stops the child once all files together pass it, and the wall-clock timeout only guards a hang.
+    cpu_bound_s = sum(2 + f.stat().st_size / 1e6 / MIN_MB_PER_S for f in files)
     out = subprocess.run(
         [sys.executable, "-m", "tests.hardening.bounded_child", str(tmp_path / "b.duckdb"), *map(str, files)],
         cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env={**os.environ, "PYTHONPATH": str(ROOT), "BOUNDED_CHILD_CPU_S": str(cpu_bound_s)},
         capture_output=True,
         text=True,
-        timeout=sum(2 + f.stat().st_size / 1e6 / MIN_MB_PER_S for f in files),  # the wall-clock bound, all files
+        timeout=20 * cpu_bound_s,
     )
-    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.returncode == 0, f"exit {out.returncode} (-24: past {cpu_bound_s:.0f} CPU s): {out.stderr[-3000:]}"
     reports = [json.loads(line) for line in out.stdout.splitlines()]
     assert len(reports) == len(files)
     for r, f in zip(reports, files, strict=True):
         mb = f.stat().st_size / 1e6
         assert r["outcome"].startswith("imported"), r
-        assert r["seconds"] < 2 + mb / MIN_MB_PER_S, r
+        assert r["cpu_s"] < 2 + mb / MIN_MB_PER_S, r
         assert r["peak_mb"] - r["rss_mb"] < MAX_PEAK_GROWTH_MB, r
 
 
 def test_a_file_without_line_breaks_is_read_in_linear_time() -> None:
     lines = litellm_jsonl(range(50_000)).decode().splitlines()
     doc = ("[" + ",".join(lines) + "]").encode()  # a minified JSON array: one 18 MB line
-    start = time.perf_counter()
+    # CPU seconds of this process, both single-threaded: what the reading cost, not how busy the machine was
+    start = time.process_time()
     json.loads(doc)
-    parse_s = time.perf_counter() - start
-    start = time.perf_counter()
+    parse_s = time.process_time() - start
+    start = time.process_time()
     (_, parsed), *_ = iter_json_documents(io.BytesIO(doc), file="minified.json", limit_bytes=1 << 30)
-    read_s = time.perf_counter() - start
+    read_s = time.process_time() - start
     assert len(parsed) == 50_000
-    # quadratic reading of one 18 MB line takes minutes; the margin absorbs a busy CI machine
-    assert read_s < 5 * parse_s + 1.0, f"reading took {read_s:.2f} s, parsing the JSON alone {parse_s:.2f} s"
+    # quadratic reading of one 18 MB line takes minutes of CPU
+    assert read_s < 5 * parse_s + 1.0, f"reading took {read_s:.2f} CPU s, parsing the JSON alone {parse_s:.2f}"
 
 
 @pytest.mark.parametrize(
@@ -128,10 +132,10 @@ def test_a_file_without_line_breaks_is_read_in_linear_time() -> None:
 )
 def test_pathological_shapes_are_refused_quickly_with_a_message(tmp_path, name, data, message) -> None:
     con = connect(tmp_path / "s.duckdb")
-    start = time.perf_counter()
+    start = time.process_time()  # CPU seconds: the work done, whatever else the machine is running
     with pytest.raises(CostModelError) as err:
         import_file(con, data, file_name=name)
-    assert time.perf_counter() - start < 10
+    assert time.process_time() - start < 10
     assert name in str(err.value) and message in str(err.value)
     assert con.execute("SELECT count(*) FROM imports").fetchone() == (0,)
     con.close()
@@ -197,14 +201,14 @@ def test_a_gzip_bomb_is_refused_while_expanding_in_small_memory(tmp_path, monkey
     assert before == set()
     limits = ImportLimits(max_expanded_bytes=32 * 1024**2)
     tracemalloc.start()
-    start = time.perf_counter()
+    start = time.process_time()  # CPU seconds: the work done, whatever else the machine is running
     try:
         with pytest.raises(ImportRejected, match=r"^bomb\.csv\.gz: expands past the 32 MiB limit for compressed files"):
             import_file(con, bomb, file_name="bomb.csv.gz", limits=limits)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert time.perf_counter() - start < 5  # stopped at the limit, not after expanding the whole gigabyte
+    assert time.process_time() - start < 5  # stopped at the limit, not after expanding the whole gigabyte
     assert peak < 3 * len(bomb) + 8 * 1024**2  # the upload itself plus one chunk of expansion, never the 1 GiB
     assert _leftover_temp_dirs() <= before  # the partial expansion is deleted
     assert con.execute("SELECT count(*) FROM imports").fetchone() == (0,)
@@ -227,7 +231,7 @@ def test_an_oversized_file_is_refused_before_it_is_read(tmp_path) -> None:
     con = connect(tmp_path / "s.duckdb")
     upload = b"x" * 2 * 1024**2
     tracemalloc.start()
-    start = time.perf_counter()
+    start = time.process_time()  # CPU seconds: the work done, whatever else the machine is running
     try:
         with pytest.raises(ImportRejected, match=r"^huge\.csv: 5,120 MiB is past the 4,096 MiB limit for one file"):
             import_file(con, huge)
@@ -236,7 +240,7 @@ def test_an_oversized_file_is_refused_before_it_is_read(tmp_path) -> None:
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert time.perf_counter() - start < 2 and peak < 1024**2  # neither was read, nor copied to disk
+    assert time.process_time() - start < 2 and peak < 1024**2  # neither was read, nor copied to disk
     con.close()
     out = opentco("import", str(huge), "--db", str(tmp_path / "s.duckdb"))
     assert out.returncode == 2 and "past the 4,096 MiB limit for one file; split it" in out.stderr

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from types import SimpleNamespace
 
 import pynvml
 
-__all__ = ["FakeGpu", "FakePynvml"]
+from costmodel.measure.sampler import GpuSample
+
+__all__ = ["FakeGpu", "FakePynvml", "counter_skew_s"]
 
 
 @dataclasses.dataclass
@@ -51,6 +53,10 @@ class FakePynvml:
         self.init_error, self.read_error = init_error, read_error
         self.clock = clock
         self.inits = self.shutdowns = self.power_reads = self.energy_reads = 0
+        self.energy_read_at: list[float] = []
+        """The clock's time at which each energy-counter read evaluated the GPU's trace."""
+        self.power_read_at: list[float] = []
+        """The same for each power read."""
 
     def _check(self) -> None:
         if self.read_error is not None:
@@ -94,7 +100,9 @@ class FakePynvml:
     def nvmlDeviceGetPowerUsage(self, handle: FakeGpu) -> int:
         self._check()
         self.power_reads += 1
-        return round(handle.power_w(self.clock()) * 1000)
+        now = self.clock()
+        self.power_read_at.append(now)
+        return round(handle.power_w(now) * 1000)
 
     def nvmlDeviceGetTotalEnergyConsumption(self, handle: FakeGpu) -> int:
         self._check()
@@ -104,7 +112,9 @@ class FakePynvml:
         until = time.thread_time() + handle.energy_read_cpu_s
         while time.thread_time() < until:
             pass
-        return round(handle.energy_j(self.clock()) * 1000)
+        now = self.clock()
+        self.energy_read_at.append(now)
+        return round(handle.energy_j(now) * 1000)
 
     def nvmlDeviceGetUtilizationRates(self, handle: FakeGpu) -> SimpleNamespace:
         return SimpleNamespace(gpu=97, memory=61)
@@ -114,3 +124,16 @@ class FakePynvml:
 
     def nvmlDeviceGetTemperature(self, handle: FakeGpu, sensor: int) -> int:
         return 54
+
+
+def counter_skew_s(samples: Iterable[GpuSample], *, watts: float) -> float:
+    """How far apart the sampler's stamps and the counter's own times drift over a run at constant power, seconds.
+
+    At a constant `watts` the fake's counter reads `watts × t` at the moment `t` of the read, so each sample's
+    counter tells when it was really read. The sampler stamps the middle of the read call; a thread preempted
+    inside that call (a busy machine) stamps it a little off. A window's joules are off by at most `watts ×`
+    this spread, so tests bound their watts by `spread ÷ window` instead of a fixed tolerance: tight when the
+    machine is quiet, wider exactly as much as the schedule actually slipped.
+    """
+    offsets = [s.energy_mj / 1000 / watts - s.t_s for s in samples if s.energy_mj is not None]
+    return max(offsets) - min(offsets) if offsets else 0.0

@@ -35,8 +35,11 @@ class StubBehaviour:
     """Answer every n-th chat request (counting from 1) with HTTP 500."""
     reject_hints: bool = False
     """HTTP 400 when the request carries `min_tokens` or `ignore_eos` (as OpenAI's own API does)."""
-    hang_s: float = 0.0
-    """Sleep this long before answering (for timeouts)."""
+    hold_from: int | None = None
+    """Chat requests numbered from this one on (1 = the first) get no answer until `released` is set (for
+    timeouts: the client can only come back before that by giving up, however slow the machine)."""
+    released: threading.Event = dataclasses.field(default_factory=threading.Event)
+    """Set it to let held requests be answered (the server sets it as it shuts down)."""
     cut_after_chunks: int | None = None
     """Close the stream after this many chunks, without `[DONE]`."""
     ignore_max_tokens: int | None = None
@@ -80,8 +83,8 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path != "/v1/chat/completions":
             self._json(404, {"error": {"message": f"no route {self.path}"}})
             return
-        if b.hang_s:
-            time.sleep(b.hang_s)
+        if b.hold_from is not None and n >= b.hold_from:
+            b.released.wait()
         if b.status != 200:
             self._json(b.status, {"error": {"message": f"stub says {b.status}"}})
             return
@@ -161,5 +164,6 @@ class StubServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.behaviour.released.set()  # held requests answer (to a client long gone) and their threads end
         self._server.shutdown()
         self._server.server_close()

@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from typer.testing import CliRunner
 from costmodel.cli import measure_cmd
 from costmodel.measure import list_benchmarks, load_benchmark
 from costmodel.store import connect
-from tests.measure.fake_pynvml import FakePynvml
+from tests.measure.fake_pynvml import FakePynvml, counter_skew_s
 from tests.measure.stub_openai import StubServer
 
 
@@ -89,14 +90,17 @@ def test_measure_json_is_stored(
     assert data["benchmark_id"] == 1 and data["samples_count"] > 0
     assert [lv["concurrency"] for lv in data["levels"]] == [1, 2]
     assert all(lv["requests_ok"] == 4 and lv["output_tokens"] == 40 for lv in data["levels"])
-    # a level lasts ~0.3 s: 1 % is 3 ms of scheduling jitter on a busy machine (a wrong window is off by far more)
-    assert data["levels"][0]["watts_per_gpu"] == pytest.approx(300, rel=1e-2)
     assert "concurrency 1: 4 ok, 0 failed" in out.stderr
     assert "sk-cli-secret-9" not in out.output and stub.requests[-1][0]["Authorization"] == "Bearer sk-cli-secret-9"
     con = connect(db)
     (run,) = list_benchmarks(con)
     assert run.gpu_name == "NVIDIA H100 80GB HBM3"
-    assert load_benchmark(con, benchmark_id=1).costs.usd_per_gpu_hour == 3
+    stored = load_benchmark(con, benchmark_id=1, with_samples=True)
+    assert stored.costs.usd_per_gpu_hour == 3 and len(stored.samples) == data["samples_count"]
+    # 300 W exactly, to the few µs by which this run's sample stamps missed their reads (a wrong window is
+    # off by far more)
+    rel = counter_skew_s(stored.samples, watts=300) / stored.levels[0].duration_s + 1e-9
+    assert data["levels"][0]["watts_per_gpu"] == pytest.approx(300, rel=rel)
 
 
 def test_measure_table(cli: typer.Typer, stub: StubServer, no_pynvml: None, tmp_path: Path) -> None:
@@ -137,7 +141,14 @@ def test_ctrl_c_stores_partial_results(
     stub.behaviour.tokens_per_s = 40.0
     db = tmp_path / "b.duckdb"
     args = [a for a in _measure_args(stub, db, "--duration", "30") if a not in ("--max-requests", "4")]
-    threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT)).start()
+
+    def ctrl_c_once_the_first_level_runs() -> None:  # its first request is the server's second (after the probe)
+        deadline = time.monotonic() + 120  # a guard against a hang, not a bound on speed
+        while len(stub.requests) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=ctrl_c_once_the_first_level_runs, daemon=True).start()
     out = CliRunner().invoke(cli, args)
     assert out.exit_code == 130 and "stopped by Ctrl-C; finished requests were kept" in out.stderr
     (run,) = list_benchmarks(connect(db))

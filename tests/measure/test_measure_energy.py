@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import sys
-import time
 from decimal import Decimal
 
 import pytest
@@ -21,6 +20,7 @@ from costmodel.measure import (
     integrate_power_j,
     window_energy,
 )
+from tests.measure.clock import ManualClock
 from tests.measure.fake_pynvml import FakeGpu, FakePynvml
 
 
@@ -105,8 +105,13 @@ def test_energy_is_additive_over_split_windows(powers: list[float], cut: float) 
 
 @pytest.mark.parametrize("counter", [True, False])
 def test_sampler_over_a_known_trace(monkeypatch: pytest.MonkeyPatch, counter: bool) -> None:
-    """Real thread, real clock: 250 W + 50 W·sin must integrate to its known joules over the window."""
-    t0 = time.monotonic()
+    """Real thread on a manual clock: 250 W + 50 W·sin must integrate to its known joules over the window.
+
+    Every reading of the clock moves it on 0.5 ms, as if each call took time, so the test also sees that each
+    sample is stamped at the very moment its counter (or power) was read, not somewhere else in the tick.
+    """
+    clock = ManualClock(step_s=0.0005)
+    t0 = clock()
 
     def power(t: float) -> float:
         return 250 + 50 * math.sin(2 * math.pi * (t - t0) / 0.4)
@@ -114,18 +119,24 @@ def test_sampler_over_a_known_trace(monkeypatch: pytest.MonkeyPatch, counter: bo
     def energy(t: float) -> float:  # the exact integral of power from t0
         return 250 * (t - t0) + 50 * 0.4 / (2 * math.pi) * (1 - math.cos(2 * math.pi * (t - t0) / 0.4))
 
-    fake = FakePynvml([FakeGpu(power_w=power, energy_j=energy if counter else None)])
+    fake = FakePynvml([FakeGpu(power_w=power, energy_j=energy if counter else None)], clock=clock)
     monkeypatch.setitem(sys.modules, "pynvml", fake)
-    with NvmlSampler(interval_s=0.01) as sampler:
-        time.sleep(0.9)
+    with NvmlSampler(interval_s=0.01, clock=clock, wait=clock.wait) as sampler:
+        clock.advance(0.9)
     samples = sampler.samples()
+    assert len(samples) == 90 + 2  # a tick every 10 ms, plus the first and the last sample
+    read_at = fake.energy_read_at if counter else fake.power_read_at
+    stamped = [s.t_s for s in samples]
+    # each stamp is the time the fake evaluated its trace for that sample (the middle of the read call)
+    assert stamped == pytest.approx(read_at[-len(samples) :], abs=1e-9)
     start, end = samples[0].t_s + 0.05, samples[-1].t_s - 0.05
     reading = window_energy(samples, start_s=start, end_s=end)
     assert reading is not None
     assert reading.basis == ("energy_counter" if counter else "integrated_power")
     exact = energy(end) - energy(start)
-    # the counter is exact up to mJ rounding; the 100 Hz trapezoid of a 2.5 Hz sine is within 1 %
-    assert reading.energy_j == pytest.approx(exact, rel=1e-3 if counter else 1e-2)
+    # the counter is exact up to mJ rounding and the straight line between readings 10 ms apart (< 0.02 J at
+    # each edge); the 100 Hz trapezoid of a 2.5 Hz sine is within 0.1 %
+    assert reading.energy_j == pytest.approx(exact, rel=2e-4 if counter else 1e-3)
 
 
 def test_money_per_million_tokens_is_exact_decimal() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 import time
 
 import pynvml
@@ -16,6 +17,7 @@ from costmodel.measure import (
     NvmlSampler,
     inventory,
 )
+from tests.measure.clock import ManualClock
 from tests.measure.fake_pynvml import FakeGpu, FakePynvml
 
 
@@ -83,21 +85,32 @@ def test_real_pynvml_on_this_machine() -> None:
         assert inv.gpus and inv.driver_version
 
 
-def test_sampler_reads_energy_every_tick_and_details_in_turn(fake_nvml: FakePynvml) -> None:
+@pytest.fixture
+def clock(fake_nvml: FakePynvml) -> ManualClock:
+    """A manual clock the fake GPUs read too: the tests say when time passes, and ticks run exactly then."""
+    manual = ManualClock()
+    fake_nvml.clock = manual
+    return manual
+
+
+def _sampler(clock: ManualClock, **kw: object) -> NvmlSampler:
+    return NvmlSampler(clock=clock, wait=clock.wait, **kw)  # type: ignore[arg-type]
+
+
+def test_sampler_reads_energy_every_tick_and_details_in_turn(fake_nvml: FakePynvml, clock: ManualClock) -> None:
     fake_nvml.gpus.append(FakeGpu(power_w=lambda t: 150.0, energy_j=None))
-    with NvmlSampler(interval_s=0.05, detail_interval_s=0.25, cpu_budget=1.0) as sampler:
-        time.sleep(1.0)
+    with _sampler(clock, interval_s=0.05, detail_interval_s=0.25, cpu_budget=1.0) as sampler:
+        clock.advance(1.0)
         live = sampler.latest()
         now_w = sampler.power_now_w()
     samples = sampler.samples()
     assert sampler.gpu_indices == [0, 1] and [s.gpu_index for s in live] == [0, 1]
     assert sampler.unsupported == {1: ["energy_mj"]}
     # GPU 0 has the counter: 300 W from its rise; GPU 1 has none: its 150 W power reading
-    assert now_w == pytest.approx(450, rel=0.01)
+    assert now_w == pytest.approx(450, rel=1e-6)
     h100 = [s for s in samples if s.gpu_index == 0]
-    assert 12 <= len(h100) <= 23  # 1 s at 20 Hz (fewer when the machine is busy), plus first and last
-    times = [s.t_s for s in h100]
-    assert times == sorted(times) and (times[-1] - times[0]) / (len(times) - 1) == pytest.approx(0.05, rel=0.5)
+    assert len(h100) == 20 + 2  # 1 s at 20 Hz, plus the first and the last sample
+    assert [s.t_s - 100 for s in h100] == pytest.approx([0.05 * k for k in range(21)] + [1.0])
     first, *middle, last = h100
     for full in (first, last):  # the first and last samples read everything: windows start and end exact
         assert (full.power_w, full.gpu_util_pct, full.mem_util_pct) == (300, 97, 61)
@@ -111,29 +124,31 @@ def test_sampler_reads_energy_every_tick_and_details_in_turn(fake_nvml: FakePynv
         ]
         for s in middle
     ]
-    assert all(len(d) == 1 for d in details)  # one detail reading per tick, in turn
-    assert {d[0] for d in details} == {"power_w", "gpu_util_pct", "memory_used_mib", "sm_clock_mhz", "temperature_c"}
+    turn = ["power_w", "gpu_util_pct", "memory_used_mib", "sm_clock_mhz", "temperature_c"]
+    assert [d[0] for d in details] == turn * 4  # one detail reading per tick, in turn
+    assert all(len(d) == 1 for d in details)
     l40s = [s for s in samples if s.gpu_index == 1]
-    assert all(s.power_w == 150 and s.energy_mj is None for s in l40s)  # no counter: power every tick
+    assert len(l40s) == 22 and all(s.power_w == 150 and s.energy_mj is None for s in l40s)  # power every tick
 
 
-def test_slow_nvml_is_read_less_often_within_budget(fake_nvml: FakePynvml) -> None:
+def test_slow_nvml_is_read_less_often_within_budget(fake_nvml: FakePynvml, clock: ManualClock) -> None:
     fake_nvml.gpus[0].energy_read_cpu_s = 0.002  # 2 ms of CPU per counter read
-    sampler = NvmlSampler(interval_s=0.02, cpu_budget=0.01)  # 0.2 ms per tick allowed, 0.1 ms for energy
+    sampler = _sampler(clock, interval_s=0.02, cpu_budget=0.01)  # 0.2 ms per tick allowed, 0.1 ms for energy
     sampler.start()
     assert sampler.reading_cost_s[0]["energy_mj"] >= 0.002
     every = sampler.read_every_s[0]
     assert 0.4 <= every["energy_mj"] <= 0.5  # ceil(2 ms / 0.1 ms) = every 20th tick (a bit more if slower)
     assert every["power_w"] == every["temperature_c"] == pytest.approx(1.0)  # cheap details: once a second
     reads0 = fake_nvml.energy_reads
-    time.sleep(0.45)
+    clock.advance(0.45)  # ticks 0 … 21 (at 0.02 … 0.44 s): the counter at tick 0, and again if its period fits
+    assert fake_nvml.energy_reads - reads0 == (2 if every["energy_mj"] <= 0.42 + 1e-9 else 1)
     sampler.mark()  # a window edge: everything is read now
     marked = sampler.samples()[-1]
     assert marked.energy_mj is not None and marked.power_w is not None and marked.temperature_c is not None
+    assert marked.t_s == 100.45
     samples = sampler.stop()
-    assert fake_nvml.energy_reads - reads0 <= 4  # ~2 ticks' reads in 0.45 s + the mark + the last sample
     times = [s.t_s for s in samples]
-    assert times == sorted(times)
+    assert times == sorted(times) and len(samples) == 1 + 22 + 2  # first, the ticks, the mark and the last
 
 
 def test_sampler_gpu_choice(fake_nvml: FakePynvml) -> None:
@@ -145,30 +160,38 @@ def test_sampler_gpu_choice(fake_nvml: FakePynvml) -> None:
         NvmlSampler(gpu_indices=[3]).start()
 
 
-def test_transient_read_errors_leave_gaps(fake_nvml: FakePynvml) -> None:
-    sampler = NvmlSampler(interval_s=0.02)
+def test_transient_read_errors_leave_gaps(fake_nvml: FakePynvml, clock: ManualClock) -> None:
+    sampler = _sampler(clock, interval_s=0.02)
     sampler.start()
     fake_nvml.read_error = pynvml.NVML_ERROR_GPU_IS_LOST  # readings fail for a while
-    time.sleep(0.1)
+    clock.advance(0.1)  # 5 ticks, the counter failing at each
     fake_nvml.read_error = None
-    time.sleep(0.06)
+    clock.advance(0.06)  # 3 good ticks
     samples = sampler.stop()
-    assert sampler.read_errors > 0
-    assert any(s.energy_mj is None for s in samples) and samples[-1].energy_mj is not None
+    assert sampler.read_errors == 5 + 1  # the counter at each failing tick, and the detail read at tick 0
+    assert [s.energy_mj is None for s in samples] == [False] + [True] * 5 + [False] * 4
     assert samples[-1].power_w == 300
 
 
-def test_sampler_bounds_memory(fake_nvml: FakePynvml) -> None:
-    with NvmlSampler(interval_s=0.005, max_samples=10) as sampler:
-        time.sleep(0.2)
-    assert len(sampler.samples()) == 10
+def test_sampler_bounds_memory(fake_nvml: FakePynvml, clock: ManualClock) -> None:
+    with _sampler(clock, interval_s=0.005, max_samples=10) as sampler:
+        clock.advance(0.2)  # 40 ticks
+    samples = sampler.samples()
+    assert len(samples) == 10 and samples[-1].t_s == pytest.approx(100.2)  # the newest kept, the oldest dropped
 
 
-def test_sampler_thread_failure_surfaces(fake_nvml: FakePynvml) -> None:
-    sampler = NvmlSampler(interval_s=0.01)
+def test_sampler_thread_failure_surfaces(fake_nvml: FakePynvml, clock: ManualClock) -> None:
+    sampler = _sampler(clock, interval_s=0.01)
     sampler.start()
-    fake_nvml.gpus[0].power_w = lambda t: 1 / 0  # a bug in a reading must not vanish with the thread
-    time.sleep(0.05)
+    failed_on: list[str] = []
+
+    def broken(t: float) -> float:  # a bug in a reading must not vanish with the thread
+        failed_on.append(threading.current_thread().name)
+        return 1 / 0
+
+    fake_nvml.gpus[0].power_w = broken
+    clock.advance(0.01)  # tick 0 reads power on the sampling thread, which ends on the error
+    assert failed_on == ["opentco-nvml-sampler"]
     with pytest.raises(ZeroDivisionError):
         sampler.stop()
 
