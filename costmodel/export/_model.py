@@ -1201,9 +1201,11 @@ class _Builder:
         b.header_row(ws, top + 1, 1, hdr)
         if not pairs:
             b.text(ws, top + 2, 1, "No self-hosted option or no API option: nothing to break even with.", italic=True)
+        searched: dict[str, list[tuple[int, str, str]]] = {}  # inner option prefix → (pair row, rate, title)
+        inners: dict[str, CloudGpuOption | OnPremOption] = {}
+        rows_for: dict[str, int] = {}
         for k, (opt, i, api, a) in enumerate(pairs):
             r = top + 2 + k
-            ref = self.refs[opt.name]
             b.text(ws, r, 1, f"{i}. {opt.name}")
             b.text(ws, r, 2, f"{a}. {api.name}")
             b.value(ws, r, 3, f"=o{a}_usd_per_request/wl_tokens_per_request", Fmt.USD_TINY)
@@ -1211,20 +1213,29 @@ class _Builder:
                 j, z, share = self.idx[opt.open_option], self.idx[opt.api_option], f"o{i}_open_share"
                 inner = self.s.option(opt.open_option)
                 rate = f"=IF({share}=0,0,(C{r}-o{z}_usd_per_request/wl_tokens_per_request*(1-{share}))/{share})"
-                scale = f"/{share}"
             else:
-                j, inner, scale = i, opt, ""
+                j, inner = i, opt
                 rate = f"=C{r}"
             b.value(ws, r, 4, rate, Fmt.USD_TINY)
             if not isinstance(inner, CloudGpuOption | OnPremOption):
                 b.text(ws, r, 5, "n/a (per-token open part)", italic=True)
                 continue
-            rows = self._search_rows(opt, api, inner)
-            flags = self._search_table(
-                inner, f"o{j}_", b.ref(ws, f"$D${r}"), rows, f"{i}. {opt.name} vs {a}. {api.name}"
-            )
-            b.value(ws, r, 5, rows, Fmt.INT)
-            vol = f'=IF(COUNT({flags})=0,"{NO_BREAK_EVEN}",MIN({flags}){scale})'
+            o = f"o{j}_"
+            inners[o] = inner
+            rows_for[o] = max(rows_for.get(o, 0), self._search_rows(opt, api, inner))
+            searched.setdefault(o, []).append((r, b.ref(ws, f"$D${r}"), f"vs {a}. {api.name}" + (
+                f" (as part of {i}. {opt.name})" if isinstance(opt, HybridOption) else "")))  # fmt: skip
+        ranges: dict[int, str] = {}
+        for o, users in searched.items():
+            ranges.update(self._search_table(inners[o], o, rows_for[o], users))
+        for k, (opt, i, api, a) in enumerate(pairs):
+            r = top + 2 + k
+            if r not in ranges:
+                continue
+            ref = self.refs[opt.name]
+            scale = f"/o{i}_open_share" if isinstance(opt, HybridOption) else ""
+            b.value(ws, r, 5, rows_for[next(o for o, u in searched.items() if any(x[0] == r for x in u))], Fmt.INT)
+            vol = f'=IF(COUNT({ranges[r]})=0,"{NO_BREAK_EVEN}",MIN({ranges[r]}){scale})'
             b.value(ws, r, 6, vol, Fmt.TOKENS_MONTH)
             ref.break_even_volume[api.name] = b.define(f"o{i}_be_tokens_vs_o{a}", ws, f"F{r}")
             b.value(ws, r, 7, f'=IF(ISNUMBER(F{r}),F{r}/INDEX(m_tokens,1),"")', Fmt.MULT)
@@ -1236,12 +1247,15 @@ class _Builder:
         v = self.r.option(opt.name).break_even_tokens_per_month.get(api.name)
         share = self.s.option(opt.name).open_share if isinstance(opt, HybridOption) else 1.0
         k = math.ceil(float(v) * share / step) if v is not None and step > 0 else 1
-        return max(256, min(_MAX_STEPS, 4 * k + 16))
+        return max(64, min(_MAX_STEPS, 4 * k + 16))
 
-    def _search_table(self, opt: CloudGpuOption | OnPremOption, o: str, rate: str, rows: int, title: str) -> str:
-        """One row per replica step k: the steady monthly cost F(k) and, if it pays off there, the volume.
+    def _search_table(
+        self, opt: CloudGpuOption | OnPremOption, o: str, rows: int, users: list[tuple[int, str, str]]
+    ) -> dict[int, str]:
+        """One table per self-hosted option: a row per replica step k with its steady fixed cost F(k), and
+        one column per API it is compared with, holding the volume where that step pays off (blank if not).
 
-        Returns the (sheet-qualified) range of the volumes found (blank where the step does not pay off).
+        Returns, per pair row of the Break-even & NPV sheet, the sheet-qualified range of its column.
         """
         b = self.book
         if self.search is None:
@@ -1254,17 +1268,15 @@ class _Builder:
             )
             self.search_col = 1
         ws, col = self.search, self.search_col
-        c_k, c_n, c_lo, c_hi, c_fixed, c_vol = (get_column_letter(col + d) for d in range(6))
-        b.text(ws, 4, col, title, bold=True)
+        c_k, c_n, c_lo, c_hi, c_fixed = (get_column_letter(col + d) for d in range(5))
+        b.text(ws, 4, col, f"{self.s.options[int(o[1:-1]) - 1].name}", bold=True)
         b.text(ws, 5, col, "Rate to beat, net of per-token costs (USD/token)")
         per_token = f"{o}out_per_token*{o}egress_usd_per_out_token"
         if isinstance(opt, OnPremOption):
             energy = f"{o}energy_usd_per_out_token*(1+{o}staging_share)"
             per_token = f"{o}out_per_token*({o}egress_usd_per_out_token+{energy})"
-        b.value(ws, 5, col + 5, f"={rate}-{per_token}", Fmt.USD_TINY)
-        net = f"${c_vol}$5"
-        b.header_row(ws, 6, col, ["Step k", "Replicas", "Volume from", "Volume to", "Fixed cost/month", "Pays off at"])
         first = 7
+        b.header_row(ws, 6, col, ["Step k", "Replicas", "Volume from", "Volume to", "Fixed cost/month"])
         for k in range(rows):
             r = first + k
             b.value(ws, r, col, 1 if k == 0 else f"={c_k}{r - 1}+1", Fmt.INT)
@@ -1272,17 +1284,30 @@ class _Builder:
             b.value(ws, r, col + 2, f"=({c_k}{r}-1)*{o}step_tokens", Fmt.INT)
             b.value(ws, r, col + 3, f"={c_k}{r}*{o}step_tokens", Fmt.INT)
             b.value(ws, r, col + 4, self._fixed_cost(opt, o, f"{c_n}{r}"), Fmt.USD)
-            crossing = f"{c_fixed}{r}/{net}"
-            b.value(
-                ws,
-                r,
-                col + 5,
-                f'=IF({net}<=0,"",IF(MAX({c_lo}{r},{crossing})<={c_hi}{r},MAX({c_lo}{r},{crossing}),""))',
-                Fmt.INT,
-            )
-        b.widths(ws, {col: 8, col + 1: 9, col + 2: 15, col + 3: 15, col + 4: 14, col + 5: 15, col + 6: 3})
-        self.search_col += 7
-        return b.ref(ws, f"${c_vol}${first}:${c_vol}${first + rows - 1}")
+        out: dict[int, str] = {}
+        for n, (pair_row, rate, title) in enumerate(users):
+            c = col + 5 + n
+            c_vol = get_column_letter(c)
+            b.value(ws, 5, c, f"={rate}-{per_token}", Fmt.USD_TINY)
+            net = f"${c_vol}$5"
+            b.header_row(ws, 6, c, [f"Pays off at, {title}"])
+            for k in range(rows):
+                r = first + k
+                crossing = f"{c_fixed}{r}/{net}"
+                b.value(
+                    ws,
+                    r,
+                    c,
+                    f'=IF({net}<=0,"",IF(MAX({c_lo}{r},{crossing})<={c_hi}{r},MAX({c_lo}{r},{crossing}),""))',
+                    Fmt.INT,
+                )
+            out[pair_row] = b.ref(ws, f"${c_vol}${first}:${c_vol}${first + rows - 1}")
+        widths = {col: 8, col + 1: 9, col + 2: 15, col + 3: 15, col + 4: 14}
+        widths.update({col + 5 + n: 16 for n in range(len(users))})
+        widths[col + 5 + len(users)] = 3
+        b.widths(ws, widths)
+        self.search_col += 6 + len(users)
+        return out
 
     def _fixed_cost(self, opt: CloudGpuOption | OnPremOption, o: str, n: str) -> str:
         """Steady monthly cost of `n` replicas that does not vary with volume (month-1 prices)."""

@@ -76,7 +76,7 @@ INPUT_CHANGES = [
         900.0,
         lambda s: _measured(s, 3, 900.0),
     ),
-    ("owned-servers-hybrid", "o3_amortisation_years", 2.25, lambda s: _set(s.options[2], "amortisation_years", 2.25)),
+    ("owned-servers-hybrid", "o3_amortisation_years", 2.75, lambda s: _set(s.options[2], "amortisation_years", 2.75)),
     (
         "owned-servers-hybrid",
         "o5_tc2_on_open",
