@@ -185,8 +185,8 @@ def fleet_sources(rep: ReplicaSpec) -> list[SourceLine]:
         ),
         SourceLine(
             "Planned utilisation",
-            f"{q.utilisation:.0%} at the peak hour (target {q.target_utilisation:.0%}, limited by {q.limited_by}); "
-            f"p95 TTFT {q.p95_ttft_ms:,.0f} ms with queueing",
+            f"{q.utilisation:.0%} at peak (target {q.target_utilisation:.0%}, set by {q.limited_by}), "
+            f"p95 TTFT {q.p95_ttft_ms:,.0f} ms",
             "Erlang C (M/M/c) queue over the replica's streams",
         ),
     ]

@@ -273,8 +273,7 @@ def _offer_value(offer: Offer, rep: ReplicaSpec) -> str:
 
 def _stale(option: CloudGpuOption, offer: Offer, today: date) -> str:
     return (
-        f"{option.name}: the {offer.provider} {offer.instance_type} price is dated {offer.price_date} "
-        f"({offer.age_days(today)} days old; data/README.md says how rows are dated); "
+        f"{offer.provider} {offer.instance_type} price dated {offer.price_date} ({offer.age_days(today):,} days old): "
         "refresh it or type your own"
     )
 

@@ -81,7 +81,7 @@ def apply_in_form(form: str, make: Callable[[], Scenario]) -> bool:
         st.session_state[_NOTICES] = {form: ("info", "Nothing changed.", scenario_revision())}
         return False
     set_scenario(scenario)
-    text = "Applied:\n" + "\n".join(f"- {line}" for line in lines) + f"\n\nNow: {result_for(scenario).verdict}"
+    text = "Applied:\n" + "\n".join(f"- {line}" for line in lines) + f"\n\nNow:\n{result_for(scenario).verdict}"
     st.session_state[_NOTICES] = {form: ("success", text, scenario_revision())}
     return True
 

@@ -159,7 +159,7 @@ _DECISION = [
     _Num("min_saving_usd_per_month", 100, "%.2f"),
     _Num("min_probability", 0.05, "%.2f"),
 ]
-LENS_LABELS = {"cash": "Cash (purchases when paid, residual value credited)", "accounting": "Accounting (amortised)"}
+LENS_LABELS = {"cash": "Cash", "accounting": "Accounting (amortised)"}
 _CURRENCIES = ["USD", "EUR", "GBP", "CHF", "JPY", "INR", "CAD", "AUD"]
 
 
@@ -250,13 +250,14 @@ def _api_picker(data: Data, scenario: Scenario, prefix: str) -> None:
     st.markdown(
         "**Your negotiated prices** (empty: the list price"
         + (f" as of {listed.price_date}" if listed else "")
-        + "; a discount applies to list prices only)"
+        + "; the discount applies on top)"
     )
     fields = [_Num("discount_pct", 1, "%.1f")]
     for name in _API_PRICES:
         shown = f"list {money(getattr(listed, name), decimals=2)}" if listed else "list price"
         fields.append(_Num(name, 0.01, "%.4f", empty=shown))
     _number_inputs(ApiOption, data, fields, prefix, cols=4)
+    _number_inputs(ApiOption, data, [f for f in _API_FIELDS if f.name not in ("discount_pct", *_API_PRICES)], prefix)
 
 
 _API_PRICES = ("input_usd_per_mtok", "cached_input_usd_per_mtok", "output_usd_per_mtok")

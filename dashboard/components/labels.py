@@ -65,6 +65,7 @@ LABELS: dict[type[BaseModel], dict[str, str]] = {
         "tax_rate_pct": "Tax rate, %",
         "decision": "Decision rules",
         "uncertainty": "Uncertainty",
+        "quality_floors": "Quality floors per task class",
     },
     SelfHostCosts: {
         "engineering_fte": "Engineers (FTE)",
@@ -116,6 +117,7 @@ OPTION_LABELS: dict[str, str] = {
     "input_token_multiplier": "Input tokens billed per workload token",
     "output_token_multiplier": "Output tokens billed per workload token",
     "switch_usd": "Switching cost, USD (once)",
+    "quality": "Measured quality on your tasks",
     # per-token options
     "provider": "Provider",
     "model": "Model",
@@ -135,6 +137,7 @@ OPTION_LABELS: dict[str, str] = {
     "n_plus_1": "One spare replica (N+1)",
     "batch_off_peak": "Batch traffic off-peak",
     "price_plan": "Price plan",
+    "instance_type": "Instance type",
     "usd_per_gpu_hour": "GPU-hour price, USD",
     "scale_to_zero": "Scale to zero outside traffic hours",
     "commitment": "Commitment",

@@ -211,7 +211,8 @@ def test_tornado_shows_the_engines_bars_with_human_labels(app):
     names = [c[0] for c in low["customdata"]]
     for name in names:
         assert "_" not in name and "costs." not in name and "latency." not in name, name
-    assert names[::-1][:3] == ["Requests per month (month 1)", "Output tokens per request", "Monthly growth, %"]
+    assert names[::-1][0] == "Requests per month (month 1)"
+    assert {"Output tokens per request", "Monthly growth, %"} <= set(names)
     assert all(len(line) <= 30 for label in low["y"] for line in label.split("<br>"))
 
 

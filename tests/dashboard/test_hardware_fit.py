@@ -65,13 +65,18 @@ def test_table_shows_the_engines_fit_speed_and_cost(fit):
 
 def test_hardware_fit_and_compare_show_one_price_for_one_gpu_and_plan(fit):
     """The issue: H100 on-demand read $1.80 here and $2.99 on Compare. Both now use the engine's rule."""
-    compare_price = next(s.value for s in evaluate(demo_scenario()).options[2].sources if s.label == "GPU-hour price")
+    offer = evaluate(demo_scenario()).options[2].facts.detail.offer  # the instance Compare's card rents
     row = _table_row(fit, "H100-SXM")
-    assert compare_price == f"{row['$/GPU-h']}/GPU-hour"
-    fit.selectbox(key="hw-provider").set_value("").run()  # any cloud: the cheapest listed
-    cheapest = catalog().gpu_prices("H100-SXM", plan="on_demand")[0]
-    assert _table_row(fit, "H100-SXM")["$/GPU-h"] == money(cheapest.usd_per_gpu_hour, decimals=2)
-    assert _table_row(fit, "H100-SXM")["Offer"] == f"{cheapest.provider} {cheapest.instance_type}"
+    assert row["$/GPU-h"] == money(offer.usd_per_gpu_hour, decimals=2)
+    assert row["Offer"] == f"{offer.provider} {offer.instance_type}"
+    fit.selectbox(key="hw-provider").set_value("").run()  # any cloud: the engine picks the instance
+    from costmodel.scenario import CloudGpuOption
+    from costmodel.sizing import resolve_gpu_price
+
+    any_cloud = CloudGpuOption(name="x", model="llama-3.1-8b", quant="bf16", gpu="H100-SXM", gpus_per_replica=1)
+    usd, _, picked = resolve_gpu_price(any_cloud, catalog().gpu("H100-SXM"))
+    assert _table_row(fit, "H100-SXM")["$/GPU-h"] == money(usd, decimals=2)
+    assert _table_row(fit, "H100-SXM")["Offer"] == f"{picked.provider} {picked.instance_type}"
 
 
 def test_the_table_says_why_its_rows_are_in_that_order(fit):
