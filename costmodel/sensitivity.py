@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from costmodel.breakeven import pinned_scenario
 from costmodel.errors import CostModelError
+from costmodel.labels import path_label
 from costmodel.scenario import CloudGpuOption, CostLens, HybridOption, OnPremOption, Scenario
 from costmodel.tco import ScenarioResult, evaluate, option_horizon_usd_both
 
@@ -121,48 +122,18 @@ def _zero_step(path: Path) -> float:
     return next((step for suffix, step in _ZERO_STEPS if name.endswith(suffix)), 1.0)
 
 
-def _labels() -> dict[str, str]:
-    """Field name → its docstring's first sentence, for labels a person can read."""
-    from costmodel.scenario import (
-        ApiOption,
-        CloudGpuOption,
-        Commitment,
-        LatencyTargets,
-        OnPremOption,
-        Scenario,
-        SelfHostCosts,
-        Workload,
-    )
-
-    out: dict[str, str] = {}
-    for model in (
-        Workload,
-        LatencyTargets,
-        SelfHostCosts,
-        ApiOption,
-        CloudGpuOption,
-        OnPremOption,
-        Commitment,
-        Scenario,
-    ):
-        for name, f in model.model_fields.items():
-            if f.description and name not in out:
-                out[name] = f.description.split(". ")[0].split(" (")[0].rstrip(".")
-    return out
-
-
 _DERIVED_LABELS = {
-    "measured_output_tokens_per_s": "Replica throughput (output tokens/s)",
+    "measured_output_tokens_per_s": "Replica throughput (output tok/s)",
     "usd_per_gpu_hour": "GPU-hour price (USD)",
 }
 
 
-def _label(scenario: Scenario, path: Path, labels: dict[str, str]) -> str:
+def _label(scenario: Scenario, path: Path) -> str:
+    """The same human label the builder and error messages use (`costmodel.labels.path_label`)."""
     field = str(path[-1])
-    text = _DERIVED_LABELS.get(field) or labels.get(field) or field.replace("_", " ")
-    if path[0] == "options":
-        return f"{scenario.options[int(path[1])].name}: {text}"
-    return text
+    if path[0] == "options" and field in _DERIVED_LABELS and len(path) == 3:
+        return f"{scenario.options[int(path[1])].name} · {_DERIVED_LABELS[field]}"
+    return path_label(scenario, path)
 
 
 def _involved(scenario: Scenario, names: tuple[str, ...]) -> set[str]:
@@ -224,7 +195,6 @@ def tornado(scenario: Scenario, result: ScenarioResult | None = None) -> list[To
     fixed = pinned_scenario(scenario, {r.name: r.facts for r in result.options})
     pct = scenario.sensitivity_pct / 100
     data = fixed.model_dump()
-    labels = _labels()
     candidates: list[tuple[Path, float, float, float, str]] = []  # path, base, low, high, note
 
     def add(path: Path, value: float, note: str = "") -> None:
@@ -277,9 +247,7 @@ def tornado(scenario: Scenario, result: ScenarioResult | None = None) -> list[To
         if abs(hs[0] - ls[0]) < _TOLERANCE_USD:
             note = ", ".join(x for x in (note, "accounting only") if x)
         bars.append(
-            TornadoBar(
-                _label(scenario, path, labels), ".".join(map(str, path)), value, lv, hv, ls[pick], hs[pick], note
-            )
+            TornadoBar(_label(scenario, path), ".".join(map(str, path)), value, lv, hv, ls[pick], hs[pick], note)
         )
     return sorted(bars, key=lambda b: b.swing_usd, reverse=True)
 

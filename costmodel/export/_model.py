@@ -1281,8 +1281,8 @@ class _Builder:
             r = first + k
             b.value(ws, r, col, 1 if k == 0 else f"={c_k}{r - 1}+1", Fmt.INT)
             b.value(ws, r, col + 1, f"=MAX({o}floor,{c_k}{r}+{o}spare_replicas)", Fmt.INT)
-            b.value(ws, r, col + 2, f"=({c_k}{r}-1)*{o}step_tokens", Fmt.INT)
-            b.value(ws, r, col + 3, f"={c_k}{r}*{o}step_tokens", Fmt.INT)
+            b.value(ws, r, col + 2, f"=({c_k}{r}-1)*{o}step_tokens", Fmt.TOKENS_MONTH)
+            b.value(ws, r, col + 3, f"={c_k}{r}*{o}step_tokens", Fmt.TOKENS_MONTH)
             b.value(ws, r, col + 4, self._fixed_cost(opt, o, f"{c_n}{r}"), Fmt.USD)
         out: dict[int, str] = {}
         for n, (pair_row, rate, title) in enumerate(users):
@@ -1299,7 +1299,7 @@ class _Builder:
                     r,
                     c,
                     f'=IF({net}<=0,"",IF(MAX({c_lo}{r},{crossing})<={c_hi}{r},MAX({c_lo}{r},{crossing}),""))',
-                    Fmt.INT,
+                    Fmt.TOKENS_MONTH,
                 )
             out[pair_row] = b.ref(ws, f"${c_vol}${first}:${c_vol}${first + rows - 1}")
         widths = {col: 8, col + 1: 9, col + 2: 15, col + 3: 15, col + 4: 14}
