@@ -108,10 +108,10 @@ class Dockerfile:
                 values[key] = re.sub(r"\$\{?(\w+)\}?", lambda m: values.get(m[1], os.environ.get(m[1], "")), value)
         return values
 
-    def copies(self) -> list[tuple[list[str], str]]:
-        """The final stage's COPY instructions that take files from the build context: (sources, destination)."""
+    def copies(self, stage: list[Instruction] | None = None) -> list[tuple[list[str], str]]:
+        """A stage's (default: the final one's) COPYs from the build context, as (sources, destination)."""
         out = []
-        for ins in self.all("COPY", stage=self.final):
+        for ins in self.all("COPY", stage=self.final if stage is None else stage):
             if "from" in ins.flags:
                 continue
             *sources, dest = ins.exec_form or shlex.split(ins.rest)
