@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 import sys
 import urllib.request
@@ -35,6 +36,12 @@ from tests.deploy.image import ROOT
 from tests.hardening.browserless import Session
 
 FIXTURE = ROOT / "tests" / "fixtures" / "generic-csv" / "usage.csv"
+PAGES = [
+    stem
+    for stem, rest in re.findall(r'_page\("(\w+)\.py"([^)]*)\)', (ROOT / "dashboard" / "streamlit_app.py").read_text())
+    if "default=True" not in rest  # the default page has the empty URL name: run("")
+]
+"""The dashboard's other pages by URL name (the file's stem), as its router lists them."""
 
 needs_unshare = pytest.mark.skipif(not can_unshare(), reason="needs root and `unshare --mount` to make / read-only")
 
@@ -71,6 +78,10 @@ def test_entrypoint_serves_the_installed_dashboard(tmp_path, read_only, record_p
             s.run("")
             assert not s.of("exception"), s.of("exception")[0].message
             assert "Month-1 cost" in s.metrics()
+            assert PAGES, "the router's pages were not found: update PAGES"
+            for page in PAGES:  # every page finds what it reads in the installed layout
+                s.run(page)
+                assert not s.of("exception"), f"{page}: {s.of('exception')[0].message}"
             s.run("usage_logs")
             data = FIXTURE.read_bytes()
             alerts = s.upload([(FIXTURE.name, data)]).alerts()
