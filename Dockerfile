@@ -14,7 +14,8 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY costmodel ./costmodel
 COPY dashboard ./dashboard
-# Only PyPI: every dependency ships wheels for CPython 3.11 on linux x86_64 and aarch64, so nothing compiles.
+# Only PyPI, and nothing compiles: every dependency is a published wheel (manylinux for CPython 3.11; checked on
+# x86_64, where the installed environment measures 673 MB).
 # The check runs from / so that it imports the installed copy, not the sources in /src.
 RUN python -m venv /opt/opentco \
  && /opt/opentco/bin/pip install --index-url https://pypi.org/simple . \
