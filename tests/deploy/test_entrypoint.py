@@ -16,7 +16,6 @@ import hashlib
 import os
 import re
 import subprocess
-import sys
 import urllib.request
 from pathlib import Path
 
@@ -146,7 +145,7 @@ def test_other_commands_run_with_the_image_environment(tmp_path):
     entry = exec_argv(DOCKERFILE.one("ENTRYPOINT"))
     code = "import os, costmodel.store as s; print(s.db_path(), os.environ['STREAMLIT_BROWSER_GATHER_USAGE_STATS'])"
     done = subprocess.run(
-        image.command([*entry, sys.executable, "-c", code]), env=image.env, capture_output=True, text=True, timeout=120
+        image.command([*entry, "python", "-c", code]), env=image.env, capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == [str(image.path("/data/opentco.duckdb")), "false"]
