@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from costmodel.errors import CostModelError
-from costmodel.evals import OptionQuality, RunSummary, cost_per_successful_task, quality_from_run
+from costmodel.evals import OptionQuality, RunSummary, cost_per_successful_task, quality_from_run, token_ratios
 from dashboard.components.engine import result_for
 from dashboard.state import get_scenario, set_scenario, store_cursor
 
@@ -49,7 +49,16 @@ def use_in_scenario(summary: RunSummary) -> None:
             else:
                 current = next(o for o in scenario.options if o.name == option)
                 if "quality" in type(current).model_fields:
-                    updated = current.model_copy(update={"quality": quality})
+                    update: dict[str, object] = {"quality": quality}
+                    base_q = getattr(scenario.baseline_option, "quality", None)
+                    if base_q is not None and option != scenario.baseline_option.name:
+                        # measured tokens per request, relative to the baseline's, become the token multipliers
+                        ratio_in, ratio_out = token_ratios(quality, base_q)
+                        if ratio_in:
+                            update["input_token_multiplier"] = min(20.0, round(ratio_in, 4))
+                        if ratio_out:
+                            update["output_token_multiplier"] = min(50.0, round(ratio_out, 4))
+                    updated = current.model_copy(update=update)
                     set_scenario(
                         scenario.model_copy(
                             update={"options": [updated if o.name == option else o for o in scenario.options]}
