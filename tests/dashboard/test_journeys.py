@@ -249,14 +249,20 @@ def test_engineer_builds_from_blank_saves_reloads_and_shares(open_context, serve
     page.locator(".st-key-start-yes button").click()
     expect(page.get_by_text("Started blank: My scenario")).to_be_visible(timeout=WAIT_MS)
 
-    # a rented-GPU option next to the blank scenario's API
-    page.get_by_role("combobox", name="Add an option").click()
+    # a rented-GPU option next to the blank scenario's API; the rerun that started blank must be over
+    # (while it runs Streamlit keeps the old page's widgets beside the new ones)
+    _settled(page)
+    adder = page.get_by_role("combobox", name="Add an option")
+    expect(adder).to_have_count(1, timeout=WAIT_MS)
+    adder.click()
     page.get_by_role("option", name="Rented GPUs (per hour)").click()
     page.locator(".st-key-add-option button").click()
     expect(page.get_by_text("Added “New rented GPUs”")).to_be_visible(timeout=WAIT_MS)
 
     # the workload: 2M requests a month, applied with a confirmation
+    _settled(page)
     box = page.get_by_role("spinbutton", name="Requests per month (month 1)", exact=True)
+    expect(box).to_have_count(1, timeout=WAIT_MS)
     box.fill("2000000")
     page.get_by_role("button", name="Apply workload").click()
     expect(page.get_by_text("Requests per month (month 1): 1000000.0 → 2000000.0")).to_be_visible(timeout=WAIT_MS)
