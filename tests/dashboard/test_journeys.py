@@ -125,9 +125,11 @@ def _settled(page) -> None:
     expect(page.locator("[data-testid='stStatusWidget']")).to_have_count(0, timeout=WAIT_MS)
     page.wait_for_load_state("networkidle", timeout=WAIT_MS)  # lazily loaded widget code has arrived
     expect(page.locator("[data-testid='stSkeleton']")).to_have_count(0, timeout=WAIT_MS)
-    charts = page.locator(".js-plotly-plot")
-    for i in range(charts.count()):
-        expect(charts.nth(i).locator(".main-svg").first).to_be_attached(timeout=WAIT_MS)
+    # every chart on the page (however many a finishing rerun leaves) has drawn its SVG
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.js-plotly-plot')].every(c => c.querySelector('.main-svg'))",
+        timeout=WAIT_MS,
+    )
 
 
 def _compare_ready(page):
