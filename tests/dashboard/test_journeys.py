@@ -117,6 +117,24 @@ def open_context(browser, server):
         watch.check()
 
 
+def _download(page, selector: str) -> str:
+    """Click a download button made on click and return the file's path. The button's data is built by a
+    rerun the click starts; when that rerun replaces the button before the browser asks for the file, the
+    first click downloads nothing, so a second click after the page settles is the user's own retry."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for attempt in range(2):
+        try:
+            with page.expect_download(timeout=WAIT_MS // 2 if attempt == 0 else WAIT_MS) as dl:
+                page.locator(selector).click()
+            return str(dl.value.path())
+        except PlaywrightTimeout:
+            if attempt:
+                raise
+            _settled(page)
+    raise AssertionError("unreachable")
+
+
 def _settled(page) -> None:
     """The script has finished (no 'Running…' status) and every chart on the page has drawn."""
     from playwright.sync_api import expect
@@ -270,9 +288,7 @@ def test_engineer_builds_from_blank_saves_reloads_and_shares(open_context, serve
     expect(page.get_by_text("Requests per month (month 1): 1000000.0 → 2000000.0")).to_be_visible(timeout=WAIT_MS)
     _settled(page)
 
-    with page.expect_download(timeout=WAIT_MS) as dl:
-        page.locator(".st-key-scenario-download button").click()
-    saved = json.loads(Path(dl.value.path()).read_text())
+    saved = json.loads(Path(_download(page, ".st-key-scenario-download button")).read_text())
     assert [o["name"] for o in saved["options"]] == ["Current API", "New rented GPUs"]
     assert saved["workload"]["requests_per_month"] == 2_000_000
 
