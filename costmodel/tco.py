@@ -182,11 +182,9 @@ def _project(option: Option, scenario: Scenario, *, is_baseline: bool) -> tuple[
 
 
 def option_horizon_usd(option: Option, scenario: Scenario) -> Decimal:
-    """Cost of one option over the horizon in the lens in force (what the tornado varies)."""
-    is_base = option.name == scenario.baseline_option.name
-    _, months, _ = _project(option, scenario, is_baseline=is_base)
-    tax = d(scenario.tax_rate_pct) / 100
-    return sum((m.cost_usd(scenario.cost_lens, tax) for m in months), ZERO)
+    """Cost of one option over the horizon in the lens in force."""
+    cash, accounting = option_horizon_usd_both(option, scenario)
+    return cash if scenario.cost_lens is CostLens.CASH else accounting
 
 
 def option_horizon_usd_both(option: Option, scenario: Scenario) -> tuple[Decimal, Decimal]:

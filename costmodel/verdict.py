@@ -58,17 +58,10 @@ def _model(o: OptionResult) -> str | None:
     return None
 
 
-def _overall(q) -> float | None:  # type: ignore[no-untyped-def]
-    n = sum(c.n for c in q.by_task_class.values())
-    return sum(c.accuracy * c.n for c in q.by_task_class.values()) / n if n else None
-
-
-def _class_note(o: OptionResult, base: OptionResult, result: ScenarioResult) -> str:
-    s = result.scenario
-    qo, qb = s.option(o.name).quality, s.option(base.name).quality
-    if qo is not None and qb is not None and _overall(qo) is not None and _overall(qb) is not None:
-        kind = "agreement with today's answers" if qo.scoring == "agreement" else "accuracy"
-        return f" Measured on your tasks: {_overall(qo):.0%} {kind} against {_overall(qb):.0%} on {base.name}."
+def _class_note(o: OptionResult, base: OptionResult) -> str:
+    if o.accuracy is not None and base.accuracy is not None:
+        kind = "agreement with today's answers" if o.quality and o.quality.scoring == "agreement" else "accuracy"
+        return f" Measured on your tasks: {o.accuracy:.0%} {kind} against {base.accuracy:.0%} on {base.name}."
     a, b = _model(o), _model(base)
     if a and b and a != b:
         return (
@@ -245,7 +238,7 @@ def _switch_sentence(
         if "below a quality floor" in cheapest_gaps:
             why += ": " + "; ".join(quality_gaps(result, cheapest))
         text += f" {cheapest.name} costs less but is not advised ({why})."
-    return text + _class_note(best, base, result)
+    return text + _class_note(best, base)
 
 
 def verdict(result: ScenarioResult) -> str:

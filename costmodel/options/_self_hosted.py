@@ -108,6 +108,22 @@ class RunningCosts:
         blocks = math.ceil(replicas / self.replicas_per_block) if replicas else 0
         return infra, self.people_usd + blocks * self.oncall_usd_per_block
 
+    def arrays(
+        self, *, replicas: Any, interconnect_nodes: Any, output_tokens: Any, hardware_usd: Any
+    ) -> tuple[Any, Any]:
+        """`month` over NumPy arrays (draws × months), in floats, for the Monte Carlo."""
+        import numpy as np
+
+        infra = (
+            replicas * float(self.cpu_host_usd_per_replica)
+            + float(self.fixed_usd)
+            + output_tokens * float(self.egress_usd_per_output_token)
+            + float(self.staging_share) * hardware_usd
+            + interconnect_nodes * float(self.interconnect_usd_per_node)
+        )
+        blocks = np.ceil(replicas / self.replicas_per_block)
+        return infra, float(self.people_usd) + blocks * float(self.oncall_usd_per_block)
+
 
 P = TypeVar("P")
 

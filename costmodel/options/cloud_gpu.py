@@ -374,17 +374,13 @@ def simulate(
         up = float(cp.upfront_share)
         prepaid_amortised = committed * up
         prepaid_cash = np.where(months_idx == starts, committed * up * cp.term_months, 0.0)
-    c = option.costs
-    infra = (
-        replicas * float(c.cpu_host_usd_per_replica_month)
-        + float(c.fixed_running_usd_per_month)
-        + out_eff * c.egress_bytes_per_output_token / 1e9 * float(c.egress_usd_per_gb)
-        + c.staging_share * compute
-        + replicas * plan.interconnect_nodes_per_replica * float(c.interconnect_usd_per_node_month)
+    infra, people = RunningCosts.of(option).arrays(
+        replicas=replicas,
+        interconnect_nodes=replicas * plan.interconnect_nodes_per_replica,
+        output_tokens=out_eff,
+        hardware_usd=compute,
     )
-    blocks = np.ceil(replicas / c.replicas_per_oncall_block)
-    people = float(c.people_usd_per_month) + blocks * c.oncall_fte_per_block * float(c.loaded_salary_usd_per_year) / 12
     total = compute + infra + people
-    total[:, 0] += float(c.one_off_usd)
+    total[:, 0] += float(option.costs.one_off_usd)
     cash = total - prepaid_amortised + prepaid_cash
     return draws.lens(scenario, cash=cash, accounting=total)

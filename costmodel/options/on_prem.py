@@ -41,10 +41,6 @@ class OnPremPlan:
     replica: ReplicaSpec
     share: Decimal
 
-    @property
-    def servers_per_replica(self) -> int:
-        return 0
-
     def servers_for(self, option: OnPremOption, replicas: int) -> int:
         g, gps = self.replica.gpus_per_replica, option.gpus_per_server
         if g <= gps:
@@ -207,19 +203,14 @@ def simulate(
     facility = (
         installed * float(option.rack_usd_per_server_month) + installed * capex * option.maintenance_pct_per_year / 1200
     )
-    c = option.costs
-    interconnect = replicas * math.ceil(g / gps) if g > gps else 0.0
-    infra = (
-        replicas * float(c.cpu_host_usd_per_replica_month)
-        + float(c.fixed_running_usd_per_month)
-        + out_eff * c.egress_bytes_per_output_token / 1e9 * float(c.egress_usd_per_gb)
-        + c.staging_share * (amortised + power + facility)
-        + interconnect * float(c.interconnect_usd_per_node_month)
+    infra, people = RunningCosts.of(option).arrays(
+        replicas=replicas,
+        interconnect_nodes=replicas * math.ceil(g / gps) if g > gps else 0.0,
+        output_tokens=out_eff,
+        hardware_usd=amortised + power + facility,
     )
-    blocks = np.ceil(replicas / c.replicas_per_oncall_block)
-    people = float(c.people_usd_per_month) + blocks * c.oncall_fte_per_block * float(c.loaded_salary_usd_per_year) / 12
     total = amortised + power + facility + infra + people
-    total[:, 0] += float(c.one_off_usd)
+    total[:, 0] += float(option.costs.one_off_usd)
     cash = total - amortised + bought * capex
     if option.resale_pct_at_horizon is not None:
         residual = installed[:, -1] * capex * option.resale_pct_at_horizon / 100
