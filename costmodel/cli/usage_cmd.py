@@ -14,6 +14,7 @@ from costmodel.errors import CostModelError
 from costmodel.importers import IMPORTERS
 from costmodel.store import connect
 from costmodel.usage import ImportResult, RowsRejected, import_file, summarize
+from costmodel.usage.folders import log_files
 from costmodel.usage.summary import MIN_PEAK_DAYS
 
 __all__ = ["register"]
@@ -31,7 +32,13 @@ def _write_rejects(result: ImportResult, directory: Path) -> Path:
 
 @user_errors
 def import_cmd(
-    files: Annotated[list[Path], typer.Argument(help="Usage-log files (.gz accepted).", show_default=False)],
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Usage-log files (.gz accepted), or folders of them (e.g. an `opentco rollup` output).",
+            show_default=False,
+        ),
+    ],
     format_name: Annotated[
         str | None, typer.Option("--format", help=f"Skip detection and read every file as: {_FORMATS}.")
     ] = None,
@@ -41,12 +48,13 @@ def import_cmd(
     ] = Path("."),
 ) -> None:
     """Import usage-log files: each in one transaction, each file once, each request id once."""
+    inputs = log_files(files)
     con = connect(db)
     failed = 0
     try:
-        for path in files:
+        for path, name in inputs:
             try:
-                result = import_file(con, path, format_name=format_name)
+                result = import_file(con, path, file_name=name, format_name=format_name)
             except RowsRejected as ex:
                 failed += 1
                 typer.echo(f"error: {ex} Rejects: {_write_rejects(ex.result, rejects_dir)}", err=True)

@@ -229,3 +229,42 @@ def test_result_summary() -> None:
         r.summary()
         == "10 rows read (focus, duckdb): 7 rolled up, 2 not usage, 1 rejected, 0 repeated ids; written to o"
     )
+
+
+def test_import_takes_the_rollup_folder(tmp_path: Path) -> None:
+    """`opentco import DIR` imports every day's part once, skips the writers' bookkeeping, and stores nothing new
+    when the folder (or a second rollup of the same logs) comes again."""
+    from costmodel.cli import app
+
+    out = tmp_path / "out"
+    rollup([str(CASES[0][1])], out_dir=str(out))
+    parts = sorted(out.rglob("*.parquet"))
+    assert len({p.parent for p in parts}) > 1  # several day partitions, so the folder walk is exercised
+    (out / "_SUCCESS").write_bytes(b"")  # what Spark leaves beside its parts
+    (parts[0].parent / f".{parts[0].name}.crc").write_bytes(b"\x00crc")
+    db = tmp_path / "store.duckdb"
+    first = CliRunner().invoke(app, ["import", str(out), "--db", str(db)])
+    assert first.exit_code == 0, first.output
+    lines = first.stdout.strip().splitlines()
+    assert len(lines) == len(parts)
+    assert all(" imported (generic-parquet)" in line for line in lines)
+    assert f"{out}/{parts[0].parent.name}/{parts[0].name}:" in lines[0]  # named by its path, not just part-0
+    rows = _rows(out)
+    con = connect(db)
+    stored = con.execute("SELECT count(*), sum(input_tokens), sum(output_tokens) FROM usage_events").fetchone()
+    con.close()
+    assert stored == (len(rows), sum(r["input_tokens"] for r in rows), sum(r["output_tokens"] for r in rows))
+
+    again = CliRunner().invoke(app, ["import", str(out), "--db", str(db)])
+    assert again.exit_code == 0 and again.stdout.count("already imported") == len(parts)
+    rollup([str(CASES[0][1])], out_dir=str(tmp_path / "second"))
+    rerun = CliRunner().invoke(app, ["import", str(tmp_path / "second"), "--db", str(db)])
+    assert rerun.exit_code == 0, rerun.output
+    con = connect(db)
+    assert con.execute("SELECT count(*) FROM usage_events").fetchone() == (len(rows),)
+    con.close()
+
+    (tmp_path / "empty" / "day=2024-01-01").mkdir(parents=True)
+    (tmp_path / "empty" / "_SUCCESS").write_bytes(b"")
+    empty = CliRunner().invoke(app, ["import", str(tmp_path / "empty"), "--db", str(db)])
+    assert empty.exit_code == 2 and "holds no file to import" in empty.stderr
