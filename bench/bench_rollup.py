@@ -7,7 +7,9 @@ Generates `--rows` usage rows (one Parquet file per ~10 M rows: a month of one o
 rolls them up once per engine, each in a fresh process. Peak memory is the highest resident set of that process
 and all its children together (the JVM included for Spark), sampled every 0.1 s from /proc. Prints one line per
 engine: rows/s (rows ÷ wall seconds of the rollup itself, after the engine has started) and the peak memory.
-Spark runs `local[2]` and DuckDB 2 threads, so both use the same two cores.
+Spark runs `local[2]` and DuckDB 2 threads, so both use the same two cores. DuckDB is capped at
+`--duckdb-memory-gib` (default 4) and spills beyond it, as it would on a machine shared with other work;
+Spark's driver keeps its default heap (1 GiB) and spills its shuffles likewise.
 """
 
 from __future__ import annotations
@@ -30,8 +32,8 @@ _CHILD = """
 import json, sys, time
 t0 = time.perf_counter()
 from costmodel.rollup import rollup
-engine, out, src = sys.argv[1], sys.argv[2], sys.argv[3]
-kw = {"master": "local[2]"} if engine == "spark" else {"threads": 2}
+engine, out, src, memory_gib = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+kw = {"master": "local[2]"} if engine == "spark" else {"threads": 2, "memory_limit_gib": memory_gib}
 if engine == "spark":
     from costmodel.rollup.engines import spark_session
     spark_session("local[2]")  # started before the clock: a cluster's session is already up
@@ -87,10 +89,10 @@ def _tree_rss_bytes(pid: int) -> int:
     return total
 
 
-def _run(engine: str, src: Path, out: Path) -> dict[str, float]:
+def _run(engine: str, src: Path, out: Path, memory_gib: float) -> dict[str, float]:
     shutil.rmtree(out, ignore_errors=True)
     proc = subprocess.Popen(
-        [sys.executable, "-c", _CHILD, engine, str(out), str(src / "*.parquet")],
+        [sys.executable, "-c", _CHILD, engine, str(out), str(src / "*.parquet"), str(memory_gib)],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         stdout=subprocess.PIPE,
@@ -123,13 +125,16 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000_000)
     parser.add_argument("--engines", default="duckdb,spark")
     parser.add_argument("--dir", type=Path, default=Path("/tmp/opentco-bench-rollup"))
+    parser.add_argument(
+        "--duckdb-memory-gib", type=float, default=4.0, help="DuckDB's cap (it spills past it); Spark keeps its own"
+    )
     args = parser.parse_args()
     src = args.dir / f"logs-{args.rows}"
     t0 = time.perf_counter()
     _generate(src, args.rows)
     print(f"{args.rows:,} rows of generic Parquet in {src} ({time.perf_counter() - t0:.0f} s to generate)")
     for engine in args.engines.split(","):
-        f = _run(engine, src, args.dir / f"out-{engine}")
+        f = _run(engine, src, args.dir / f"out-{engine}", args.duckdb_memory_gib)
         print(
             f"{engine:>6}: {args.rows / f['rollup_s']:>12,.0f} rows/s ({f['rollup_s']:.1f} s, engine start "
             f"{f['startup_s']:.1f} s), peak memory {f['peak_mib']:,.0f} MiB, {f['rows_kept']:,} rows kept"

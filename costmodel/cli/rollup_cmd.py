@@ -34,6 +34,10 @@ def rollup_cmd(
     master: Annotated[
         str | None, typer.Option("--master", help="Spark master URL (default local[*]; SPARK_REMOTE for Connect).")
     ] = None,
+    memory_limit_gib: Annotated[
+        float | None,
+        typer.Option("--memory-limit-gib", min=0.25, help="DuckDB's memory cap in GiB; past it DuckDB spills to disk."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
 ) -> None:
     """Normalise usage logs and total them by hour × provider × model × project × user.
@@ -46,7 +50,9 @@ def rollup_cmd(
         from costmodel.rollup import RollupError
 
         raise RollupError(f"unknown engine {engine!r}; choose duckdb or spark")
-    result = rollup(inputs, out_dir=out, format_name=format_name, engine=chosen, master=master)
+    result = rollup(
+        inputs, out_dir=out, format_name=format_name, engine=chosen, master=master, memory_limit_gib=memory_limit_gib
+    )
     if as_json:
         echo_json(result.model_dump())
         return

@@ -139,6 +139,7 @@ def rollup(
     engine: Engine = "duckdb",
     master: str | None = None,
     threads: int | None = None,
+    memory_limit_gib: float | None = None,
 ) -> RollupResult:
     """Normalise and roll up usage logs into `out_dir/day=YYYY-MM-DD/*.parquet`.
 
@@ -150,6 +151,7 @@ def rollup(
         engine: `duckdb` (this process) or `spark`.
         master: Spark master URL (default `local[*]`, or Spark Connect when `SPARK_REMOTE` is set).
         threads: DuckDB threads (default: all cores).
+        memory_limit_gib: DuckDB's memory cap (default 80 % of RAM); beyond it DuckDB spills to disk.
 
     Returns:
         The row counts.
@@ -180,7 +182,9 @@ def rollup(
         paths = [str(Path(p) / "**" / "*.parquet") if Path(p).is_dir() else p for p in inputs]
         if local_out:
             Path(out_dir).mkdir(parents=True, exist_ok=True)
-        counts = run_duckdb(fmt=fmt, kind=kind, paths=paths, out_dir=Path(out_dir), threads=threads)
+        counts = run_duckdb(
+            fmt=fmt, kind=kind, paths=paths, out_dir=Path(out_dir), threads=threads, memory_limit_gib=memory_limit_gib
+        )
     elif engine == "spark":
         try:
             import pyspark  # noqa: F401

@@ -6,6 +6,8 @@ the SQL of `costmodel.rollup.sql`, the same for both.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -54,14 +56,28 @@ def _nested(type_name: str) -> bool:
 
 
 def run_duckdb(
-    *, fmt: RollupFormat, kind: FileKind, paths: Sequence[str], out_dir: Path, threads: int | None = None
+    *,
+    fmt: RollupFormat,
+    kind: FileKind,
+    paths: Sequence[str],
+    out_dir: Path,
+    threads: int | None = None,
+    memory_limit_gib: float | None = None,
 ) -> Counts:
-    """Roll up with DuckDB, writing `out_dir/day=YYYY-MM-DD/*.parquet`; returns the row counts."""
-    con = duckdb.connect()
+    """Roll up with DuckDB, writing `out_dir/day=YYYY-MM-DD/*.parquet`; returns the row counts.
+
+    `memory_limit_gib` caps DuckDB's memory (default: 80 % of RAM); past it the de-duplication and the
+    grouping spill to a temporary folder, so a shared machine keeps room for its other work.
+    """
+    spill = tempfile.mkdtemp(prefix="opentco-rollup-spill-")  # not DuckDB's default `.tmp` in the caller's folder
+    con = duckdb.connect(config={"temp_directory": spill})
     try:
         con.execute("SET TimeZone = 'UTC'")
         if threads:
             con.execute(f"SET threads = {int(threads)}")
+        if memory_limit_gib:
+            con.execute(f"SET memory_limit = '{int(memory_limit_gib * 1024)}MiB'")
+            con.execute("SET preserve_insertion_order = false")  # lets big sorts and windows spill
         _duckdb_raw(con, fmt, kind, paths)
         columns = [r[0] for r in con.execute("DESCRIBE raw").fetchall()]
         counts = [(o, r, int(n)) for o, r, n in con.execute(counts_sql(fmt, columns)).fetchall()]
@@ -71,6 +87,7 @@ def run_duckdb(
         return [*counts, ("kept", None, int(kept))]
     finally:
         con.close()
+        shutil.rmtree(spill, ignore_errors=True)
 
 
 def read_duckdb(out_dir: Path) -> list[tuple[Any, ...]]:
