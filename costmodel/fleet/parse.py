@@ -13,15 +13,15 @@ also accepted: an instant query (`"vector"`, `"value": [t, "v"]`), several respo
 
 Why a small parser rather than `prometheus_client.parser`: that parser drops comments (so the scrape-time lines
 above), builds a Python object per sample, and is not a dependency today; the grammar needed here is small. The
-`query_range` reader finds each series' `values` array and converts its numbers with NumPy in one call, then checks
-the rest of the document with the standard JSON parser: a month of 15-second samples is millions of pairs.
+`query_range` reader finds each series' `values` array and converts its numbers with Arrow's CSV reader in one call,
+then checks the rest of the document with the standard JSON parser: a month of 15-second samples is millions of
+pairs, which `json.loads` would turn into millions of Python lists.
 """
 
 from __future__ import annotations
 
 import io
 import re
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,6 +29,8 @@ from pathlib import PurePath
 from typing import IO, Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from costmodel.errors import BadLogRow, ImportRejected
 from costmodel.fleet.metrics import PREFIXES, Kind, Role, classify
@@ -110,7 +112,8 @@ def _stem(file: str) -> str:
 # ---------------------------------------------------------------- text exposition format
 
 _NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
-_LABEL = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"((?:[^"\\\n]|\\.)*)"\s*(?:,|\Z)')
+_LABEL = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"((?:[^"\\\n]|\\.)*)"\s*(?:,|(?=\}))')
+_CLOSE = re.compile(r"\s*\}")
 _TIME_COMMENT = re.compile(
     r"#\s*(?:(?:scrape[_ ]?time|scraped[_ ]at|timestamp|time)\s*[:=]?\s*)?(\S+)(?:\s+instance=(\S+))?\s*",
     re.IGNORECASE,
@@ -142,17 +145,18 @@ def _when(text: str) -> float | None:
     return x / 1000 if x > 1e11 else x
 
 
-def _labels(body: str) -> dict[str, str] | None:
+def _labels(text: str) -> tuple[dict[str, str], int] | None:
+    """The label set at the start of `text` (which begins with `{`) and where it ends; None when malformed."""
     out: dict[str, str] = {}
-    pos = 0
-    while pos < len(body):
-        m = _LABEL.match(body, pos)
+    pos = 1
+    while True:
+        if (close := _CLOSE.match(text, pos)) is not None:
+            return out, close.end()
+        m = _LABEL.match(text, pos)
         if m is None:
-            return None if body[pos:].strip() else out
-        value = m.group(2)
-        out[m.group(1)] = _UNESCAPE.sub(lambda e: "\n" if e.group(1) == "n" else e.group(1), value)
+            return None
+        out[m.group(1)] = _UNESCAPE.sub(lambda e: "\n" if e.group(1) == "n" else e.group(1), m.group(2))
         pos = m.end()
-    return out
 
 
 def parse_text(fp: IO[bytes], *, file: str) -> SeriesSet:
@@ -194,9 +198,8 @@ def parse_text(fp: IO[bytes], *, file: str) -> SeriesSet:
         rest = line[nm.end() :]
         labels: dict[str, str] | None = {}
         if rest[:1] == "{":
-            close = rest.rfind("}")
-            labels = _labels(rest[1:close]) if close > 0 else None
-            rest = rest[close + 1 :] if close > 0 else ""
+            found = _labels(rest)
+            labels, rest = (found[0], rest[found[1] :]) if found else (None, "")
         rest = rest.split(" # ", 1)[0]  # an OpenMetrics exemplar
         parts = rest.split()
         if labels is None or len(parts) not in (1, 2):
@@ -240,8 +243,6 @@ def parse_text(fp: IO[bytes], *, file: str) -> SeriesSet:
 # ---------------------------------------------------------------- query_range JSON
 
 _SERIES = re.compile(rb'"metric"\s*:\s*(\{[^{}]*\})\s*,\s*"(values?)"\s*:\s*\[')
-_CLOSE_PAIRS = re.compile(rb"\]\s*\]")
-_STRIP = bytes.maketrans(b'[]",', b"    ")
 _PLACEHOLDER = "@@opentco-span-"
 
 
@@ -255,20 +256,28 @@ def sniff_query_range(head: bytes) -> bool:
     return re.search(r'"__name__"\s*:\s*"(?:' + "|".join(re.escape(p) for p in PREFIXES) + ")", text) is not None
 
 
+_CSV_READ = pacsv.ReadOptions(column_names=["t", "v"], block_size=1 << 22)
+_CSV_CONVERT = pacsv.ConvertOptions(column_types={"t": pa.float64(), "v": pa.float64()})
+
+
 def _pairs(span: bytes) -> np.ndarray | None:
-    """[[t, "v"], …] (without the outer brackets' closing) as an n×2 array; None when it is not only such pairs."""
-    n = span.count(b"[")
-    if span.count(b"]") != n or span.count(b'"') != 2 * n or span.count(b",") != 2 * n - 1:
+    """`[t,"v"],[t,"v"],…` as an n×2 array; None when it is anything else.
+
+    Each pair becomes a CSV line (`t,"v"`) read by Arrow's multi-threaded CSV reader: the numbers of a month of
+    15-second samples are parsed in a fraction of the time Python or `numpy.fromstring` take. Values Arrow reads as
+    null (`NaN`, Prometheus' staleness marker) become NaN and are dropped with the other non-finite values.
+    """
+    if span[:1] != b"[" or span[-1:] != b"]":
         return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        try:
-            arr = np.fromstring(span.translate(_STRIP), dtype=np.float64, sep=" ")
-        except (ValueError, DeprecationWarning):
-            return None
-    if arr.size != 2 * n:
+    body = span[1:-1].replace(b"],[", b"\n")
+    try:
+        table = pacsv.read_csv(io.BytesIO(body), read_options=_CSV_READ, convert_options=_CSV_CONVERT)
+    except (pa.ArrowException, ValueError):
         return None
-    return arr.reshape(n, 2)
+    out = np.empty((table.num_rows, 2))
+    out[:, 0] = table.column(0).to_numpy(zero_copy_only=False)
+    out[:, 1] = table.column(1).to_numpy(zero_copy_only=False)
+    return out
 
 
 def parse_query_range(fp: IO[bytes], *, file: str) -> SeriesSet:
@@ -293,14 +302,9 @@ def parse_query_range(fp: IO[bytes], *, file: str) -> SeriesSet:
             stop = end + 1
         else:
             end = data.find(b"]]", start)
-            if end < 0 or data.find(b"{", start, end) >= 0:
-                close = _CLOSE_PAIRS.search(data, start)  # pretty-printed: `]` and `]` on two lines
-                end = close.start() if close else -1
-                stop = close.end() if close else -1
-            else:
-                stop = end + 2
-            ok = end >= 0 and data.find(b"{", start, end) < 0
-            arr = _pairs(data[start : end + 1]) if ok else None
+            stop = end + 2
+            # a pretty-printed or empty array is not pairs up to `]]`: Arrow refuses it and the JSON reader reads it
+            arr = _pairs(data[start : end + 1]) if end >= 0 else None
         if end < 0 or arr is None:
             continue  # left in place: the JSON reader below reads it (and names the error, if any)
         pieces.append(data[pos : m.start(2) - 1])

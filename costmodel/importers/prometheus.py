@@ -9,9 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import IO
 
-from costmodel.fleet.derive import derive
-from costmodel.fleet.parse import parse_query_range, parse_text, sniff_query_range, sniff_text
-from costmodel.fleet.store import FleetRows, usage_records
 from costmodel.importers._base import Importer, ParsedRow, register
 
 __all__ = ["PrometheusMetrics"]
@@ -24,10 +21,17 @@ class PrometheusMetrics(Importer):
     doc_url = "https://prometheus.io/docs/instrumenting/exposition_formats/"
     priority = 10
 
+    # costmodel.fleet reads files with this package's readers, so it is imported when used, not at import time
     def sniff(self, head: bytes, filename: str) -> bool:
+        from costmodel.fleet.parse import sniff_query_range, sniff_text
+
         return sniff_query_range(head) or sniff_text(head)
 
     def parse(self, fp: IO[bytes], *, file: str) -> Iterator[ParsedRow]:
+        from costmodel.fleet.derive import derive
+        from costmodel.fleet.parse import parse_query_range, parse_text
+        from costmodel.fleet.store import FleetRows, usage_records
+
         start = fp.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
         fp.seek(0)
         samples = parse_query_range(fp, file=file) if start in (b"{", b"[") else parse_text(fp, file=file)
