@@ -16,17 +16,22 @@ from decimal import Decimal
 
 import duckdb
 import numpy as np
+from pydantic import Field
 
 from costmodel._base import StrictModel
+from costmodel.catalog import catalog
 from costmodel.errors import ScenarioError
 from costmodel.gpu_offers import offers_for
 from costmodel.prices import usage_cost_usd
+from costmodel.scenario import ApiOption, CloudGpuOption, OnPremOption, Scenario
 
 __all__ = [
     "ApiComparison",
+    "FleetInputs",
     "FleetReport",
     "InstanceUse",
     "LatencyPercentiles",
+    "fleet_inputs",
     "fleet_report",
     "histogram_quantile",
 ]
@@ -114,6 +119,37 @@ class FleetReport(StrictModel):
     """p95 hour ÷ mean hour of tokens (the ratio the workload model uses)."""
     latency: list[LatencyPercentiles]
     api: list[ApiComparison]
+
+
+class FleetInputs(StrictModel):
+    """What the fleet's cost needs beyond its metrics: its GPUs, their price, its people, the APIs to compare."""
+
+    gpus_per_instance: int = 1
+    gpu_id: str | None = None
+    """Catalog GPU id for the price lookup."""
+    plan: str = "on_demand"
+    usd_per_gpu_hour: Decimal | None = None
+    """The price paid; None: the cheapest catalog offer of `gpu_id`."""
+    people_usd_per_month: Decimal = Decimal(0)
+    api_models: list[tuple[str, str]] = Field(default_factory=list)
+    """(provider, model) of the API options to price the same tokens at."""
+
+
+def fleet_inputs(scenario: Scenario) -> FleetInputs:
+    """Defaults from a scenario: its first self-hosted option's GPU, shape, price and people; its API options."""
+    own = next((o for o in scenario.options if isinstance(o, CloudGpuOption | OnPremOption)), None)
+    apis = [(o.provider, o.model) for o in scenario.options if isinstance(o, ApiOption)]
+    if own is None:
+        return FleetInputs(api_models=apis)
+    cloud = own if isinstance(own, CloudGpuOption) else None
+    return FleetInputs(
+        gpus_per_instance=own.gpus_per_replica or 1,
+        gpu_id=catalog().gpu(own.gpu).gpu_id,
+        plan=str(cloud.price_plan) if cloud else "on_demand",
+        usd_per_gpu_hour=cloud.usd_per_gpu_hour if cloud else None,
+        people_usd_per_month=own.costs.people_usd_per_month,
+        api_models=apis,
+    )
 
 
 def histogram_quantile(q: float, buckets: Sequence[tuple[float, float]]) -> float | None:
