@@ -20,6 +20,7 @@ pairs, which `json.loads` would turn into millions of Python lists.
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 from collections.abc import Iterator
@@ -35,6 +36,7 @@ import pyarrow.csv as pacsv
 from costmodel.errors import BadLogRow, ImportRejected
 from costmodel.fleet.metrics import PREFIXES, Kind, Role, classify
 from costmodel.importers._base import _Utf8Reader, iter_json_documents
+from costmodel.importers.records import redact
 
 __all__ = ["SeriesKey", "SeriesSet", "parse_query_range", "parse_text", "sniff_query_range", "sniff_text"]
 
@@ -102,7 +104,13 @@ def _key(name: str, labels: dict[str, str], *, default_instance: str) -> SeriesK
         except ValueError:
             return None
     rest = tuple(sorted((k, v) for k, v in labels.items() if k not in _DROPPED))
-    return SeriesKey(role, kind, base, instance[:300], model[:300], rest, le)
+    return SeriesKey(role, kind, base, _label(instance), _label(model), rest, le)
+
+
+@functools.lru_cache(maxsize=4096)
+def _label(value: str) -> str:
+    """A stored name: an API key pasted into a label is redacted (as every importer does), long text cut."""
+    return (redact(value) or value)[:300]
 
 
 def _stem(file: str) -> str:

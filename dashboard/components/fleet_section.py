@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from costmodel.errors import CostModelError
+from costmodel.export.sanitize import is_formula_like
 from costmodel.fleet.report import FleetInputs, FleetReport, fleet_inputs, fleet_report
 from costmodel.fmt import money, tokens
 from costmodel.scenario import Scenario
@@ -23,6 +24,12 @@ def _report(version: tuple[str, int, int], inputs_json: str) -> FleetReport | No
     inputs = FleetInputs.model_validate_json(inputs_json)
     with snapshot(store_cursor()) as con:
         return fleet_report(con, **inputs.model_dump())
+
+
+def _safe(v: object) -> object:
+    """Label text from the metrics (instance, model) that a spreadsheet would run gets a leading `'` (the table's
+    "Download as CSV" writes cells as they are)."""
+    return "'" + v if isinstance(v, str) and is_formula_like(v) else v
 
 
 def _pct(x: float | None) -> str:
@@ -74,7 +81,9 @@ def fleet_section(scenario: Scenario, version: tuple[str, int, int]) -> None:
         "KV-cache use (mean)", _pct(r.kv_cache_usage_mean), help="Running requests vs batch limit: " + _pct(util)
     )
     k[3].metric("Peak ÷ mean hour", f"{r.peak_to_mean:.2f}" if r.peak_to_mean is not None else "n/a")
-    per_tok = [("Your fleet (self-hosted)", r.usd_per_mtok, r.total_cost_usd)]
+    per_tok: list[tuple[str, Decimal | None, Decimal | None]] = [
+        ("Your fleet (self-hosted)", r.usd_per_mtok, r.total_cost_usd)
+    ]
     per_tok += [(f"{a.provider}/{a.model}", a.usd_per_mtok, a.cost_usd) for a in r.api]
     st.dataframe(
         pd.DataFrame(
@@ -101,7 +110,13 @@ def fleet_section(scenario: Scenario, version: tuple[str, int, int]) -> None:
     )
     with st.expander("Instances and latency"):
         st.dataframe(
-            pd.DataFrame([i.model_dump(exclude={"models"}) | {"models": ", ".join(i.models)} for i in r.instances]),
+            pd.DataFrame(
+                [
+                    {k: _safe(v) for k, v in i.model_dump(exclude={"models"}).items()}
+                    | {"models": _safe(", ".join(i.models))}
+                    for i in r.instances
+                ]
+            ),
             hide_index=True,
             key="fleet_instances",
         )

@@ -181,3 +181,17 @@ def test_a_failure_while_storing_leaves_the_store_as_it_was(tmp_path: Path, monk
     with pytest.raises(ImportRejected, match="simulated"):
         import_file(con, FIXTURES / "vllm_scrapes.prom")
     assert _tables(con) == before
+
+
+def test_a_key_in_a_label_is_redacted_before_storage(tmp_path: Path) -> None:
+    key = "sk-proj-ABCDEFGHIJKLMNOPQRSTUVWX0000"
+    text = (
+        f"# scrape_time 2025-03-01T10:00:00Z instance={key}\n"
+        'vllm:prompt_tokens_total{model_name="m"} 100\n'
+        "# scrape_time 2025-03-01T10:15:00Z\n"
+        'vllm:prompt_tokens_total{model_name="m"} 300\n'
+    ).encode()
+    con = connect(tmp_path / "t.duckdb")
+    import_file(con, text, file_name="m.prom")
+    dump = str(_tables(con))
+    assert "sk-proj" not in dump and "redacted-" in dump
