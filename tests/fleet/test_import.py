@@ -195,3 +195,20 @@ def test_a_key_in_a_label_is_redacted_before_storage(tmp_path: Path) -> None:
     import_file(con, text, file_name="m.prom")
     dump = str(_tables(con))
     assert "sk-proj" not in dump and "redacted-" in dump
+
+
+def test_v1_latency_names_win_over_their_v0_aliases(tmp_path: Path) -> None:
+    lines = []
+    for t, n in (("2025-03-01T10:00:00Z", 10), ("2025-03-01T10:15:00Z", 30)):
+        lines.append(f"# scrape_time {t}")
+        lines.append(f'vllm:prompt_tokens_total{{model_name="m"}} {n * 100}')
+        for le in ("0.05", "+Inf"):
+            lines.append(f'vllm:inter_token_latency_seconds_bucket{{le="{le}",model_name="m"}} {n}')
+            lines.append(f'vllm:time_per_output_token_seconds_bucket{{le="{le}",model_name="m"}} {n * 7}')
+    con = connect(tmp_path / "t.duckdb")
+    import_file(con, ("\n".join(lines) + "\n").encode(), file_name="itl.prom")
+    # only the V1 histogram: 30 - 10 = 20 observations in each bucket, none from the V0 alias (140)
+    assert con.execute("SELECT metric, le, observations FROM fleet_latency_buckets ORDER BY le").fetchall() == [
+        ("itl_seconds", 0.05, 20.0),
+        ("itl_seconds", float("inf"), 20.0),
+    ]
