@@ -139,7 +139,13 @@ def _allocate(inc: _Inc) -> tuple[np.ndarray, np.ndarray]:
     ha = np.floor(inc.start / _HOUR_S).astype(np.int64)
     hb = np.maximum(np.ceil(inc.end / _HOUR_S).astype(np.int64) - 1, ha)
     single = ha == hb
-    hours, amounts = [hb[single]], [inc.delta[single]]
+    # intervals follow each other in time, so one hour's are adjacent: sum each run (no sort needed)
+    h1, d1 = hb[single], inc.delta[single]
+    if len(h1):
+        first = np.flatnonzero(np.concatenate(([True], h1[1:] != h1[:-1])))
+        hours, amounts = [h1[first]], [np.add.reduceat(d1, first)]
+    else:
+        hours, amounts = [h1], [d1]
     for i in np.flatnonzero(~single):
         a, b, d = float(inc.start[i]), float(inc.end[i]), int(inc.delta[i])
         hs = np.arange(ha[i], hb[i] + 1, dtype=np.int64)
@@ -148,10 +154,9 @@ def _allocate(inc: _Inc) -> tuple[np.ndarray, np.ndarray]:
         cum[-1] = d
         hours.append(hs)
         amounts.append(np.diff(cum, prepend=0))
-    h = np.concatenate(hours)
-    amt = np.concatenate(amounts)
-    if not len(h):
-        return h, amt
+    if len(hours) == 1:
+        return hours[0], amounts[0]
+    h, amt = np.concatenate(hours), np.concatenate(amounts)
     uniq, inv = np.unique(h, return_inverse=True)
     return uniq, np.bincount(inv, weights=amt.astype(np.float64)).round().astype(np.int64)
 

@@ -268,24 +268,21 @@ _CSV_READ = pacsv.ReadOptions(column_names=["t", "v"], block_size=1 << 22)
 _CSV_CONVERT = pacsv.ConvertOptions(column_types={"t": pa.float64(), "v": pa.float64()})
 
 
-def _pairs(span: bytes) -> np.ndarray | None:
-    """`[t,"v"],[t,"v"],…` as an n×2 array; None when it is anything else.
+def _pairs(data: bytes, start: int, end: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """`[t,"v"],[t,"v"],…` (the bytes `data[start:end]`) as (times, values); None when it is anything else.
 
     Each pair becomes a CSV line (`t,"v"`) read by Arrow's multi-threaded CSV reader: the numbers of a month of
     15-second samples are parsed in a fraction of the time Python or `numpy.fromstring` take. Values Arrow reads as
     null (`NaN`, Prometheus' staleness marker) become NaN and are dropped with the other non-finite values.
     """
-    if span[:1] != b"[" or span[-1:] != b"]":
+    if end - start < 2 or data[start] != ord("[") or data[end - 1] != ord("]"):
         return None
-    body = span[1:-1].replace(b"],[", b"\n")
+    body = data[start + 1 : end - 1].replace(b"],[", b"\n")  # one copy of a month of samples, not two
     try:
         table = pacsv.read_csv(io.BytesIO(body), read_options=_CSV_READ, convert_options=_CSV_CONVERT)
     except (pa.ArrowException, ValueError):
         return None
-    out = np.empty((table.num_rows, 2))
-    out[:, 0] = table.column(0).to_numpy(zero_copy_only=False)
-    out[:, 1] = table.column(1).to_numpy(zero_copy_only=False)
-    return out
+    return table.column(0).to_numpy(zero_copy_only=False), table.column(1).to_numpy(zero_copy_only=False)
 
 
 def parse_query_range(fp: IO[bytes], *, file: str) -> SeriesSet:
@@ -296,7 +293,7 @@ def parse_query_range(fp: IO[bytes], *, file: str) -> SeriesSet:
         BadLogRow: invalid JSON (line named).
     """
     data = fp.read()
-    spans: list[np.ndarray | None] = []
+    spans: list[tuple[np.ndarray, np.ndarray] | None] = []
     pieces: list[bytes] = []
     pos = 0
     for m in _SERIES.finditer(data):
@@ -306,13 +303,13 @@ def parse_query_range(fp: IO[bytes], *, file: str) -> SeriesSet:
         if m.group(2) == b"value":
             end = data.find(b"]", start)
             inner = data[start : end + 1] if end >= 0 else b""
-            arr = _pairs(b"[" + inner) if end >= 0 else None
+            arr = _pairs(b"[" + inner, 0, len(inner) + 1) if end >= 0 else None
             stop = end + 1
         else:
             end = data.find(b"]]", start)
             stop = end + 2
             # a pretty-printed or empty array is not pairs up to `]]`: Arrow refuses it and the JSON reader reads it
-            arr = _pairs(data[start : end + 1]) if end >= 0 else None
+            arr = _pairs(data, start, end + 1) if end >= 0 else None
         if end < 0 or arr is None:
             continue  # left in place: the JSON reader below reads it (and names the error, if any)
         pieces.append(data[pos : m.start(2) - 1])
@@ -346,7 +343,14 @@ def _results(answer: Any, *, file: str, line: int) -> list[Any]:
 
 
 def _read_result(
-    out: SeriesSet, item: Any, spans: list[np.ndarray | None], *, file: str, line: int, n: int, default_instance: str
+    out: SeriesSet,
+    item: Any,
+    spans: list[tuple[np.ndarray, np.ndarray] | None],
+    *,
+    file: str,
+    line: int,
+    n: int,
+    default_instance: str,
 ) -> None:
     where = f"result {n}" if line == 1 else f"result {n} of the answer at line {line}"
     metric = item.get("metric") if isinstance(item, dict) else None
@@ -377,10 +381,10 @@ def _read_result(
             BadLogRow(file=file, line=line, column="values", reason=f'{where} ({name}): expected [[time, "value"], …]')
         )
         return
-    out.add(key, arr[:, 0].copy(), arr[:, 1].copy())
+    out.add(key, *arr)
 
 
-def _slow_pairs(raw: Any) -> np.ndarray | None:
+def _slow_pairs(raw: Any) -> tuple[np.ndarray, np.ndarray] | None:
     if not isinstance(raw, list):
         return None
     rows: list[tuple[float, float]] = []
@@ -394,4 +398,5 @@ def _slow_pairs(raw: Any) -> np.ndarray | None:
             rows.append((float(t), float(v)))
         except ValueError:
             return None
-    return np.asarray(rows, dtype=np.float64).reshape(len(rows), 2)
+    arr = np.asarray(rows, dtype=np.float64).reshape(len(rows), 2)
+    return arr[:, 0].copy(), arr[:, 1].copy()
