@@ -86,6 +86,7 @@ def snapshot(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnecti
 def _load_schema_modules() -> None:
     # The owners of tables register their migrations on import.
     import costmodel.evals.schema
+    import costmodel.fleet.schema
     import costmodel.measure.schema
     import costmodel.saved_scenarios
     import costmodel.usage.schema  # noqa: F401

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from costmodel.cli._common import echo_json, user_errors
+from costmodel.cli.fleet_cmd import fleet_cmd
 from costmodel.errors import CostModelError
 from costmodel.importers import IMPORTERS
 from costmodel.store import connect
@@ -252,4 +253,5 @@ def register(app: typer.Typer) -> None:
     usage.command("workload")(workload_cmd)
     usage.command("replay")(replay_cmd)
     usage.command("history")(history_cmd)
+    usage.command("fleet")(fleet_cmd)
     app.add_typer(usage, name="usage")

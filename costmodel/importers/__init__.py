@@ -17,12 +17,14 @@ from costmodel.importers import (  # noqa: F401
     openai_api,
     openai_csv,
     openrouter,
+    prometheus,
 )
 from costmodel.importers._base import (
     IMPORTERS,
     CacheHit,
     ColumnarImporter,
     CsvImporter,
+    Extra,
     Importer,
     JsonImporter,
     ParsedRow,
@@ -38,6 +40,7 @@ __all__ = [
     "CacheHit",
     "ColumnarImporter",
     "CsvImporter",
+    "Extra",
     "ImportLimits",
     "Importer",
     "JsonImporter",

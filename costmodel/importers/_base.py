@@ -21,6 +21,7 @@ __all__ = [
     "ColumnarImporter",
     "CsvImporter",
     "CsvOrJsonImporter",
+    "Extra",
     "Importer",
     "JsonImporter",
     "ParsedRow",
@@ -57,8 +58,17 @@ class CacheHit(Skip):
         self.record = record
 
 
-ParsedRow = UsageRecord | BadLogRow | Skip
-"""What `Importer.parse` yields for each row of the source."""
+class Extra(abc.ABC):
+    """Rows for a format's own tables (a metrics file's instances and latency buckets): stored by `store` in the
+    import's transaction, after its usage rows, so they come and go with the import."""
+
+    @abc.abstractmethod
+    def store(self, con: Any, import_id: int) -> None:
+        """Insert the rows (`con` is the import's DuckDB connection, inside its transaction)."""
+
+
+ParsedRow = UsageRecord | BadLogRow | Skip | Extra
+"""What `Importer.parse` yields for each row of the source (and, for some formats, once: an `Extra`)."""
 
 
 class Importer(abc.ABC):

@@ -32,7 +32,7 @@ from pydantic import Field
 
 from costmodel._base import StrictModel
 from costmodel.errors import BadLogRow, ImportRejected
-from costmodel.importers import CacheHit, ColumnarImporter, Importer, Skip, detect_format, get_importer
+from costmodel.importers import CacheHit, ColumnarImporter, Extra, Importer, Skip, detect_format, get_importer
 from costmodel.importers._base import parquet_columns
 from costmodel.importers.records import ImportLimits, UsageRecord, redact
 from costmodel.store import writing
@@ -322,6 +322,7 @@ def _load_records(
     cap: int,
 ) -> _Counts:
     counts, batch, hits = _Counts(), _Batch(), []
+    extras: list[Extra] = []
     with src.path.open("rb") as fp:
         try:
             for item in importer.parse(fp, file=src.name):
@@ -341,6 +342,8 @@ def _load_records(
                         if len(hits) >= _BATCH_ROWS:
                             _store_cache_hits(con, hits, import_id)
                             hits = []
+                elif isinstance(item, Extra):
+                    extras.append(item)
         except RecursionError:
             # `json.loads` of `[[[[…` thousands deep (a hostile file) overflows the parser's recursion limit
             raise ImportRejected(
@@ -348,6 +351,8 @@ def _load_records(
             ) from None
     batch.flush(con, import_id)
     _store_cache_hits(con, hits, import_id)
+    for extra in extras:
+        extra.store(con, import_id)
     return counts
 
 

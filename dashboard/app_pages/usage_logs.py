@@ -36,6 +36,7 @@ from costmodel.usage import (
 )
 from costmodel.usage.reprice import RepricedHistory, reprice
 from costmodel.usage.summary import MIN_PEAK_DAYS
+from dashboard.components.fleet_section import fleet_section
 from dashboard.components.text import md
 from dashboard.components.usage_charts import cost_figure, daily_tokens_figure, history_figure, in_period, replay_figure
 from dashboard.state import get_scenario, set_scenario, store_cursor
@@ -306,6 +307,7 @@ if len(flagged):
 else:
     st.caption("None.")
 
+fleet_section(get_scenario(), version)
 _history_section(get_scenario(), version)
 _workload_section(get_scenario(), first, last)
 _replay_section(get_scenario(), version)

@@ -142,6 +142,9 @@ CASES = [
     ),
     ("bedrock-invocation-logs/logs_insights_results.csv", "bedrock-invocation-logs", 2, 4000, 1500, 650, 2, None, 1, 0),
     ("focus/focus_1_2_genai.csv", "focus", 3, 7_000_000, 2_000_000, 1_000_000, None, "25", 3, 0),
+    ("prometheus-metrics/vllm_scrapes.prom", "prometheus-metrics", 5, 5500, 1400, 2000, 27, None, 0, 0),
+    ("prometheus-metrics/sglang_single.prom", "prometheus-metrics", 2, 7200, 1000, 3600, 40, None, 0, 0),
+    ("prometheus-metrics/query_range.json", "prometheus-metrics", 4, 2600, 0, 1050, 14, None, 0, 0),
     ("generic-csv/usage.csv", "generic-csv", 4, 16000, 500, 3600, 14, "0.036875", 0, 0),
     ("generic-parquet/usage.parquet", "generic-parquet", 4, 16000, 500, 3600, 14, "0.036875", 0, 0),
 ]
