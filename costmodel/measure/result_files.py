@@ -35,10 +35,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 import duckdb
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 
 from costmodel._base import StrictModel
 from costmodel.errors import CostModelError, render_validation_error
+from costmodel.importers.records import SECRET_PATTERN
 from costmodel.measure.benchmark import BenchmarkResult, LevelFigures
 from costmodel.measure.energy import CostInputs, energy_usd_per_mtok
 from costmodel.measure.loadgen import LoadSettings, MeasureInputError, chat_completions_url
@@ -75,6 +76,19 @@ _MAX_CONCURRENCY = 1024
 _UNRECORDED_ENDPOINT = "http://unrecorded.invalid/v1"  # RFC 2606 `.invalid`: the file names no server
 _RUNTIMES = {"vllm", "sglang", "tgi", "lmdeploy", "tensorrt-llm", "trt-llm", "llama.cpp", "deepspeed-mii"}
 _TEXT = re.compile(r"^[\w .:/@+()\[\],#-]{1,300}$")
+_SECRET = re.compile(SECRET_PATTERN)
+_FORMULA_START = ("=", "+", "-", "@")  # a name starting so would run as a formula in a spreadsheet
+
+
+def _name_problem(value: str) -> str | None:
+    """Why a model / GPU / engine name cannot be stored (None: it can). Never quotes a secret-looking value."""
+    if _SECRET.search(value):
+        return "looks like an API key or token, not a name; it was not stored"
+    if not _TEXT.match(value):
+        return f"{value[:60]!r} is not a name OpenTCO can store (control or odd characters)"
+    if value.startswith(_FORMULA_START):
+        return f"{value[:60]!r} starts like a spreadsheet formula; not a model, GPU or engine name"
+    return None
 
 
 class BenchFileError(CostModelError):
@@ -99,14 +113,22 @@ class ImportFields(StrictModel):
     concurrency: Annotated[int, Field(ge=1, le=_MAX_CONCURRENCY)] | None = None
     """Streams in flight, for a file that records neither its concurrency nor what to derive it from."""
 
+    @field_validator("model", "gpu")
+    @classmethod
+    def _plain_name(cls, v: str | None) -> str | None:
+        if v is not None and (problem := _name_problem(v)):
+            raise ValueError(problem)
+        return v
+
     @classmethod
     def from_fields(cls, **fields: Any) -> ImportFields:
         """Validate fields typed by a user (blank text counts as not given)."""
         clean = {k: (v.strip() or None) if isinstance(v, str) else v for k, v in fields.items()}
         try:
             return cls(**clean)
-        except ValidationError as ex:
-            raise MeasureInputError(render_validation_error(ex, source="import")) from None
+        except ValidationError as ex:  # not `render_validation_error`: it would echo a key typed as a name
+            lines = [f"{'.'.join(map(str, e['loc']))}: {e['msg'].removeprefix('Value error, ')}" for e in ex.errors()]
+            raise MeasureInputError("; ".join(lines)) from None
 
 
 class ImportedRun(StrictModel):
@@ -291,8 +313,8 @@ class _Reader:
         if not isinstance(value, str) or not value.strip():
             return None
         value = value.strip()
-        if not _TEXT.match(value):
-            raise self.fail(field, f"{value[:60]!r} is not a name OpenTCO can store (control or odd characters)")
+        if problem := _name_problem(value):
+            raise self.fail(field, problem)
         return value
 
 

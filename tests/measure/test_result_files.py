@@ -317,3 +317,17 @@ def test_the_usage_log_import_says_where_a_result_file_belongs() -> None:
         with pytest.raises(UnknownLogFormat) as ex:
             import_file(con, path.read_bytes(), file_name=path.name)
         assert f"opentco measure import {path.name}" in str(ex.value) and "Measure page" in str(ex.value)
+
+
+def test_a_key_typed_as_a_name_is_refused_without_being_echoed() -> None:
+    key = "sk-proj-FUZZfuzzFUZZfuzzFUZZfuzz00"
+    with pytest.raises(MeasureInputError) as ex:
+        ImportFields.from_fields(model=key)
+    assert "looks like an API key" in str(ex.value) and key not in str(ex.value)
+    doc = json.loads(GENAI_JSON.read_text())
+    doc["input_config"]["model"] = [key]
+    with pytest.raises(BenchFileError) as ex2:
+        read_benchmark_file(json.dumps(doc).encode(), file_name="g.json", fields=GIVEN, now=NOW)
+    assert "input_config.model: looks like an API key" in str(ex2.value) and key not in str(ex2.value)
+    with pytest.raises(MeasureInputError, match="starts like a spreadsheet formula"):
+        ImportFields.from_fields(gpu="@SUM(A1:A9)")
