@@ -73,6 +73,9 @@ MAX_FILE_BYTES = 256 * 1024 * 1024
 """A `--save-detailed` vLLM result holds every generated text; larger than this is refused, not read."""
 _MAX_LEVELS = 32  # what `LoadSettings` holds
 _MAX_CONCURRENCY = 1024
+_MAX_DURATION_S = 7 * 86_400.0
+_MAX_WATTS_PER_GPU = 5_000.0  # the largest accelerator modules draw about a quarter of this
+_MAX_COUNT = 10**15  # tokens or requests of one level: far above any run, far below a BIGINT
 _UNRECORDED_ENDPOINT = "http://unrecorded.invalid/v1"  # RFC 2606 `.invalid`: the file names no server
 _RUNTIMES = {"vllm", "sglang", "tgi", "lmdeploy", "tensorrt-llm", "trt-llm", "llama.cpp", "deepspeed-mii"}
 _TEXT = re.compile(r"^[\w .:/@+()\[\],#-]{1,300}$")
@@ -611,8 +614,8 @@ def _stat(metrics: Mapping[str, Any], tag: str, stat: str, r: _Reader, *, latenc
     m = metrics.get(tag)
     if m is None:
         return None
-    where = f"row {m['_row']} ({tag}), column {stat}" if "_row" in m else f"{tag}.{stat}"
     m = r.obj(m, tag)
+    where = f"row {m['_row']} ({tag}), column {stat}" if "_row" in m else f"{tag}.{stat}"
     value = r.num(m.get(stat), where, required=False)
     if value is None or not latency:
         return value
@@ -847,6 +850,12 @@ def read_benchmark_file(
         assert lv.concurrency is not None
         if lv.concurrency > _MAX_CONCURRENCY:
             raise r.fail("concurrency", f"{lv.concurrency} streams is more than the {_MAX_CONCURRENCY} OpenTCO stores")
+        if lv.concurrency < 1:
+            raise r.fail("concurrency", "zero streams; a run needs at least one request in flight")
+        if lv.duration_s > _MAX_DURATION_S:
+            raise r.fail("duration", f"{lv.duration_s:,.0f} s is longer than a benchmark runs (a week at most)")
+        if lv.output_tokens > _MAX_COUNT or lv.requests_ok + lv.requests_failed > _MAX_COUNT:
+            raise r.fail("request_count", "more requests or tokens than any benchmark sends; the file is damaged")
         kept = by_conc.get(lv.concurrency)
         if kept is not None:
             warnings.append(
@@ -859,6 +868,8 @@ def read_benchmark_file(
     levels = sorted(by_conc.values(), key=lambda lv: (lv.start_offset_s or 0.0, lv.concurrency or 0))
     if len(levels) > _MAX_LEVELS:
         raise r.fail("benchmarks", f"{len(levels)} levels; OpenTCO stores at most {_MAX_LEVELS} per run")
+    if any(w > _MAX_WATTS_PER_GPU for w in p.watts_per_gpu):
+        raise r.fail("gpu_power_usage", f"over {_MAX_WATTS_PER_GPU:,.0f} W for one GPU; not a power reading")
     gpu_count = fields.gpu_count or len(p.watts_per_gpu) or 1
     if fields.gpu_count and p.watts_per_gpu and fields.gpu_count != len(p.watts_per_gpu):
         warnings.append(
@@ -887,8 +898,8 @@ def read_benchmark_file(
                 power["usd_per_mtok_energy"] = energy_usd_per_mtok(
                     joules_per_token=jpt, usd_per_kwh=costs.usd_per_kwh, pue=costs.pue
                 )
-        figures.append(
-            LevelFigures(
+        try:
+            figure = LevelFigures(
                 concurrency=lv.concurrency,
                 start_s=start,
                 end_s=clock,
@@ -908,7 +919,9 @@ def read_benchmark_file(
                 requests_per_s=lv.requests_per_s,
                 **power,
             )
-        )
+        except ValidationError as ex:  # a value the checks above let through: still the file's fault
+            raise r.fail(None, render_validation_error(ex, source="result file")) from None
+        figures.append(figure)
     ok_total = sum(lv.requests_ok for lv in levels)
     out_total = sum(lv.output_tokens for lv in levels)
     inputs = [lv.input_tokens_per_request for lv in levels if lv.input_tokens_per_request]
@@ -928,8 +941,8 @@ def read_benchmark_file(
     except ValidationError as ex:
         raise r.fail(None, render_validation_error(ex, source="result file")) from None
     version = f" {p.tool_version}" if p.tool_version else " (version not recorded in the file)"
-    return (
-        BenchmarkResult(
+    try:
+        result = BenchmarkResult(
             started_at=started,
             finished_at=started + timedelta(seconds=max(f.end_s for f in figures)),
             settings=settings,
@@ -941,10 +954,10 @@ def read_benchmark_file(
             fixed_length_hints_accepted=None,
             levels=figures,
             warnings=[f"imported from {file_name}: {tool}{version} result (basis: measured)", *warnings],
-        ),
-        p.fmt,
-        p.tool_version,
-    )
+        )
+    except ValidationError as ex:
+        raise r.fail(None, render_validation_error(ex, source="result file")) from None
+    return result, p.fmt, p.tool_version
 
 
 # ----------------------------------------------------------------------------------------- storing

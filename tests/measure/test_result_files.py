@@ -234,6 +234,9 @@ _DROP = object()
         ({"date": "yesterday-ish"}, "not a date and time"),
         ({"model_id": '=HYPERLINK("http://x")\x00'}, "model_id: "),
         ({"max_concurrency": 5000}, "concurrency: 5000 streams is more than the 1024"),
+        ({"max_concurrency": 0}, "concurrency: zero streams"),
+        ({"duration": 1e9}, "duration: 1,000,000,000 s is longer than a benchmark runs"),
+        ({"total_output_tokens": 10**16}, "total_output_tokens: not a usable number"),
     ],
     ids=lambda v: str(v)[:30],
 )
@@ -331,3 +334,19 @@ def test_a_key_typed_as_a_name_is_refused_without_being_echoed() -> None:
     assert "input_config.model: looks like an API key" in str(ex2.value) and key not in str(ex2.value)
     with pytest.raises(MeasureInputError, match="starts like a spreadsheet formula"):
         ImportFields.from_fields(gpu="@SUM(A1:A9)")
+
+
+def test_an_impossible_power_reading_is_refused() -> None:
+    doc = json.loads(AIPERF_JSON.read_text())
+    doc["telemetry_data"]["endpoints"]["localhost:9400"]["gpus"]["gpu_0"]["metrics"]["gpu_power_usage"]["avg"] = 9e6
+    with pytest.raises(BenchFileError, match="gpu_power_usage: over 5,000 W for one GPU"):
+        read_benchmark_file(json.dumps(doc).encode(), file_name="a.json", fields=GIVEN, now=NOW)
+
+
+def test_rates_times_counts_beyond_any_run_are_refused() -> None:
+    doc = json.loads(GENAI_JSON.read_text())
+    doc["request_count"]["avg"] = 1e14
+    doc["request_throughput"]["avg"] = 1e12  # over 100 s
+    doc["output_sequence_length"]["avg"] = 1e6  # 1e20 tokens: fine one by one, impossible together
+    with pytest.raises(BenchFileError, match="more requests or tokens than any benchmark sends"):
+        read_benchmark_file(json.dumps(doc).encode(), file_name="g.json", fields=GIVEN, now=NOW)
