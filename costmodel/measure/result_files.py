@@ -83,6 +83,12 @@ _SECRET = re.compile(SECRET_PATTERN)
 _FORMULA_START = ("=", "+", "-", "@")  # a name starting so would run as a formula in a spreadsheet
 
 
+def _shown(value: object, limit: int = 40) -> str:
+    """A value quoted for a message or a stored note: cut short, control characters escaped, keys never shown."""
+    text = str(value)
+    return "(a value that looks like an API key, not shown)" if _SECRET.search(text) else repr(text[:limit])
+
+
 def _name_problem(value: str) -> str | None:
     """Why a model / GPU / engine name cannot be stored (None: it can). Never quotes a secret-looking value."""
     if _SECRET.search(value):
@@ -285,7 +291,7 @@ class _Reader:
             try:
                 value = float(value.replace(",", "").strip())
             except ValueError:
-                raise self.fail(field, f"expected a number, got {value[:40]!r}") from None
+                raise self.fail(field, f"expected a number, got {_shown(value)}") from None
         if not isinstance(value, int | float):
             raise self.fail(field, f"expected a number, got {type(value).__name__}")
         value = float(value)
@@ -355,7 +361,7 @@ def _date(value: Any, field: str, r: _Reader, *, now: datetime) -> datetime | No
         else:
             raise ValueError(type(value).__name__)
     except (ValueError, OverflowError, OSError):
-        raise r.fail(field, f"not a date and time: {str(value)[:40]!r}") from None
+        raise r.fail(field, f"not a date and time: {_shown(value)}") from None
     if t.year < 2015 or t > now + timedelta(days=1):
         raise r.fail(field, f"{t:%Y-%m-%d %H:%M} UTC is not when a benchmark could have run")
     return t
@@ -400,7 +406,7 @@ def _vllm(doc: dict[str, Any], r: _Reader, *, now: datetime) -> _Parsed:
     if concurrency is None and e2el_ms:
         derived = max(1, round(req_ps * e2el_ms / 1000))
         note = (
-            f"the run set no --max-concurrency (request rate {str(doc.get('request_rate'))[:20]}): stored at "
+            f"the run set no --max-concurrency (request rate {_shown(doc.get('request_rate'), 20)}): stored at "
             f"{derived} streams, the mean in flight (requests/s × mean latency)"
         )
     tpot = r.num(doc.get("mean_tpot_ms"), "mean_tpot_ms", required=False)
@@ -516,7 +522,7 @@ def _guidellm(doc: dict[str, Any], r: _Reader, *, now: datetime) -> _Parsed:
             if mean is not None:
                 derived = max(1, round(mean))
                 note = (
-                    f"benchmark {i + 1} ({str(kind or 'unnamed strategy')[:30]}) set a rate, not a concurrency: "
+                    f"benchmark {i + 1} ({_shown(kind or 'unnamed strategy', 30)}) set a rate, not a concurrency: "
                     f"stored at its mean {mean:.1f} requests in flight"
                 )
         levels.append(
@@ -621,7 +627,7 @@ def _stat(metrics: Mapping[str, Any], tag: str, stat: str, r: _Reader, *, latenc
         return value
     unit = str(m.get("unit") or "").lower()
     if unit not in _TO_MS:
-        raise r.fail(where, f"unknown time unit {unit!r} (expected ms, us, ns or s)")
+        raise r.fail(where, f"unknown time unit {_shown(unit)} (expected ms, us, ns or s)")
     return value * _TO_MS[unit]
 
 
@@ -732,7 +738,7 @@ def _telemetry(doc: dict[str, Any], r: _Reader) -> list[tuple[str, float]]:
         if not isinstance(gpus, dict):
             continue
         for key, g in gpus.items():
-            f = f"telemetry_data.endpoints[{str(ep)[:40]!r}].gpus[{str(key)[:20]!r}]"
+            f = f"telemetry_data.endpoints[{_shown(ep)}].gpus[{_shown(key, 20)}]"
             power = _path(g, "metrics", "gpu_power_usage", "avg")
             if power is None:
                 continue
@@ -750,7 +756,7 @@ def _parse(data: bytes, file_name: str, *, now: datetime) -> _Parsed:
         first = text.lstrip().split("\n", 1)[0][:80]
         raise r.fail(
             None,
-            f"not a benchmark result file OpenTCO reads (first line: {first!r}). It reads vLLM `bench serve "
+            f"not a benchmark result file OpenTCO reads (first line: {_shown(first, 80)}). It reads vLLM `bench serve "
             "--save-result` JSON, GuideLLM JSON reports, and AIPerf or GenAI-Perf profile_export JSON/CSV.",
         )
     if fmt.endswith("-csv"):

@@ -111,3 +111,14 @@ def test_hostile_values_never_crash_leak_or_inject(store, case) -> None:
             key = "id" if table == "benchmarks" else "benchmark_id"
             store.execute(f"DELETE FROM {table} WHERE {key} = ?", [run.benchmark_id])
     assert _snapshot(store) == before
+
+
+def test_a_key_in_a_number_cell_is_refused_without_being_quoted() -> None:
+    """Found by a random run of the fuzz above: the message quoted the cell, key and all."""
+    key = "sk-proj-FUZZfuzzFUZZfuzzFUZZfuzz00"
+    sample = BENCH / "aiperf" / "profile_export_aiperf.csv"
+    data = sample.read_text().replace("Inter Token Latency (ms),6.25,", f"Inter Token Latency (ms),{key},")
+    with pytest.raises(CostModelError) as ex:
+        import_benchmark_files(connect(), [(sample.name, data.encode())], fields=FIELDS, now=NOW)
+    assert "row 2 (inter_token_latency), column avg: expected a number" in str(ex.value)
+    assert key not in str(ex.value) and "looks like an API key" in str(ex.value)
