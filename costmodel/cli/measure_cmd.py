@@ -168,7 +168,7 @@ def import_results(
     model: Annotated[str | None, typer.Option(help="Model served, when the file does not say.")] = None,
     gpu: Annotated[str | None, typer.Option(help="GPU type (h100, NVIDIA L40S …), when the file does not say.")] = None,
     gpu_count: Annotated[
-        int | None, typer.Option(min=1, max=64, help="GPUs of the replica [default: from the file, else 1].")
+        int | None, typer.Option(min=1, max=64, help="GPUs of the replica (default: from the file, else 1).")
     ] = None,
     runtime: Annotated[
         str | None, typer.Option(help="Serving engine (vllm, sglang, tensorrt-llm …), when the file does not say.")
@@ -176,7 +176,7 @@ def import_results(
     concurrency: Annotated[
         int | None, typer.Option(min=1, max=1024, help="Streams in flight, when the file does not say.")
     ] = None,
-    db: Annotated[Path | None, typer.Option(help="DuckDB file [default: $OPENTCO_DB or var/opentco.duckdb].")] = None,
+    db: Annotated[Path | None, typer.Option(help="DuckDB file (default: $OPENTCO_DB or var/opentco.duckdb).")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
 ) -> None:
     """Store benchmark result files as measured runs: vLLM `bench serve --save-result` JSON, GuideLLM JSON
@@ -206,7 +206,7 @@ class _MeasureGroup(TyperGroup):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.invoke_without_command = True
-        sub = typer.Typer()
+        sub = typer.Typer(add_completion=False)
         sub.command("import")(import_results)
         self.add_command(typer.main.get_command(sub), "import")
 
