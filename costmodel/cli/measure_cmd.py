@@ -1,4 +1,5 @@
-"""`opentco gpu` (inventory) and `opentco measure` (load sweep with power and energy per token)."""
+"""`opentco gpu` (inventory), `opentco measure` (load sweep with power and energy per token) and
+`opentco measure import` (another tool's benchmark result files, stored as measured runs)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,17 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from costmodel.cli._common import echo_json, user_errors
 from costmodel.measure import (
     BenchmarkResult,
     CostInputs,
+    ImportFields,
     LevelResult,
     LoadSettings,
+    MeasureInputError,
+    import_benchmark_files,
     inventory,
     parse_concurrency,
     run_benchmark,
@@ -82,8 +87,11 @@ def _as_json(result: BenchmarkResult, benchmark_id: int | None) -> dict[str, Any
 
 @user_errors
 def measure(
-    endpoint: Annotated[str, typer.Option(help="OpenAI-compatible server, e.g. http://localhost:8000/v1")],
-    model: Annotated[str, typer.Option(help="Model name as the server knows it.")],
+    ctx: typer.Context,
+    endpoint: Annotated[
+        str | None, typer.Option(help="OpenAI-compatible server, e.g. http://localhost:8000/v1 (required).")
+    ] = None,
+    model: Annotated[str | None, typer.Option(help="Model name as the server knows it (required).")] = None,
     concurrency: Annotated[str, typer.Option(help="Concurrency levels, comma-separated.")] = "1,4,16",
     input_tokens: Annotated[int, typer.Option(help="Prompt length, tokens (approximate).")] = 512,
     output_tokens: Annotated[int, typer.Option(help="Answer length, tokens.")] = 256,
@@ -104,7 +112,15 @@ def measure(
     db: Annotated[Path | None, typer.Option(help="DuckDB file [default: $OPENTCO_DB or var/opentco.duckdb].")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
-    """Measure throughput, latency, power and energy per token of a served model; store the run."""
+    """Measure throughput, latency, power and energy per token of a served model; store the run.
+
+    `opentco measure import FILE…` stores result files of vLLM bench serve, GuideLLM, AIPerf or GenAI-Perf instead.
+    """
+    if ctx.invoked_subcommand is not None:
+        return  # `opentco measure import …`: the subcommand does the work
+    if endpoint is None or model is None:
+        missing = " and ".join(f for f, v in (("--endpoint", endpoint), ("--model", model)) if v is None)
+        raise MeasureInputError(f"give {missing} (or `opentco measure import FILE…` to store result files)")
     settings = LoadSettings.from_fields(
         endpoint=endpoint,
         model=model,
@@ -144,7 +160,58 @@ def measure(
         raise typer.Exit(130)
 
 
+@user_errors
+def import_results(
+    files: Annotated[
+        list[Path], typer.Argument(help="Result files.", exists=True, dir_okay=False, readable=True, show_default=False)
+    ],
+    model: Annotated[str | None, typer.Option(help="Model served, when the file does not say.")] = None,
+    gpu: Annotated[str | None, typer.Option(help="GPU type (h100, NVIDIA L40S …), when the file does not say.")] = None,
+    gpu_count: Annotated[
+        int | None, typer.Option(min=1, max=64, help="GPUs of the replica (default: from the file, else 1).")
+    ] = None,
+    runtime: Annotated[
+        str | None, typer.Option(help="Serving engine (vllm, sglang, tensorrt-llm …), when the file does not say.")
+    ] = None,
+    concurrency: Annotated[
+        int | None, typer.Option(min=1, max=1024, help="Streams in flight, when the file does not say.")
+    ] = None,
+    db: Annotated[Path | None, typer.Option(help="DuckDB file (default: $OPENTCO_DB or var/opentco.duckdb).")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
+) -> None:
+    """Store benchmark result files as measured runs: vLLM `bench serve --save-result` JSON, GuideLLM JSON
+    reports, AIPerf and GenAI-Perf profile_export JSON/CSV (the format is detected). All files or none; a file
+    imported before is not stored again."""
+    fields = ImportFields.from_fields(
+        model=model, gpu=gpu, gpu_count=gpu_count, runtime=runtime, concurrency=concurrency
+    )
+    con = connect(db)
+    try:
+        runs = import_benchmark_files(con, [(f.name, f.read_bytes()) for f in files], fields=fields)
+    finally:
+        con.close()
+    if json_out:
+        echo_json([r.model_dump(mode="json") for r in runs])
+        return
+    for run in runs:
+        typer.echo(run.summary())
+        for note in run.warnings[1:]:  # the first says where it came from, as the summary does
+            typer.echo(f"  note: {note}")
+    typer.echo(f"store: {db_path(db)}; use a run with `opentco estimate --fit-my-runs` or on the Measure page")
+
+
+class _MeasureGroup(TyperGroup):
+    """`opentco measure` is a command that also has one subcommand, `import`."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.invoke_without_command = True
+        sub = typer.Typer(add_completion=False)
+        sub.command("import")(import_results)
+        self.add_command(typer.main.get_command(sub), "import")
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's commands to `app`."""
     app.command("gpu")(gpu)
-    app.command("measure")(measure)
+    app.command("measure", cls=_MeasureGroup)(measure)

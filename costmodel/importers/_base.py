@@ -163,6 +163,10 @@ def detect_format(head: bytes, filename: str, *, columns: list[str] | None = Non
             for imp in IMPORTERS:
                 if imp.sniff_columns(cols):
                     return imp
+    from costmodel.measure.result_files import benchmark_file_hint  # lazy: the measure package is heavier
+
+    if (hint := benchmark_file_hint(head, filename)) is not None:
+        raise UnknownLogFormat(hint)  # a benchmark result, not a log: say where it belongs before any importer guesses
     for imp in IMPORTERS:
         if imp.sniff(head, filename):
             return imp

@@ -5,7 +5,9 @@
 - `run_sweep()` loads any OpenAI-compatible endpoint at a sweep of concurrency levels;
 - `run_benchmark()` / `BenchmarkJob` do both together and work out J/token and $/1M tokens per level;
 - `save_benchmark()`, `list_benchmarks()`, `load_benchmark()` keep runs in DuckDB;
-- `latest_measurement()` and `apply_measurement()` feed a stored run into a scenario (basis "measured").
+- `latest_measurement()` and `apply_measurement()` feed a stored run into a scenario (basis "measured");
+- `import_benchmark_files()` stores result files of vLLM bench serve, GuideLLM, AIPerf and GenAI-Perf as
+  measured runs too (`opentco measure import`).
 
 Without NVML, a GPU or the permission to read it, a `MeasurementUnavailable` subclass says which, and the
 throughput half still works.
@@ -51,6 +53,15 @@ from costmodel.measure.nvml import (
     inventory,
     load_nvml,
 )
+from costmodel.measure.result_files import (
+    BenchFileError,
+    ImportedRun,
+    ImportFields,
+    import_benchmark_files,
+    import_sources,
+    read_benchmark_file,
+    sniff_benchmark_file,
+)
 from costmodel.measure.results import (
     BenchmarkSummary,
     Measurement,
@@ -65,6 +76,7 @@ from costmodel.measure.results import (
 from costmodel.measure.sampler import GpuSample, NvmlSampler
 
 __all__ = [
+    "BenchFileError",
     "BenchmarkJob",
     "BenchmarkProgress",
     "BenchmarkResult",
@@ -76,6 +88,8 @@ __all__ = [
     "GpuInfo",
     "GpuPermissionDenied",
     "GpuSample",
+    "ImportFields",
+    "ImportedRun",
     "Inventory",
     "LevelFigures",
     "LevelResult",
@@ -95,6 +109,8 @@ __all__ = [
     "energy_usd_per_mtok",
     "gpu_hours_usd_per_mtok",
     "gpu_matches",
+    "import_benchmark_files",
+    "import_sources",
     "integrate_power_j",
     "inventory",
     "latest_measurement",
@@ -103,9 +119,11 @@ __all__ = [
     "load_nvml",
     "measurement_of",
     "parse_concurrency",
+    "read_benchmark_file",
     "resolve_api_key",
     "run_benchmark",
     "run_sweep",
     "save_benchmark",
+    "sniff_benchmark_file",
     "window_energy",
 ]

@@ -116,10 +116,12 @@ class BenchmarkResult(StrictModel):
     """Why it stopped early."""
     warnings: list[str] = Field(default_factory=list)
     """Things to know before trusting the figures."""
+    gpu_label: str | None = None
+    """GPU as the user or an imported result file named it, for runs whose GPUs NVML did not read."""
 
     @property
     def gpu_name(self) -> str | None:
-        return self.hardware.summary(self.gpu_indices) if self.hardware else None
+        return self.hardware.summary(self.gpu_indices) if self.hardware else self.gpu_label
 
 
 def _figures(level: LevelResult, samples: Sequence[GpuSample], *, costs: CostInputs, gpus: int) -> LevelFigures:

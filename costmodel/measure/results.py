@@ -30,6 +30,7 @@ __all__ = [
     "Measurement",
     "apply_measurement",
     "gpu_matches",
+    "insert_run",
     "latest_measurement",
     "list_benchmarks",
     "load_benchmark",
@@ -122,72 +123,82 @@ def save_benchmark(con: duckdb.DuckDBPyConnection, result: BenchmarkResult) -> i
     Raises:
         StoreError: The database refused the write (read-only, locked).
     """
-    import pyarrow as pa  # only needed when storing: keeps `import costmodel.measure` light
-
-    hw = result.hardware
     try:
         con.execute("BEGIN TRANSACTION")
         try:
-            row = con.execute(
-                """
-                INSERT INTO benchmarks (started_at, finished_at, model, endpoint, server, gpu_name, gpu_count,
-                    gpu_indices_json, driver_version, cuda_version, hardware_json, settings_json, costs_json,
-                    power_note, fixed_length_hints_accepted, stopped_early, stop_reason, warnings_json)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                RETURNING id
-                """,
-                [
-                    _naive_utc(result.started_at),
-                    _naive_utc(result.finished_at),
-                    result.settings.model,
-                    result.settings.endpoint,
-                    result.server,
-                    result.gpu_name,
-                    len(result.gpu_indices),
-                    json.dumps(result.gpu_indices),
-                    hw.driver_version if hw else None,
-                    hw.cuda_version if hw else None,
-                    hw.model_dump_json() if hw else None,
-                    result.settings.model_dump_json(),
-                    result.costs.model_dump_json(),
-                    result.power_note,
-                    result.fixed_length_hints_accepted,
-                    result.stopped_early,
-                    result.stop_reason,
-                    json.dumps(result.warnings),
-                ],
-            ).fetchone()
-            if row is None:
-                raise StoreError("the database returned no id for the stored benchmark")
-            benchmark_id = int(row[0])
-            placeholders = ", ".join("?" for _ in range(len(_LEVEL_COLUMNS) + 2))
-            columns = ", ".join(["benchmark_id", "errors_json", *_LEVEL_COLUMNS])
-            for level in result.levels:
-                values = [getattr(level, c) for c in _LEVEL_COLUMNS]
-                con.execute(
-                    f"INSERT INTO benchmark_levels ({columns}) VALUES ({placeholders})",  # column names are fixed
-                    [benchmark_id, json.dumps(level.errors), *values],
-                )
-            if result.samples:
-                table = pa.table(
-                    {
-                        "benchmark_id": pa.array([benchmark_id] * len(result.samples), pa.int64()),
-                        **{c: [getattr(s, c) for s in result.samples] for c in _SAMPLE_COLUMNS},
-                    }
-                )
-                view = f"_opentco_samples_{benchmark_id}"
-                con.register(view, table)
-                try:
-                    cols = ", ".join(["benchmark_id", *_SAMPLE_COLUMNS])
-                    con.execute(f"INSERT INTO benchmark_samples ({cols}) SELECT {cols} FROM {view}")
-                finally:
-                    con.unregister(view)
+            benchmark_id = insert_run(con, result)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
     except duckdb.Error as ex:
         raise StoreError(f"cannot store the benchmark: {ex}. Check that the database file is writable.") from None
+    return benchmark_id
+
+
+def insert_run(con: duckdb.DuckDBPyConnection, result: BenchmarkResult) -> int:
+    """Write a run's rows inside the caller's transaction (`save_benchmark`, and imports of result files).
+
+    Returns:
+        Its `benchmark_id`.
+    """
+    import pyarrow as pa  # only needed when storing: keeps `import costmodel.measure` light
+
+    hw = result.hardware
+    row = con.execute(
+        """
+        INSERT INTO benchmarks (started_at, finished_at, model, endpoint, server, gpu_name, gpu_count,
+            gpu_indices_json, driver_version, cuda_version, hardware_json, settings_json, costs_json,
+            power_note, fixed_length_hints_accepted, stopped_early, stop_reason, warnings_json)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        RETURNING id
+        """,
+        [
+            _naive_utc(result.started_at),
+            _naive_utc(result.finished_at),
+            result.settings.model,
+            result.settings.endpoint,
+            result.server,
+            result.gpu_name,
+            len(result.gpu_indices),
+            json.dumps(result.gpu_indices),
+            hw.driver_version if hw else None,
+            hw.cuda_version if hw else None,
+            hw.model_dump_json() if hw else None,
+            result.settings.model_dump_json(),
+            result.costs.model_dump_json(),
+            result.power_note,
+            result.fixed_length_hints_accepted,
+            result.stopped_early,
+            result.stop_reason,
+            json.dumps(result.warnings),
+        ],
+    ).fetchone()
+    if row is None:
+        raise StoreError("the database returned no id for the stored benchmark")
+    benchmark_id = int(row[0])
+    placeholders = ", ".join("?" for _ in range(len(_LEVEL_COLUMNS) + 2))
+    columns = ", ".join(["benchmark_id", "errors_json", *_LEVEL_COLUMNS])
+    for level in result.levels:
+        values = [getattr(level, c) for c in _LEVEL_COLUMNS]
+        con.execute(
+            f"INSERT INTO benchmark_levels ({columns}) VALUES ({placeholders})",  # column names are fixed
+            [benchmark_id, json.dumps(level.errors), *values],
+        )
+    if result.samples:
+        table = pa.table(
+            {
+                "benchmark_id": pa.array([benchmark_id] * len(result.samples), pa.int64()),
+                **{c: [getattr(s, c) for s in result.samples] for c in _SAMPLE_COLUMNS},
+            }
+        )
+        view = f"_opentco_samples_{benchmark_id}"
+        con.register(view, table)
+        try:
+            cols = ", ".join(["benchmark_id", *_SAMPLE_COLUMNS])
+            con.execute(f"INSERT INTO benchmark_samples ({cols}) SELECT {cols} FROM {view}")
+        finally:
+            con.unregister(view)
     return benchmark_id
 
 
@@ -265,6 +276,7 @@ def load_benchmark(con: duckdb.DuckDBPyConnection, *, benchmark_id: int, with_sa
         stopped_early=b["stopped_early"],
         stop_reason=b["stop_reason"],
         warnings=json.loads(b["warnings_json"]),
+        gpu_label=None if hardware else b["gpu_name"],
     )
 
 

@@ -2,7 +2,8 @@
 
 `benchmarks` holds one row per run (hardware, driver, model, server, settings as JSON — never an API key),
 `benchmark_levels` one row per concurrency level with its figures, and `benchmark_samples` the raw GPU
-samples (times in seconds since the run started). Timestamps are UTC.
+samples (times in seconds since the run started). Timestamps are UTC. `benchmark_imports` says which
+runs came from another tool's result file (`opentco measure import`) and which file.
 """
 
 from __future__ import annotations
@@ -88,6 +89,25 @@ def _bench_001_tables(con: duckdb.DuckDBPyConnection) -> None:
             memory_used_mib DOUBLE,
             sm_clock_mhz DOUBLE,
             temperature_c DOUBLE
+        )
+        """
+    )
+
+
+@migration("bench_002_imports")
+def _bench_002_imports(con: duckdb.DuckDBPyConnection) -> None:
+    # Where an imported run came from (a benchmark tool's result file): one row per stored run, keyed by the
+    # file's SHA-256 so that the same file imports once.
+    con.execute(
+        """
+        CREATE TABLE benchmark_imports (
+            benchmark_id BIGINT PRIMARY KEY,
+            sha256 VARCHAR NOT NULL UNIQUE,
+            file_name VARCHAR NOT NULL,
+            format VARCHAR NOT NULL,
+            tool VARCHAR NOT NULL,
+            tool_version VARCHAR,
+            imported_at TIMESTAMP NOT NULL
         )
         """
     )

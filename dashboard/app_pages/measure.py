@@ -11,6 +11,7 @@ from costmodel.measure import (
     CostInputs,
     LoadSettings,
     apply_measurement,
+    import_sources,
     inventory,
     list_benchmarks,
     load_benchmark,
@@ -19,6 +20,7 @@ from costmodel.measure import (
     save_benchmark,
 )
 from costmodel.scenario import CloudGpuOption, OnPremOption
+from dashboard.components.bench_import import bench_import
 from dashboard.state import get_scenario, set_scenario, store_cursor
 
 _JOB, _SELECTED, _ERROR = "measure_job", "measure_selected", "measure_error"
@@ -134,17 +136,22 @@ def _live() -> None:
 
 
 _live()
+bench_import(selected_key=_SELECTED)
 
 st.subheader("Stored runs")
 runs = {r.benchmark_id: r for r in list_benchmarks(store_cursor())}
 if not runs:
     st.caption("No run stored yet.")
     st.stop()
+sources = import_sources(store_cursor())
 benchmark_id = st.selectbox(
     "Run",
     list(runs),
     key=_SELECTED,
-    format_func=lambda i: f"#{i} · {runs[i].model} · {runs[i].gpu_name or 'GPU not read'} · {runs[i].started_at:%c}",
+    format_func=lambda i: (
+        f"#{i} · {runs[i].model} · {runs[i].gpu_name or 'GPU not read'} · {runs[i].started_at:%c}"
+        + (f" · imported: {sources[i]}" if i in sources else "")
+    ),
 )
 result = load_benchmark(store_cursor(), benchmark_id=benchmark_id)
 table = pd.DataFrame([lv.model_dump() for lv in result.levels])[list(_COLUMNS)]

@@ -16,7 +16,7 @@ from costmodel.store import connect
 from costmodel.usage import import_file
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-SAMPLES = sorted(p for p in FIXTURES.glob("*/*") if p.name != "README.md")
+SAMPLES = sorted(p for p in FIXTURES.glob("*/*") if p.is_file() and p.name != "README.md")
 FORMATS = [None, *(i.name for i in IMPORTERS)]
 
 
