@@ -3,7 +3,7 @@
 Targets (issue 13): Compare fully drawn (verdict, cards and its four charts) within 1.5 s in one session;
 median page run within 2 s with 20 sessions at once on a 2-core machine.
 
-Starts `streamlit run dashboard/streamlit_app.py` on a free loopback port with a fresh store, then:
+Starts `streamlit run dashboard/serve.py` on a free loopback port with a fresh store, then:
 - `drawn`: Debian's chromium (headless, Playwright) opens Compare `--loads` times, each in a new page (a
   new session, the server already warm), as a first visit (fresh browser context: nothing cached) and as a
   return visit (the browser's caches warm), timing from navigation to the verdict, the cards' last value,

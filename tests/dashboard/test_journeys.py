@@ -23,7 +23,6 @@ import openpyxl
 import pytest
 
 from costmodel.saved_scenarios import decode_scenario
-from tests.dashboard.conftest import ROOT
 from tests.hardening.browserless import streamlit_server
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -66,22 +65,6 @@ def browser():
             b.close()
 
 
-_PAGE_PATHS = frozenset(re.findall(r'_page\("(\w+)\.py"', (ROOT / "dashboard" / "streamlit_app.py").read_text()))
-"""The app's page paths (Streamlit names a page's URL after its file), read from the router."""
-
-
-def _deep_link_probe(base: str, resp) -> bool:
-    """The one failing request Streamlit's frontend makes by design: on a deep link (`/builder`) with no host
-    configuration, it guesses that the app may be served under that path and probes `/builder/_stcore/health`
-    and `/builder/_stcore/host-config` before the app's root (`getPossibleBaseUris` in the frontend's
-    connection code; the bundled `index.*.js` of Streamlit 1.67). Only a GET 404 of those two paths, under one of
-    the app's own page paths, is that probe; any other failure is a bug.
-    """
-    page, _, rest = urlsplit(resp.url).path.removeprefix(urlsplit(base).path or "/").lstrip("/").partition("/")
-    probe = rest in ("_stcore/health", "_stcore/host-config")
-    return resp.status == 404 and resp.request.method == "GET" and page in _PAGE_PATHS and probe
-
-
 class Watch:
     """What one browser context did: every request's host, page errors, failed responses."""
 
@@ -100,7 +83,9 @@ class Watch:
                 self.foreign.append(req.url)
 
         def on_response(resp) -> None:
-            if resp.status >= 400 and not _deep_link_probe(self.base, resp):
+            # none, not even on a deep link: dashboard/serve.py tells the frontend where the root is, so it
+            # no longer probes `/<page>/_stcore/health` first
+            if resp.status >= 400:
                 self.bad.append(f"{resp.status} {resp.url}")
 
         context.on("request", on_request)
