@@ -8,6 +8,10 @@ that knows the root says so in `window.__streamlit.BACKEND_BASE_URL`, which the 
 connects; with it the frontend probes the root alone. So every HTML page this server sends carries that one
 line in its head, and the browser asks for nothing that fails. `st.App` (Streamlit's ASGI entry, which
 `streamlit run` detects in this file) is what lets a middleware see the page.
+
+The Docker image (docker/entrypoint.py) still serves `streamlit_app.py`: under `st.App`, uvicorn ends a process
+stopped with SIGTERM by re-raising the signal (exit status 143) instead of exiting 0, which `docker stop` and
+tests/deploy take for an unclean stop.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ Why a script rather than `streamlit run` straight from the Dockerfile:
   damaged file, stops the container at once with the store's own message (which names the file and the fix)
   instead of a healthy-looking dashboard whose every page then fails.
 - `pip install .` puts the dashboard in site-packages, not under the working directory; the script finds
-  the installed `dashboard/serve.py` through the import system, so the image needs no source tree.
+  the installed `dashboard/streamlit_app.py` through the import system, so the image needs no source tree.
 - The HEALTHCHECK needs an HTTP client and the slim image has no curl or wget; Python's urllib is there.
   Keeping that check here lets tests/deploy run exactly what Docker runs.
 
@@ -83,7 +83,7 @@ def prepare_store() -> str:
 
 def streamlit_argv() -> list[str]:
     """The command that serves the installed dashboard (settings come from `STREAMLIT_*` and config.toml)."""
-    spec = importlib.util.find_spec("dashboard.serve")
+    spec = importlib.util.find_spec("dashboard.streamlit_app")
     if spec is None or spec.origin is None:
         raise SystemExit("opentco: the dashboard package is not installed (pip install . in the image build)")
     return [sys.executable, "-m", "streamlit", "run", spec.origin]

@@ -106,7 +106,7 @@ def test_entrypoint_serves_the_installed_dashboard(tmp_path, read_only, record_p
         con.close()
 
     # Streamlit served the installed copy, and nothing outside the volume and /tmp was written
-    assert f"serving {image.site / 'dashboard' / 'serve.py'}" in text
+    assert f"serving {image.site / 'dashboard' / 'streamlit_app.py'}" in text
     after = {f for f in _files(image.root) if not f.startswith(("data/", "tmp/"))}
     assert after == {f for f in before if not f.startswith(("data/", "tmp/"))}
     assert not (image.out / "netguard.log").exists(), (image.out / "netguard.log").read_text()
