@@ -135,6 +135,26 @@ def _download(page, selector: str) -> str:
     raise AssertionError("unreachable")
 
 
+def _pick(page, box: str, option: str) -> None:
+    """Choose `option` in the select box named `box`. A rerun that redraws the box while its list is open
+    closes the list; as a user would, open it again once the page has settled."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    from playwright.sync_api import expect
+
+    for attempt in range(2):
+        combo = page.get_by_role("combobox", name=box)
+        expect(combo).to_have_count(1, timeout=WAIT_MS)
+        combo.click()
+        try:
+            page.get_by_role("option", name=option).click(timeout=WAIT_MS // 4 if attempt == 0 else WAIT_MS)
+            return
+        except PlaywrightTimeout:
+            if attempt:
+                raise
+            page.keyboard.press("Escape")
+            _settled(page)
+
+
 def _settled(page) -> None:
     """The script has finished (no 'Running…' status) and every chart on the page has drawn."""
     from playwright.sync_api import expect
@@ -272,10 +292,7 @@ def test_engineer_builds_from_blank_saves_reloads_and_shares(open_context, serve
     # a rented-GPU option next to the blank scenario's API; the rerun that started blank must be over
     # (while it runs Streamlit keeps the old page's widgets beside the new ones)
     _settled(page)
-    adder = page.get_by_role("combobox", name="Add an option")
-    expect(adder).to_have_count(1, timeout=WAIT_MS)
-    adder.click()
-    page.get_by_role("option", name="Rented GPUs (per hour)").click()
+    _pick(page, "Add an option", "Rented GPUs (per hour)")
     page.locator(".st-key-add-option button").click()
     expect(page.get_by_text("Added “New rented GPUs”")).to_be_visible(timeout=WAIT_MS)
 
