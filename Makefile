@@ -18,7 +18,7 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	touch $@
 
 run: $(VENV)/.installed
-	$(BIN)/streamlit run dashboard/streamlit_app.py --server.port 8501
+	$(BIN)/streamlit run dashboard/serve.py --server.port 8501
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

@@ -14,6 +14,7 @@ from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
+from costmodel.export._chart_cache import cache_charts
 from costmodel.export._layout import finish_sheet
 from costmodel.export._values import compute_values, store_values
 from costmodel.export.sanitize import write_text
@@ -156,12 +157,13 @@ class Book:
 
     def to_bytes(self) -> bytes:
         """The saved workbook: every formula with its computed value stored beside it (see `_values`), every
-        sheet laid out to print legibly (see `_layout`)."""
+        chart with its data (see `_chart_cache`), every sheet laid out to print legibly (see `_layout`)."""
         import io
 
         values = compute_values(self.wb)
         for ws in self.wb.worksheets:
             finish_sheet(ws, values)
+        cache_charts(self.wb, values)
         buf = io.BytesIO()
         self.wb.save(buf)
         return store_values(buf.getvalue(), values)

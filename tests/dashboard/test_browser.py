@@ -39,7 +39,7 @@ def server(tmp_path):
     port = _free_port()
     env = {**os.environ, "OPENTCO_DB": str(tmp_path / "opentco.duckdb")}
     log = (tmp_path / "streamlit.log").open("wb")
-    cmd = [sys.executable, "-m", "streamlit", "run", "dashboard/streamlit_app.py", "--server.port", str(port)]
+    cmd = [sys.executable, "-m", "streamlit", "run", "dashboard/serve.py", "--server.port", str(port)]
     cmd += ["--server.headless", "true", "--server.address", "127.0.0.1"]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:

@@ -40,13 +40,13 @@ def free_port() -> int:
 
 @contextmanager
 def streamlit_server(*, db: Path, log: Path) -> Iterator[str]:
-    """`streamlit run dashboard/streamlit_app.py` on a free loopback port, with the project's config (XSRF on)."""
+    """`streamlit run dashboard/serve.py` (as shipped) on a free loopback port, with the project's config (XSRF on)."""
     port = free_port()
     env = {**os.environ, "OPENTCO_DB": str(db), "PYTHONPATH": str(ROOT)}
     args = ["--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true"]
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "dashboard/streamlit_app.py", *args],
+            [sys.executable, "-m", "streamlit", "run", "dashboard/serve.py", *args],
             cwd=ROOT,
             env=env,
             stdout=out,

@@ -122,7 +122,7 @@ def test_dashboard_serves_offline_and_attempts_no_connection(tmp_path):
             "-m",
             "streamlit",
             "run",
-            "dashboard/streamlit_app.py",
+            "dashboard/serve.py",
             "--server.port",
             str(port),
             "--server.headless",
