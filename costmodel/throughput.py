@@ -378,6 +378,15 @@ def _attention_flops(model: ModelArch, context: float) -> float:
     return per_ctx * (full * context + swa * min(context, model.sliding_window or 0))
 
 
+def _attention_dtype(quant: QuantFormat, kv_cache_dtype: str | None) -> str:
+    """Tensor rate attention runs at: FP8 when both the model's activations and the KV cache are 8-bit or less
+    (TensorRT-LLM's FP8 FMHA, FlashAttention-3 FP8), else 16-bit. Never FP4 or INT4: no serving stack runs
+    QKᵀ/AV in 4 bits, so an NVFP4 model still attends in FP8 (TensorRT-LLM NVFP4 checkpoints use an FP8 KV
+    cache, NVIDIA "Introducing NVFP4" blog)."""
+    low_precision = quant.compute_dtype in ("fp8", "fp4")
+    return "fp8" if low_precision and _kv_element_bytes(quant, kv_cache_dtype) <= 1.0 else "fp16"
+
+
 def _tp_efficiency(eff: Efficiency, gpus: int) -> float:
     return eff.tp_scaling ** math.log2(gpus) if gpus > 1 else 1.0
 
@@ -465,22 +474,29 @@ def _forward_s(
     vendor = eff.rocm_factor if gpu.vendor.upper() == "AMD" else 1.0
     tp = _tp_efficiency(eff, gpus)
     bw = gpus * gpu.hbm_bandwidth_gb_s * 1e9 * min(1.0, eff.bandwidth * vendor) * tp
-    flops = gpus * gpu.tflops(quant.compute_dtype) * 1e12 * min(1.0, eff.compute * vendor) * tp
+    share = min(1.0, eff.compute * vendor) * tp
+    flops = gpus * gpu.tflops(quant.compute_dtype) * 1e12 * share
+    attn_flops = gpus * gpu.tflops(_attention_dtype(quant, kv_cache_dtype)) * 1e12 * share
     decode_tokens = decode_streams * query_multiplier
     tokens = decode_tokens + prefill_tokens
-    # each stream reads its KV cache (and Mamba state) once per step; the state is also written back
+    # The weight matmuls and attention are separate kernels, each bound by its own roofline, and they run one
+    # after the other within a layer; so their times add (the per-operator roofline of LLM-Viewer, Yuan et al.
+    # 2024, arXiv:2402.16363 §3). At max load the long-context KV reads cannot hide under compute-bound GEMMs.
+    # Each stream reads its KV cache (and Mamba state) once per step; the state is also written back.
     kv_read = decode_streams * kv_bytes_per_sequence(model, quant, decode_context, kv_cache_dtype=kv_cache_dtype)
-    ssm = _ssm_state_bytes(model) * decode_streams
-    t_mem = (_moved_weight_bytes(model, quant, tokens) + kv_read + ssm) / bw
-    work = 2 * model.active_params_b * 1e9 * tokens
-    work += decode_tokens * _attention_flops(model, decode_context)
-    work += prefill_tokens * _attention_flops(model, prefill_context)
-    t_comp = work / flops
+    kv_read += _ssm_state_bytes(model) * decode_streams
+    lin_mem = _moved_weight_bytes(model, quant, tokens) / bw
+    lin_comp = 2 * model.active_params_b * 1e9 * tokens / flops
+    attn_work = decode_tokens * _attention_flops(model, decode_context)
+    attn_work += prefill_tokens * _attention_flops(model, prefill_context)
+    attn_mem, attn_comp = kv_read / bw, attn_work / attn_flops
+    t_mem, t_comp = lin_mem + attn_mem, lin_comp + attn_comp
+    roofline = max(lin_mem, lin_comp) + max(attn_mem, attn_comp)
     comm = 2 * (model.layers or 0) * _allreduce_s(gpu, gpus, tokens * (model.hidden_size or 0) * ACTIVATION_BYTES)
     layer_us = eff.layer_overhead_us * (eff.datacenter_overhead_factor if gpu.segment == "datacenter" else 1.0)
     overhead = eff.step_overhead_ms * 1e-3 + (model.layers or 0) * layer_us * 1e-6
     overhead += model.routed_layers * (model.experts_per_token or 0) * eff.moe_expert_overhead_us * 1e-6
-    return _Step(max(t_mem, t_comp) + comm + overhead, "memory" if t_mem >= t_comp else "compute", comm, overhead)
+    return _Step(roofline + comm + overhead, "memory" if t_mem >= t_comp else "compute", comm, overhead)
 
 
 def regimes_of(
