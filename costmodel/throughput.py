@@ -82,6 +82,35 @@ CHUNKED_PREFILL_BUDGET_TOKENS = 8192
 """Tokens one chunked step may carry (vLLM V1 `max_num_batched_tokens` default for its API server on large
 GPUs); bounds how much prompt a step takes in when estimating time to first token under load."""
 
+_TRTLLM_RUNTIMES = {"tensorrt-llm", "tensorrt_llm", "trtllm", "trt-llm", "trtllm-bench"}
+
+
+@dataclass(frozen=True)
+class _Admission:
+    """How a runtime decides how many streams run at once when requests queue (max load)."""
+
+    max_batch: int
+    """Cap on concurrent sequences."""
+    reserve_full_sequence: bool
+    """Admit a request only when the KV blocks for its whole input + output are free (no eviction), so the
+    batch is capacity ÷ (I + O); otherwise admit on what streams hold now, on average I + O/2."""
+    kv_share_of_free: float | None
+    """KV cache = this share of the memory left after weights and runtime buffers; None: vLLM's rule,
+    `USABLE_MEMORY_SHARE` of the whole card minus weights and buffers."""
+
+
+_VLLM_ADMISSION = _Admission(MAX_BATCH, reserve_full_sequence=False, kv_share_of_free=None)
+_TRTLLM_ADMISSION = _Admission(4096, reserve_full_sequence=True, kv_share_of_free=0.90)
+"""TensorRT-LLM: the default capacity scheduler policy is GUARANTEED_NO_EVICT, which reserves a request's KV
+blocks to completion (`SchedulerConfig.capacity_scheduler_policy`, tensorrt_llm/llmapi/llm_args.py); the KV
+cache takes `free_gpu_memory_fraction` 0.90 of the memory free after loading (`KvCacheConfig`); and
+trtllm-bench caps the batch at 4096 (`finetune_setting` in tensorrt_llm/bench/build/tuning.py)."""
+
+
+def _admission(runtime: str | None) -> _Admission:
+    return _TRTLLM_ADMISSION if (runtime or "").strip().lower() in _TRTLLM_RUNTIMES else _VLLM_ADMISSION
+
+
 _LINKS: dict[str, tuple[float, float]] = {
     # interconnect → (all-reduce latency µs, default per-GPU one-direction GB/s where gpus.csv gives none).
     # Latencies are the order of small-message NCCL / custom all-reduce timings inside one server (a few µs
@@ -596,8 +625,16 @@ def estimate(
     mean_ctx = input_tokens + output_tokens / 2
     seq_full_gb = kv_bytes_per_sequence(model, quant, ctx, kv_cache_dtype=kv_cache_dtype) / 1e9
     seq_mean_gb = kv_bytes_per_sequence(model, quant, mean_ctx, kv_cache_dtype=kv_cache_dtype) / 1e9
-    fits_one = kv_cap_gb >= seq_full_gb
-    max_conc = min(MAX_BATCH, max(1, math.floor(kv_cap_gb / max(seq_mean_gb, 1e-12)))) if fits_one else 0
+    admission = _admission(runtime) if family in ("server", "server-w4a16") else _VLLM_ADMISSION
+    batch_kv_gb, batch_seq_gb = kv_cap_gb, seq_mean_gb
+    if admission.kv_share_of_free is not None:
+        policy = _memory_policy(family, gpu)
+        batch_kv_gb = (total_gb - weights_gb - policy.overhead_gb_per_gpu * n) * admission.kv_share_of_free
+    if admission.reserve_full_sequence:
+        batch_seq_gb = seq_full_gb
+    fits_one = kv_cap_gb >= seq_full_gb and batch_kv_gb >= seq_full_gb
+    by_memory = math.floor(batch_kv_gb / max(batch_seq_gb, 1e-12))
+    max_conc = min(admission.max_batch, max(1, by_memory)) if fits_one else 0
     b = max_conc if mode is EstimateMode.MAX_LOAD else max(1, min(concurrency, max_conc))
     regimes = regimes_of(model=model, gpu=gpu, quant=quant, gpus=n, concurrency=b, mode=mode, context=ctx)
     common = dict(
@@ -691,7 +728,26 @@ def estimate(
         total = b * tokens_per_step / step_s
         itl_s = step_s / tokens_per_step
     else:
-        cycle_s = output_tokens * step_s / tokens_per_step + b * prefill.step_s
+        prefill_s = b * prefill.step_s
+        if _chunked_default(family) and b > 1:
+            # A server prefills a whole wave of admitted prompts in passes of up to its token budget (vLLM
+            # `max_num_batched_tokens`, TensorRT-LLM `max_num_tokens`), not one request per pass.
+            wave_tokens = b * max(1.0, computed_prompt)
+            passes = math.ceil(wave_tokens / CHUNKED_PREFILL_BUDGET_TOKENS)
+            one = _forward_s(
+                model,
+                gpu,
+                quant,
+                n,
+                eff,
+                decode_streams=0,
+                decode_context=0,
+                prefill_tokens=wave_tokens / passes,
+                prefill_context=prefill_ctx,
+                **fwd,
+            )
+            prefill_s = min(prefill_s, passes * one.step_s)
+        cycle_s = output_tokens * step_s / tokens_per_step + prefill_s
         total = b * output_tokens / cycle_s
         itl_s = step_s / tokens_per_step
     return ThroughputEstimate(
