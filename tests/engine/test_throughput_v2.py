@@ -361,7 +361,7 @@ def test_cli_estimate_model_config_and_variant_note(tmp_path):
     out=st.integers(1, 4000),
     mode=st.sampled_from(list(EstimateMode)),
     kv=st.sampled_from([None, "fp8"]),
-    runtime=st.sampled_from([None, "llama.cpp", "vllm", "mlx"]),
+    runtime=st.sampled_from([None, "llama.cpp", "vllm", "mlx", "tensorrt-llm"]),
 )
 def test_no_estimate_beats_the_bandwidth_or_flops_bound(model, gpu, quant, gpus, conc, inp, out, mode, kv, runtime):
     m, g, q = CAT.model(model), CAT.gpu(gpu), CAT.quant(quant)
