@@ -49,6 +49,7 @@ __all__ = [
     "LONG_CONTEXT_TOKENS",
     "MAX_BATCH",
     "RUNTIME_FAMILIES",
+    "SMALL_GPU_MAX_BATCH",
     "Basis",
     "Efficiency",
     "EstimateMode",
@@ -64,8 +65,11 @@ __all__ = [
 ]
 
 MAX_BATCH = 1024
-"""Scheduler cap on concurrent sequences: vLLM's `max_num_seqs` default is 1024 on ≥70 GB GPUs in its
-OpenAI server (256 on smaller ones); TensorRT-LLM benchmarks run larger static batches."""
+"""Scheduler cap on concurrent sequences in vLLM's OpenAI server on GPUs of at least 70 GiB other than the A100
+(`max_num_seqs`, `EngineArgs.get_batch_defaults` in vllm/engine/arg_utils.py); `SMALL_GPU_MAX_BATCH` on the
+rest. TensorRT-LLM's cap is its own (`_TRTLLM_ADMISSION`)."""
+SMALL_GPU_MAX_BATCH = 256
+"""vLLM's `max_num_seqs` default on GPUs under 70 GiB and on the A100 (same source as `MAX_BATCH`)."""
 USABLE_MEMORY_SHARE = 0.90
 """Share of GPU memory a server may use (vLLM `gpu_memory_utilization` default)."""
 RUNTIME_OVERHEAD_GB_PER_GPU = 1.5
@@ -79,9 +83,9 @@ LONG_CONTEXT_TOKENS = 8192
 ACTIVATION_BYTES = 2
 """Bytes per activation element exchanged in tensor-parallel all-reduces (BF16/FP16)."""
 CHUNKED_PREFILL_BUDGET_TOKENS = 8192
-"""Tokens one chunked step may carry (vLLM V1 `max_num_batched_tokens` default for its API server on large
-GPUs); bounds how much prompt a step takes in when estimating time to first token under load."""
-
+"""Tokens one chunked step may carry on large GPUs (vLLM's API-server `max_num_batched_tokens` default on
+≥ 70 GiB GPUs other than the A100, 2048 on the rest; TensorRT-LLM's trtllm-bench sets at least 2048): how
+many passes a wave of queued prompts takes to prefill."""
 _TRTLLM_RUNTIMES = {"tensorrt-llm", "tensorrt_llm", "trtllm", "trt-llm", "trtllm-bench"}
 
 
@@ -97,9 +101,14 @@ class _Admission:
     kv_share_of_free: float | None
     """KV cache = this share of the memory left after weights and runtime buffers; None: vLLM's rule,
     `USABLE_MEMORY_SHARE` of the whole card minus weights and buffers."""
+    prefill_budget_tokens: int = CHUNKED_PREFILL_BUDGET_TOKENS
+    """Most prompt tokens one forward pass takes."""
 
 
 _VLLM_ADMISSION = _Admission(MAX_BATCH, reserve_full_sequence=False, kv_share_of_free=None)
+_VLLM_SMALL_GPU_ADMISSION = _Admission(
+    SMALL_GPU_MAX_BATCH, reserve_full_sequence=False, kv_share_of_free=None, prefill_budget_tokens=2048
+)
 _TRTLLM_ADMISSION = _Admission(4096, reserve_full_sequence=True, kv_share_of_free=0.90)
 """TensorRT-LLM: the default capacity scheduler policy is GUARANTEED_NO_EVICT, which reserves a request's KV
 blocks to completion (`SchedulerConfig.capacity_scheduler_policy`, tensorrt_llm/llmapi/llm_args.py); the KV
@@ -107,8 +116,13 @@ cache takes `free_gpu_memory_fraction` 0.90 of the memory free after loading (`K
 trtllm-bench caps the batch at 4096 (`finetune_setting` in tensorrt_llm/bench/build/tuning.py)."""
 
 
-def _admission(runtime: str | None) -> _Admission:
-    return _TRTLLM_ADMISSION if (runtime or "").strip().lower() in _TRTLLM_RUNTIMES else _VLLM_ADMISSION
+def _admission(runtime: str | None, gpu: GpuSpec, family: str) -> _Admission:
+    if family not in ("server", "server-w4a16"):
+        return _VLLM_ADMISSION  # llama.cpp and MLX: slots bounded by memory only
+    if (runtime or "").strip().lower() in _TRTLLM_RUNTIMES:
+        return _TRTLLM_ADMISSION
+    large = gpu.memory_gb >= 70 and not gpu.gpu_id.upper().startswith("A100")
+    return _VLLM_ADMISSION if large else _VLLM_SMALL_GPU_ADMISSION
 
 
 _LINKS: dict[str, tuple[float, float]] = {
@@ -236,7 +250,8 @@ class ThroughputEstimate:
     kv_capacity_gb: float
     memory_gb: float
     max_concurrency: int
-    """Streams the paged KV cache holds at their mean length (I + O/2), capped at MAX_BATCH; 0 if none fits."""
+    """Streams the runtime admits from its KV cache (at their mean length I + O/2, or their full length where it
+    reserves whole sequences), capped by its batch limit; 0 if none fits."""
     concurrency: int
     input_tokens: int
     output_tokens: int
@@ -625,7 +640,7 @@ def estimate(
     mean_ctx = input_tokens + output_tokens / 2
     seq_full_gb = kv_bytes_per_sequence(model, quant, ctx, kv_cache_dtype=kv_cache_dtype) / 1e9
     seq_mean_gb = kv_bytes_per_sequence(model, quant, mean_ctx, kv_cache_dtype=kv_cache_dtype) / 1e9
-    admission = _admission(runtime) if family in ("server", "server-w4a16") else _VLLM_ADMISSION
+    admission = _admission(runtime, gpu, family)
     batch_kv_gb, batch_seq_gb = kv_cap_gb, seq_mean_gb
     if admission.kv_share_of_free is not None:
         policy = _memory_policy(family, gpu)
@@ -733,7 +748,7 @@ def estimate(
             # A server prefills a whole wave of admitted prompts in passes of up to its token budget (vLLM
             # `max_num_batched_tokens`, TensorRT-LLM `max_num_tokens`), not one request per pass.
             wave_tokens = b * max(1.0, computed_prompt)
-            passes = math.ceil(wave_tokens / CHUNKED_PREFILL_BUDGET_TOKENS)
+            passes = math.ceil(wave_tokens / admission.prefill_budget_tokens)
             one = _forward_s(
                 model,
                 gpu,

@@ -140,3 +140,15 @@ def test_offline_published_rows_are_predicted_as_waves_and_load_tests_with_chunk
         )  # fmt: skip
         assert p.metric == "output_tokens_per_s_total"
         assert _predict(r, eff) == pytest.approx(e.output_tokens_per_s, rel=1e-12)
+
+
+@pytest.mark.parametrize(("gpu", "cap"), [("H100-SXM", 1024), ("H200-SXM", 1024), ("L40S", 256), ("A100-80GB", 256)])
+def test_vllm_caps_streams_at_1024_on_large_gpus_and_256_on_the_rest_and_the_a100(gpu, cap):
+    # vLLM `get_batch_defaults`: max_num_seqs 1024 on ≥ 70 GiB GPUs that are not an A100, else 256; a short
+    # request on an 8B FP8-KV model fits thousands of times in each of these cards, so the cap binds
+    m, g, q = CAT.model("llama-3.1-8b"), CAT.gpu(gpu), CAT.quant("fp8")
+    e = estimate(m, g, q, mode="max_load", input_tokens=64, output_tokens=64, kv_cache_dtype="fp8", runtime="vllm")
+    assert e.concurrency == cap
+    assert (
+        estimate(m, g, q, concurrency=5000, input_tokens=64, output_tokens=64, kv_cache_dtype="fp8").concurrency == cap
+    )
