@@ -431,6 +431,19 @@ def _attention_dtype(quant: QuantFormat, kv_cache_dtype: str | None) -> str:
     return "fp8" if low_precision and _kv_element_bytes(quant, kv_cache_dtype) <= 1.0 else "fp16"
 
 
+def _tensor_rate_share(gpu: GpuSpec, family: str) -> float:
+    """Share of the catalog's tensor rates a runtime family can use on a GPU.
+
+    GeForce cards are quoted with FP16 accumulation; with FP32 accumulation, which the GEMMs of PyTorch, vLLM,
+    TensorRT-LLM and AutoAWQ use, they run at half that rate (NVIDIA Ada Lovelace architecture whitepaper,
+    appendix table: RTX 4090 FP16 tensor 330.3 TFLOPS with FP16 accumulate, 165.2 with FP32 accumulate; the
+    same halving on Ampere and Blackwell GeForce). Workstation and data-centre cards run both at full rate, and
+    llama.cpp multiplies F16 in FP16 accumulation (`CUBLAS_COMPUTE_16F`), so it keeps the full rate.
+    """
+    geforce = gpu.segment == "consumer" and gpu.vendor.upper() == "NVIDIA"
+    return 0.5 if geforce and family in ("server", "server-w4a16") else 1.0
+
+
 def _tp_efficiency(eff: Efficiency, gpus: int) -> float:
     return eff.tp_scaling ** math.log2(gpus) if gpus > 1 else 1.0
 
@@ -512,13 +525,14 @@ def _forward_s(
     prefill_context: float,
     kv_cache_dtype: str | None,
     query_multiplier: float = 1.0,
+    tensor_rate_share: float = 1.0,
 ) -> _Step:
     """One forward pass: `decode_streams` × `query_multiplier` decode tokens at `decode_context`, plus
     `prefill_tokens` prompt tokens attending on average to `prefill_context` tokens."""
     vendor = eff.rocm_factor if gpu.vendor.upper() == "AMD" else 1.0
     tp = _tp_efficiency(eff, gpus)
     bw = gpus * gpu.hbm_bandwidth_gb_s * 1e9 * min(1.0, eff.bandwidth * vendor) * tp
-    share = min(1.0, eff.compute * vendor) * tp
+    share = min(1.0, eff.compute * vendor) * tp * tensor_rate_share
     flops = gpus * gpu.tflops(quant.compute_dtype) * 1e12 * share
     attn_flops = gpus * gpu.tflops(_attention_dtype(quant, kv_cache_dtype)) * 1e12 * share
     decode_tokens = decode_streams * query_multiplier
@@ -688,7 +702,7 @@ def estimate(
     computed_prompt = input_tokens * (1.0 - prefix_cache_hit_share)
     cached_prompt = input_tokens - computed_prompt
     prefill_ctx = cached_prompt + computed_prompt / 2
-    fwd = dict(kv_cache_dtype=kv_cache_dtype)
+    fwd = dict(kv_cache_dtype=kv_cache_dtype, tensor_rate_share=_tensor_rate_share(gpu, family))
     prefill = _forward_s(
         model,
         gpu,

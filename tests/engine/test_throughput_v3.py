@@ -152,3 +152,16 @@ def test_vllm_caps_streams_at_1024_on_large_gpus_and_256_on_the_rest_and_the_a10
     assert (
         estimate(m, g, q, concurrency=5000, input_tokens=64, output_tokens=64, kv_cache_dtype="fp8").concurrency == cap
     )
+
+
+def test_server_kernels_on_geforce_multiply_at_the_fp32_accumulate_half_rate_and_llama_cpp_at_full_rate():
+    m, g = CAT.model("llama-3.1-8b"), CAT.gpu("RTX-4090")
+    inp = 2048
+    fp16_acc = 330.3e12  # RTX 4090 FP16 tensor, FP16 accumulate (gpus.csv); FP32 accumulate runs at half
+    flops = 2 * 8.03e9 * inp + inp * _llama_8b_attention_flops_per_token(inp / 2)
+    for quant, runtime, rate in (("bf16", "vllm", fp16_acc / 2), ("fp16", "llama.cpp", fp16_acc)):
+        e = estimate(m, g, CAT.quant(quant), input_tokens=inp, output_tokens=1, efficiency=IDEAL, runtime=runtime)
+        assert inp / e.prefill_tokens_per_s == pytest.approx(flops / rate, rel=1e-9), runtime
+    # a workstation card of the same generation runs FP32 accumulation at full rate
+    pro = estimate(m, CAT.gpu("RTX-6000-ADA"), CAT.quant("bf16"), input_tokens=inp, output_tokens=1, efficiency=IDEAL)
+    assert inp / pro.prefill_tokens_per_s == pytest.approx(flops / 362e12, rel=1e-9)
