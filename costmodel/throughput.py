@@ -779,11 +779,29 @@ def estimate(
         cycle_s = output_tokens * step_s / tokens_per_step + prefill_s
         total = b * output_tokens / cycle_s
         itl_s = step_s / tokens_per_step
+    # The first token comes out of the forward pass that prefills the prompt (its last position's logits). Alone,
+    # that pass is the prefill; under load it also carries the other streams' decode tokens (chunked prefill)
+    # and starts when the step in flight ends, on average half a step after the request arrives.
+    first = prefill
+    if b > 1 and chunked:
+        first = _forward_s(
+            model,
+            gpu,
+            quant,
+            n,
+            eff,
+            decode_streams=b - 1,
+            decode_context=mean_ctx,
+            prefill_tokens=max(1.0, computed_prompt),
+            prefill_context=prefill_ctx,
+            **fwd,
+        )
+    wait_s = pure.step_s / 2 if b > 1 else 0.0
     return ThroughputEstimate(
         **common,
         fits=True,
         concurrency=b,
-        ttft_ms=(prefill.step_s + pure.step_s) * 1000,
+        ttft_ms=(first.step_s + wait_s) * 1000,
         decode_step_ms=itl_s * 1000,
         output_tokens_per_s=total,
         output_tokens_per_s_per_stream=total / b,

@@ -165,3 +165,15 @@ def test_server_kernels_on_geforce_multiply_at_the_fp32_accumulate_half_rate_and
     # a workstation card of the same generation runs FP32 accumulation at full rate
     pro = estimate(m, CAT.gpu("RTX-6000-ADA"), CAT.quant("bf16"), input_tokens=inp, output_tokens=1, efficiency=IDEAL)
     assert inp / pro.prefill_tokens_per_s == pytest.approx(flops / 362e12, rel=1e-9)
+
+
+def test_first_token_comes_out_of_the_prefill_pass():
+    m, g, q = CAT.model("llama-3.1-8b"), CAT.gpu("H100-SXM"), CAT.quant("bf16")
+    inp = 2048
+    alone = estimate(m, g, q, concurrency=1, input_tokens=inp, output_tokens=100, efficiency=IDEAL)
+    # one compute-bound pass over the prompt at the 16-bit tensor rate; no decode step added
+    flops = 2 * 8.03e9 * inp + inp * _llama_8b_attention_flops_per_token(inp / 2)
+    assert alone.ttft_ms == pytest.approx(1000 * flops / 989.5e12, rel=1e-9)
+    # under load the pass also carries 63 streams' decode tokens and waits half a step for the one in flight
+    busy = estimate(m, g, q, concurrency=64, input_tokens=inp, output_tokens=100, efficiency=IDEAL)
+    assert busy.ttft_ms > alone.ttft_ms + 0.5 * 1000 * 16.06e9 / 3350e9
