@@ -3,14 +3,19 @@
 Decode is memory-bound at small batches (every step streams the weights and the KV cache through HBM)
 and compute-bound at large ones; prefill is compute-bound. One decode step of B streams takes
 
-    step_s = max(bytes moved ÷ effective bandwidth, FLOPs ÷ effective FLOP/s) + communication + overhead
+    step_s = max(weight bytes ÷ bandwidth, matmul FLOPs ÷ FLOP/s)
+           + max(KV bytes ÷ bandwidth, attention FLOPs ÷ attention FLOP/s) + communication + overhead
 
-where the pieces the plain roofline lacks are, each with its source:
+(the weight matmuls and attention are separate kernels, each bound by its own roofline, run one after the
+other: the per-operator roofline of LLM-Viewer, Yuan et al. 2024, arXiv:2402.16363), where the pieces the
+plain roofline lacks are, each with its source:
 
 - **bytes moved**: the dense weights, the experts a batch routes to (MoE, `_expected_experts_share`), the KV
   cache each stream reads at its current length (sliding-window layers read at most their window; Mamba
   layers read and write a fixed state instead), in the KV dtype (FP8 KV halves it);
-- **FLOPs**: 2 per active parameter per token, plus attention growing with context (`_attention_flops`);
+- **FLOPs**: 2 per active parameter per token, plus attention growing with context (`_attention_flops`) at
+  FP8 or 16-bit rate, never FP4 (`_attention_dtype`); GeForce cards at their FP32-accumulate half rate in
+  server kernels (`_tensor_rate_share`);
 - **communication**: two all-reduces per layer under tensor parallelism (Megatron-LM, Shoeybi et al. 2019,
   arXiv:1909.08053 §3), each `latency + 2(n−1)/n × bytes ÷ link bandwidth` (NCCL's ring bus-bandwidth
   formula, NVIDIA/nccl-tests doc/PERFORMANCE.md), over NVLink/Infinity Fabric/PCIe inside a server and
@@ -27,7 +32,12 @@ memory-bound decode steps (vLLM docs, "Chunked prefill"; Agrawal et al., Sarathi
 
     output tokens/s = B ÷ step_s(B decode + B·I/O prefill tokens).
 
-Runtimes without it (llama.cpp, static batching) run prefill apart: `cycle_s = O × step_s(B) + B × prefill_s`.
+Runtimes without it (llama.cpp, static batching), and a server fed a wave of identical requests at once, run
+prefill apart: `cycle_s = O × step_s(B) + prefill of the wave` (a server takes the wave's prompts in passes of
+its token budget, llama.cpp one request at a time).
+
+At max load the batch is what the runtime admits (`_admission`): vLLM up to `max_num_seqs` on what streams
+hold now (I + O/2 on average); TensorRT-LLM only with KV blocks free for a request's whole I + O.
 
 Efficiency factors (the share of datasheet bandwidth and FLOP/s reached, and the overheads) default to
 engineering values (*estimated*) and are replaced by factors fitted to published measurements
@@ -621,7 +631,8 @@ def estimate(
         efficiency: factors to apply; None uses the calibrated ones of the runtime family.
         mode: fixed concurrency, or max load (the runtime admits as many streams as memory holds).
         runtime: serving engine (vllm, sglang, tensorrt-llm, tgi, llama.cpp, ollama, mlx …); None infers
-            it from the format (GGUF → llama.cpp, MLX → mlx, else a server).
+            it from the format (GGUF → llama.cpp, MLX → mlx, else a server with vLLM's admission rules;
+            tensorrt-llm admits streams by their full length, up to 4096).
         kv_cache_dtype: auto (the format's default), fp16/bf16 or fp8 (halves KV memory and reads).
         prefix_cache_hit_share: share of prompt tokens served from the prefix cache (0…1): they are not
             recomputed, but still occupy KV memory and are read by attention.
