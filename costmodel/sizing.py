@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
+from pydantic import ValidationError
+
 from costmodel.capacity import QueuePlan, plan_utilisation, replicas_needed
 from costmodel.catalog import GpuPrice, GpuSpec, ModelArch, QuantFormat, catalog, model_from_hf_config
 from costmodel.errors import CostModelError, DataFileError, ScenarioError
@@ -245,13 +247,40 @@ def model_from_config_bytes(data: bytes, *, filename: str = "config.json") -> Mo
         raw = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as ex:
         raise DataFileError(f"{filename}: not a JSON config ({ex})") from None
+    except RecursionError:
+        raise DataFileError(f"{filename}: not a JSON config (nested too deeply)") from None
     if not isinstance(raw, dict):
         raise DataFileError(f"{filename}: a config.json holds one JSON object, not {type(raw).__name__}")
-    name = str(raw.get("_name_or_path") or "").strip() or filename.removesuffix(".json")
+    name = str(raw.get("_name_or_path") or "").strip()[:200] or filename.removesuffix(".json")
     try:
-        return model_from_hf_config(raw, name=name)
+        model = model_from_hf_config(raw, name=name)
     except DataFileError as ex:
         raise DataFileError(str(ex).replace("config.json", filename, 1)) from None
+    except ValidationError as ex:
+        err = ex.errors()[0]
+        where = ".".join(str(x) for x in err["loc"])
+        raise DataFileError(f"{filename}: the figures give {where} that cannot be ({err['msg']})") from None
+    except (OverflowError, ValueError) as ex:
+        raise DataFileError(f"{filename}: a figure is out of range ({ex})") from None
+    _check_config_model(model, filename)
+    return model
+
+
+_CONFIG_LIMITS = {"layers": 10_000, "hidden_size": 1_000_000, "attention_heads": 100_000, "num_experts": 100_000}
+"""Bounds far above any published model, so a typo or a hostile file is refused rather than estimated."""
+
+
+def _check_config_model(model: ModelArch, filename: str) -> None:
+    for field, limit in _CONFIG_LIMITS.items():
+        value = getattr(model, field, None) or 0
+        if value > limit:
+            raise DataFileError(f"{filename}: {field} {value:,} is beyond any real model (limit {limit:,})")
+    if model.is_moe and (model.experts_per_token or 1) > model.num_experts:
+        raise DataFileError(
+            f"{filename}: num_experts_per_tok {model.experts_per_token} exceeds the {model.num_experts} experts"
+        )
+    if not 0 < model.total_params_b < 100_000:
+        raise DataFileError(f"{filename}: {model.total_params_b:g}B parameters is beyond any real model")
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,11 @@ from tests.engine.test_throughput_v2 import LLAMA_31_8B_CONFIG
 CONFIG = json.dumps(LLAMA_31_8B_CONFIG).encode()
 
 
+def _cfg(**fields: object) -> bytes:
+    """A tiny four-layer config with some fields replaced (typos or a hostile upload)."""
+    return json.dumps({"num_hidden_layers": 4, "hidden_size": 64, "num_attention_heads": 4, **fields}).encode()
+
+
 @pytest.fixture
 def fit(app):
     return page(app, "hardware_fit")
@@ -58,9 +63,15 @@ def test_a_broken_upload_says_which_file_and_why(fit):
         (b"\xff\xfe", "not a JSON config"),
         (b"[1, 2]", "holds one JSON object, not list"),
         (b" " * (MAX_CONFIG_BYTES + 1), "limit 1,000,000"),
+        (b"[" * 100_000, "nested too deeply"),
+        (_cfg(num_hidden_layers=10**12), "layers 1,000,000,000,000 is beyond any real model"),
+        (_cfg(num_local_experts=8, num_experts_per_tok=20), "num_experts_per_tok 20 exceeds the 8 experts"),
+        (_cfg(vocab_size=1e300), "parameters is beyond any real model"),
+        (_cfg(num_hidden_layers=1e308), "out of range"),
+        (_cfg(mamba_expand=2, layer_types=["mamba"] * 4), "attention_layers that cannot be"),
     ],
 )
-def test_bad_config_bytes_are_refused_with_the_file_name(data, said):
+def test_bad_or_hostile_config_bytes_are_refused_with_the_file_name(data, said):
     with pytest.raises(DataFileError, match=r"^up\.json: ") as ex:
         model_from_config_bytes(data, filename="up.json")
     assert said in str(ex.value)
