@@ -174,6 +174,15 @@ def _resolve(cat: Catalog, pts: Sequence[PublishedPoint]) -> list[_Resolved]:
 
 
 def _predict(r: _Resolved, eff: Efficiency) -> float:
+    """What the engine predicts for a published row, run the way its harness ran it.
+
+    A row without a concurrency is an offline max-throughput run: every request queued at once with one input
+    and one output length (TensorRT-LLM perf-overview: requests "fed at an infinite rate", `prepare_dataset.py
+    … --input-stdev=0 --output-stdev=0`; vLLM `benchmark_throughput.py`). Identical requests admitted together
+    finish together, so the batch runs in waves: a wave's prompts are prefilled, then decoded, and prefill does
+    not ride on decode steps as it does when arrivals are staggered. Such rows are predicted without chunked
+    prefill interleaving (`chunked_prefill=False`); a user's max-load estimate keeps the runtime's default.
+    """
     p = r.point
     est = estimate(
         r.model,
@@ -187,6 +196,7 @@ def _predict(r: _Resolved, eff: Efficiency) -> float:
         mode=EstimateMode.MAX_LOAD if p.concurrency is None else EstimateMode.FIXED_CONCURRENCY,
         runtime=p.engine,
         kv_cache_dtype=p.kv_cache_dtype,
+        chunked_prefill=False if p.concurrency is None else None,
     )
     value = {
         "output_tokens_per_s_total": est.output_tokens_per_s,
@@ -280,7 +290,7 @@ FIT_FILE = "calibration_fit.json"
 """The stored fit, in the data directory next to the CSVs it was fitted to."""
 FIT_INPUTS = ("published_throughput.csv", "gpus.csv", "models.csv", "quant.csv")
 """The data files a fit reads; their sha256 in the stored fit decide whether it still holds."""
-FIT_CODE_VERSION = "throughput-v2/fit-1"
+FIT_CODE_VERSION = "throughput-v2/fit-4"
 """Version of the fit and of the physics it predicts with. Bump it when the grids, weights, free factors,
 `_predict` or `throughput.estimate` change what a fit returns: every stored fit is then refitted in-process
 until `opentco catalog calibration --refit --write` stores a new one. The slow refit test in

@@ -7,22 +7,29 @@ costs a handful of multiplications per month.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
+from pydantic import ValidationError
+
 from costmodel.capacity import QueuePlan, plan_utilisation, replicas_needed
-from costmodel.catalog import GpuPrice, GpuSpec, ModelArch, QuantFormat, catalog
-from costmodel.errors import ScenarioError
+from costmodel.catalog import GpuPrice, GpuSpec, ModelArch, QuantFormat, catalog, model_from_hf_config
+from costmodel.errors import CostModelError, DataFileError, ScenarioError
 from costmodel.scenario import CloudGpuOption, OnPremOption, Workload
 from costmodel.throughput import TP_DEGREES, Basis, ThroughputEstimate, gpus_needed, max_concurrency_meeting
 
 __all__ = [
     "FEW_STREAMS",
+    "MAX_CONFIG_BYTES",
+    "ConfigGpuFit",
     "ReplicaSpec",
     "candidate_gpu_counts",
+    "config_gpu_fits",
     "error_band_pct",
+    "model_from_config_bytes",
     "resolve_gpu_price",
     "resolve_replica",
 ]
@@ -221,3 +228,120 @@ def resolve_gpu_price(
             None,
         )
     return offer.usd_per_gpu_hour, offer.describe(), row
+
+
+MAX_CONFIG_BYTES = 1_000_000
+"""Largest config.json accepted from an upload: real ones are a few kB (Llama 3.1 8B's is under 1 kB)."""
+
+
+def model_from_config_bytes(data: bytes, *, filename: str = "config.json") -> ModelArch:
+    """The architecture in the bytes of an uploaded Hugging Face config.json: the parser behind the CLI's
+    `--model-config` (`costmodel.catalog.model_from_hf_config`), with errors that name the uploaded file.
+
+    Raises:
+        DataFileError: too large, not UTF-8 JSON, not one object, or without layer/head figures.
+    """
+    if len(data) > MAX_CONFIG_BYTES:
+        raise DataFileError(f"{filename}: {len(data):,} bytes; a config.json is a few kB (limit {MAX_CONFIG_BYTES:,})")
+    try:
+        raw = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as ex:
+        raise DataFileError(f"{filename}: not a JSON config ({ex})") from None
+    except RecursionError:
+        raise DataFileError(f"{filename}: not a JSON config (nested too deeply)") from None
+    if not isinstance(raw, dict):
+        raise DataFileError(f"{filename}: a config.json holds one JSON object, not {type(raw).__name__}")
+    name = str(raw.get("_name_or_path") or "").strip()[:200] or filename.removesuffix(".json")
+    try:
+        model = model_from_hf_config(raw, name=name)
+    except DataFileError as ex:
+        raise DataFileError(str(ex).replace("config.json", filename, 1)) from None
+    except ValidationError as ex:
+        err = ex.errors()[0]
+        where = ".".join(str(x) for x in err["loc"])
+        raise DataFileError(f"{filename}: the figures give {where} that cannot be ({err['msg']})") from None
+    except (OverflowError, ValueError) as ex:
+        raise DataFileError(f"{filename}: a figure is out of range ({ex})") from None
+    _check_config_model(model, filename)
+    return model
+
+
+_CONFIG_LIMITS = {"layers": 10_000, "hidden_size": 1_000_000, "attention_heads": 100_000, "num_experts": 100_000}
+"""Bounds far above any published model, so a typo or a hostile file is refused rather than estimated."""
+
+
+def _check_config_model(model: ModelArch, filename: str) -> None:
+    for field, limit in _CONFIG_LIMITS.items():
+        value = getattr(model, field, None) or 0
+        if value > limit:
+            raise DataFileError(f"{filename}: {field} {value:,} is beyond any real model (limit {limit:,})")
+    if model.is_moe and (model.experts_per_token or 1) > model.num_experts:
+        raise DataFileError(
+            f"{filename}: num_experts_per_tok {model.experts_per_token} exceeds the {model.num_experts} experts"
+        )
+    if not 0 < model.total_params_b < 100_000:
+        raise DataFileError(f"{filename}: {model.total_params_b:g}B parameters is beyond any real model")
+
+
+@dataclass(frozen=True)
+class ConfigGpuFit:
+    """How one catalog GPU serves a model read from a config.json."""
+
+    gpu_id: str
+    gpus: int | None
+    """Tensor-parallel GPUs per replica to hold the weights and one full-length request; None: not on 64."""
+    estimate: ThroughputEstimate | None
+    """At the largest concurrency meeting both latency targets (the single-stream estimate when none does)."""
+    meets_targets: bool
+    note: str
+
+
+def config_gpu_fits(
+    model: ModelArch,
+    quant: QuantFormat,
+    *,
+    input_tokens: int,
+    output_tokens: int,
+    ttft_ms: float,
+    output_tokens_per_s_per_user: float,
+) -> list[ConfigGpuFit]:
+    """Every catalog GPU for a model that is not in the catalog: GPUs needed and speed at the latency targets,
+    those that hold it first, fastest replica first.
+
+    Args:
+        model: e.g. from `model_from_config_bytes`.
+        quant: weight format from the catalog.
+        input_tokens: prompt tokens per request.
+        output_tokens: completion tokens per request.
+        ttft_ms: time-to-first-token target.
+        output_tokens_per_s_per_user: streaming-speed target per user.
+    """
+    out = []
+    for gpu in catalog().gpus:
+        if not gpu.fp16_tflops:
+            continue
+        n = gpus_needed(model, gpu, quant, context_tokens=input_tokens + output_tokens)
+        if n is None:
+            out.append(ConfigGpuFit(gpu.gpu_id, None, None, False, "does not fit"))
+            continue
+        try:
+            est, ok = max_concurrency_meeting(
+                model,
+                gpu,
+                quant,
+                gpus=n,
+                input_tokens=input_tokens,
+                output_tokens=output_tokens,
+                ttft_ms=ttft_ms,
+                output_tokens_per_s_per_user=output_tokens_per_s_per_user,
+            )
+        except CostModelError as ex:
+            out.append(ConfigGpuFit(gpu.gpu_id, n, None, False, str(ex)))
+            continue
+        out.append(ConfigGpuFit(gpu.gpu_id, n, est, ok, "" if ok else "misses targets"))
+
+    def order(r: ConfigGpuFit) -> tuple[int, float]:
+        speed = r.estimate.output_tokens_per_s if r.estimate else 0.0
+        return (0 if r.meets_targets else 1 if r.estimate else 2, -speed)
+
+    return sorted(out, key=order)

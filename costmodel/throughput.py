@@ -3,14 +3,19 @@
 Decode is memory-bound at small batches (every step streams the weights and the KV cache through HBM)
 and compute-bound at large ones; prefill is compute-bound. One decode step of B streams takes
 
-    step_s = max(bytes moved ÷ effective bandwidth, FLOPs ÷ effective FLOP/s) + communication + overhead
+    step_s = max(weight bytes ÷ bandwidth, matmul FLOPs ÷ FLOP/s)
+           + max(KV bytes ÷ bandwidth, attention FLOPs ÷ attention FLOP/s) + communication + overhead
 
-where the pieces the plain roofline lacks are, each with its source:
+(the weight matmuls and attention are separate kernels, each bound by its own roofline, run one after the
+other: the per-operator roofline of LLM-Viewer, Yuan et al. 2024, arXiv:2402.16363), where the pieces the
+plain roofline lacks are, each with its source:
 
 - **bytes moved**: the dense weights, the experts a batch routes to (MoE, `_expected_experts_share`), the KV
   cache each stream reads at its current length (sliding-window layers read at most their window; Mamba
   layers read and write a fixed state instead), in the KV dtype (FP8 KV halves it);
-- **FLOPs**: 2 per active parameter per token, plus attention growing with context (`_attention_flops`);
+- **FLOPs**: 2 per active parameter per token, plus attention growing with context (`_attention_flops`) at
+  FP8 or 16-bit rate, never FP4 (`_attention_dtype`); GeForce cards at their FP32-accumulate half rate in
+  server kernels (`_tensor_rate_share`);
 - **communication**: two all-reduces per layer under tensor parallelism (Megatron-LM, Shoeybi et al. 2019,
   arXiv:1909.08053 §3), each `latency + 2(n−1)/n × bytes ÷ link bandwidth` (NCCL's ring bus-bandwidth
   formula, NVIDIA/nccl-tests doc/PERFORMANCE.md), over NVLink/Infinity Fabric/PCIe inside a server and
@@ -27,7 +32,12 @@ memory-bound decode steps (vLLM docs, "Chunked prefill"; Agrawal et al., Sarathi
 
     output tokens/s = B ÷ step_s(B decode + B·I/O prefill tokens).
 
-Runtimes without it (llama.cpp, static batching) run prefill apart: `cycle_s = O × step_s(B) + B × prefill_s`.
+Runtimes without it (llama.cpp, static batching), and a server fed a wave of identical requests at once, run
+prefill apart: `cycle_s = O × step_s(B) + prefill of the wave` (a server takes the wave's prompts in passes of
+its token budget, llama.cpp one request at a time).
+
+At max load the batch is what the runtime admits (`_admission`): vLLM up to `max_num_seqs` on what streams
+hold now (I + O/2 on average); TensorRT-LLM only with KV blocks free for a request's whole I + O.
 
 Efficiency factors (the share of datasheet bandwidth and FLOP/s reached, and the overheads) default to
 engineering values (*estimated*) and are replaced by factors fitted to published measurements
@@ -49,6 +59,7 @@ __all__ = [
     "LONG_CONTEXT_TOKENS",
     "MAX_BATCH",
     "RUNTIME_FAMILIES",
+    "SMALL_GPU_MAX_BATCH",
     "Basis",
     "Efficiency",
     "EstimateMode",
@@ -64,8 +75,11 @@ __all__ = [
 ]
 
 MAX_BATCH = 1024
-"""Scheduler cap on concurrent sequences: vLLM's `max_num_seqs` default is 1024 on ≥70 GB GPUs in its
-OpenAI server (256 on smaller ones); TensorRT-LLM benchmarks run larger static batches."""
+"""Scheduler cap on concurrent sequences in vLLM's OpenAI server on GPUs of at least 70 GiB other than the A100
+(`max_num_seqs`, `EngineArgs.get_batch_defaults` in vllm/engine/arg_utils.py); `SMALL_GPU_MAX_BATCH` on the
+rest. TensorRT-LLM's cap is its own (`_TRTLLM_ADMISSION`)."""
+SMALL_GPU_MAX_BATCH = 256
+"""vLLM's `max_num_seqs` default on GPUs under 70 GiB and on the A100 (same source as `MAX_BATCH`)."""
 USABLE_MEMORY_SHARE = 0.90
 """Share of GPU memory a server may use (vLLM `gpu_memory_utilization` default)."""
 RUNTIME_OVERHEAD_GB_PER_GPU = 1.5
@@ -79,8 +93,47 @@ LONG_CONTEXT_TOKENS = 8192
 ACTIVATION_BYTES = 2
 """Bytes per activation element exchanged in tensor-parallel all-reduces (BF16/FP16)."""
 CHUNKED_PREFILL_BUDGET_TOKENS = 8192
-"""Tokens one chunked step may carry (vLLM V1 `max_num_batched_tokens` default for its API server on large
-GPUs); bounds how much prompt a step takes in when estimating time to first token under load."""
+"""Tokens one chunked step may carry on large GPUs (vLLM's API-server `max_num_batched_tokens` default on
+≥ 70 GiB GPUs other than the A100, 2048 on the rest; TensorRT-LLM's trtllm-bench sets at least 2048): how
+many passes a wave of queued prompts takes to prefill."""
+_TRTLLM_RUNTIMES = {"tensorrt-llm", "tensorrt_llm", "trtllm", "trt-llm", "trtllm-bench"}
+
+
+@dataclass(frozen=True)
+class _Admission:
+    """How a runtime decides how many streams run at once when requests queue (max load)."""
+
+    max_batch: int
+    """Cap on concurrent sequences."""
+    reserve_full_sequence: bool
+    """Admit a request only when the KV blocks for its whole input + output are free (no eviction), so the
+    batch is capacity ÷ (I + O); otherwise admit on what streams hold now, on average I + O/2."""
+    kv_share_of_free: float | None
+    """KV cache = this share of the memory left after weights and runtime buffers; None: vLLM's rule,
+    `USABLE_MEMORY_SHARE` of the whole card minus weights and buffers."""
+    prefill_budget_tokens: int = CHUNKED_PREFILL_BUDGET_TOKENS
+    """Most prompt tokens one forward pass takes."""
+
+
+_VLLM_ADMISSION = _Admission(MAX_BATCH, reserve_full_sequence=False, kv_share_of_free=None)
+_VLLM_SMALL_GPU_ADMISSION = _Admission(
+    SMALL_GPU_MAX_BATCH, reserve_full_sequence=False, kv_share_of_free=None, prefill_budget_tokens=2048
+)
+_TRTLLM_ADMISSION = _Admission(4096, reserve_full_sequence=True, kv_share_of_free=0.90)
+"""TensorRT-LLM: the default capacity scheduler policy is GUARANTEED_NO_EVICT, which reserves a request's KV
+blocks to completion (`SchedulerConfig.capacity_scheduler_policy`, tensorrt_llm/llmapi/llm_args.py); the KV
+cache takes `free_gpu_memory_fraction` 0.90 of the memory free after loading (`KvCacheConfig`); and
+trtllm-bench caps the batch at 4096 (`finetune_setting` in tensorrt_llm/bench/build/tuning.py)."""
+
+
+def _admission(runtime: str | None, gpu: GpuSpec, family: str) -> _Admission:
+    if family not in ("server", "server-w4a16"):
+        return _VLLM_ADMISSION  # llama.cpp and MLX: slots bounded by memory only
+    if (runtime or "").strip().lower() in _TRTLLM_RUNTIMES:
+        return _TRTLLM_ADMISSION
+    large = gpu.memory_gb >= 70 and not gpu.gpu_id.upper().startswith("A100")
+    return _VLLM_ADMISSION if large else _VLLM_SMALL_GPU_ADMISSION
+
 
 _LINKS: dict[str, tuple[float, float]] = {
     # interconnect → (all-reduce latency µs, default per-GPU one-direction GB/s where gpus.csv gives none).
@@ -207,7 +260,8 @@ class ThroughputEstimate:
     kv_capacity_gb: float
     memory_gb: float
     max_concurrency: int
-    """Streams the paged KV cache holds at their mean length (I + O/2), capped at MAX_BATCH; 0 if none fits."""
+    """Streams the runtime admits from its KV cache (at their mean length I + O/2, or their full length where it
+    reserves whole sequences), capped by its batch limit; 0 if none fits."""
     concurrency: int
     input_tokens: int
     output_tokens: int
@@ -378,6 +432,28 @@ def _attention_flops(model: ModelArch, context: float) -> float:
     return per_ctx * (full * context + swa * min(context, model.sliding_window or 0))
 
 
+def _attention_dtype(quant: QuantFormat, kv_cache_dtype: str | None) -> str:
+    """Tensor rate attention runs at: FP8 when both the model's activations and the KV cache are 8-bit or less
+    (TensorRT-LLM's FP8 FMHA, FlashAttention-3 FP8), else 16-bit. Never FP4 or INT4: no serving stack runs
+    QKᵀ/AV in 4 bits, so an NVFP4 model still attends in FP8 (TensorRT-LLM NVFP4 checkpoints use an FP8 KV
+    cache, NVIDIA "Introducing NVFP4" blog)."""
+    low_precision = quant.compute_dtype in ("fp8", "fp4")
+    return "fp8" if low_precision and _kv_element_bytes(quant, kv_cache_dtype) <= 1.0 else "fp16"
+
+
+def _tensor_rate_share(gpu: GpuSpec, family: str) -> float:
+    """Share of the catalog's tensor rates a runtime family can use on a GPU.
+
+    GeForce cards are quoted with FP16 accumulation; with FP32 accumulation, which the GEMMs of PyTorch, vLLM,
+    TensorRT-LLM and AutoAWQ use, they run at half that rate (NVIDIA Ada Lovelace architecture whitepaper,
+    appendix table: RTX 4090 FP16 tensor 330.3 TFLOPS with FP16 accumulate, 165.2 with FP32 accumulate; the
+    same halving on Ampere and Blackwell GeForce). Workstation and data-centre cards run both at full rate, and
+    llama.cpp multiplies F16 in FP16 accumulation (`CUBLAS_COMPUTE_16F`), so it keeps the full rate.
+    """
+    geforce = gpu.segment == "consumer" and gpu.vendor.upper() == "NVIDIA"
+    return 0.5 if geforce and family in ("server", "server-w4a16") else 1.0
+
+
 def _tp_efficiency(eff: Efficiency, gpus: int) -> float:
     return eff.tp_scaling ** math.log2(gpus) if gpus > 1 else 1.0
 
@@ -459,28 +535,36 @@ def _forward_s(
     prefill_context: float,
     kv_cache_dtype: str | None,
     query_multiplier: float = 1.0,
+    tensor_rate_share: float = 1.0,
 ) -> _Step:
     """One forward pass: `decode_streams` × `query_multiplier` decode tokens at `decode_context`, plus
     `prefill_tokens` prompt tokens attending on average to `prefill_context` tokens."""
     vendor = eff.rocm_factor if gpu.vendor.upper() == "AMD" else 1.0
     tp = _tp_efficiency(eff, gpus)
     bw = gpus * gpu.hbm_bandwidth_gb_s * 1e9 * min(1.0, eff.bandwidth * vendor) * tp
-    flops = gpus * gpu.tflops(quant.compute_dtype) * 1e12 * min(1.0, eff.compute * vendor) * tp
+    share = min(1.0, eff.compute * vendor) * tp * tensor_rate_share
+    flops = gpus * gpu.tflops(quant.compute_dtype) * 1e12 * share
+    attn_flops = gpus * gpu.tflops(_attention_dtype(quant, kv_cache_dtype)) * 1e12 * share
     decode_tokens = decode_streams * query_multiplier
     tokens = decode_tokens + prefill_tokens
-    # each stream reads its KV cache (and Mamba state) once per step; the state is also written back
+    # The weight matmuls and attention are separate kernels, each bound by its own roofline, and they run one
+    # after the other within a layer; so their times add (the per-operator roofline of LLM-Viewer, Yuan et al.
+    # 2024, arXiv:2402.16363 §3). At max load the long-context KV reads cannot hide under compute-bound GEMMs.
+    # Each stream reads its KV cache (and Mamba state) once per step; the state is also written back.
     kv_read = decode_streams * kv_bytes_per_sequence(model, quant, decode_context, kv_cache_dtype=kv_cache_dtype)
-    ssm = _ssm_state_bytes(model) * decode_streams
-    t_mem = (_moved_weight_bytes(model, quant, tokens) + kv_read + ssm) / bw
-    work = 2 * model.active_params_b * 1e9 * tokens
-    work += decode_tokens * _attention_flops(model, decode_context)
-    work += prefill_tokens * _attention_flops(model, prefill_context)
-    t_comp = work / flops
+    kv_read += _ssm_state_bytes(model) * decode_streams
+    lin_mem = _moved_weight_bytes(model, quant, tokens) / bw
+    lin_comp = 2 * model.active_params_b * 1e9 * tokens / flops
+    attn_work = decode_tokens * _attention_flops(model, decode_context)
+    attn_work += prefill_tokens * _attention_flops(model, prefill_context)
+    attn_mem, attn_comp = kv_read / bw, attn_work / attn_flops
+    t_mem, t_comp = lin_mem + attn_mem, lin_comp + attn_comp
+    roofline = max(lin_mem, lin_comp) + max(attn_mem, attn_comp)
     comm = 2 * (model.layers or 0) * _allreduce_s(gpu, gpus, tokens * (model.hidden_size or 0) * ACTIVATION_BYTES)
     layer_us = eff.layer_overhead_us * (eff.datacenter_overhead_factor if gpu.segment == "datacenter" else 1.0)
     overhead = eff.step_overhead_ms * 1e-3 + (model.layers or 0) * layer_us * 1e-6
     overhead += model.routed_layers * (model.experts_per_token or 0) * eff.moe_expert_overhead_us * 1e-6
-    return _Step(max(t_mem, t_comp) + comm + overhead, "memory" if t_mem >= t_comp else "compute", comm, overhead)
+    return _Step(roofline + comm + overhead, "memory" if t_mem >= t_comp else "compute", comm, overhead)
 
 
 def regimes_of(
@@ -547,7 +631,8 @@ def estimate(
         efficiency: factors to apply; None uses the calibrated ones of the runtime family.
         mode: fixed concurrency, or max load (the runtime admits as many streams as memory holds).
         runtime: serving engine (vllm, sglang, tensorrt-llm, tgi, llama.cpp, ollama, mlx …); None infers
-            it from the format (GGUF → llama.cpp, MLX → mlx, else a server).
+            it from the format (GGUF → llama.cpp, MLX → mlx, else a server with vLLM's admission rules;
+            tensorrt-llm admits streams by their full length, up to 4096).
         kv_cache_dtype: auto (the format's default), fp16/bf16 or fp8 (halves KV memory and reads).
         prefix_cache_hit_share: share of prompt tokens served from the prefix cache (0…1): they are not
             recomputed, but still occupy KV memory and are read by attention.
@@ -580,8 +665,16 @@ def estimate(
     mean_ctx = input_tokens + output_tokens / 2
     seq_full_gb = kv_bytes_per_sequence(model, quant, ctx, kv_cache_dtype=kv_cache_dtype) / 1e9
     seq_mean_gb = kv_bytes_per_sequence(model, quant, mean_ctx, kv_cache_dtype=kv_cache_dtype) / 1e9
-    fits_one = kv_cap_gb >= seq_full_gb
-    max_conc = min(MAX_BATCH, max(1, math.floor(kv_cap_gb / max(seq_mean_gb, 1e-12)))) if fits_one else 0
+    admission = _admission(runtime, gpu, family)
+    batch_kv_gb, batch_seq_gb = kv_cap_gb, seq_mean_gb
+    if admission.kv_share_of_free is not None:
+        policy = _memory_policy(family, gpu)
+        batch_kv_gb = (total_gb - weights_gb - policy.overhead_gb_per_gpu * n) * admission.kv_share_of_free
+    if admission.reserve_full_sequence:
+        batch_seq_gb = seq_full_gb
+    fits_one = kv_cap_gb >= seq_full_gb and batch_kv_gb >= seq_full_gb
+    by_memory = math.floor(batch_kv_gb / max(batch_seq_gb, 1e-12))
+    max_conc = min(admission.max_batch, max(1, by_memory)) if fits_one else 0
     b = max_conc if mode is EstimateMode.MAX_LOAD else max(1, min(concurrency, max_conc))
     regimes = regimes_of(model=model, gpu=gpu, quant=quant, gpus=n, concurrency=b, mode=mode, context=ctx)
     common = dict(
@@ -620,7 +713,7 @@ def estimate(
     computed_prompt = input_tokens * (1.0 - prefix_cache_hit_share)
     cached_prompt = input_tokens - computed_prompt
     prefill_ctx = cached_prompt + computed_prompt / 2
-    fwd = dict(kv_cache_dtype=kv_cache_dtype)
+    fwd = dict(kv_cache_dtype=kv_cache_dtype, tensor_rate_share=_tensor_rate_share(gpu, family))
     prefill = _forward_s(
         model,
         gpu,
@@ -675,14 +768,51 @@ def estimate(
         total = b * tokens_per_step / step_s
         itl_s = step_s / tokens_per_step
     else:
-        cycle_s = output_tokens * step_s / tokens_per_step + b * prefill.step_s
+        prefill_s = b * prefill.step_s
+        if _chunked_default(family) and b > 1:
+            # A server prefills a whole wave of admitted prompts in passes of up to its token budget (vLLM
+            # `max_num_batched_tokens`, TensorRT-LLM `max_num_tokens`), not one request per pass.
+            wave_tokens = b * max(1.0, computed_prompt)
+            passes = math.ceil(wave_tokens / admission.prefill_budget_tokens)
+            one = _forward_s(
+                model,
+                gpu,
+                quant,
+                n,
+                eff,
+                decode_streams=0,
+                decode_context=0,
+                prefill_tokens=wave_tokens / passes,
+                prefill_context=prefill_ctx,
+                **fwd,
+            )
+            prefill_s = min(prefill_s, passes * one.step_s)
+        cycle_s = output_tokens * step_s / tokens_per_step + prefill_s
         total = b * output_tokens / cycle_s
         itl_s = step_s / tokens_per_step
+    # The first token comes out of the forward pass that prefills the prompt (its last position's logits). Alone,
+    # that pass is the prefill; under load it also carries the other streams' decode tokens (chunked prefill)
+    # and starts when the step in flight ends, on average half a step after the request arrives.
+    first = prefill
+    if b > 1 and chunked:
+        first = _forward_s(
+            model,
+            gpu,
+            quant,
+            n,
+            eff,
+            decode_streams=b - 1,
+            decode_context=mean_ctx,
+            prefill_tokens=max(1.0, computed_prompt),
+            prefill_context=prefill_ctx,
+            **fwd,
+        )
+    wait_s = pure.step_s / 2 if b > 1 else 0.0
     return ThroughputEstimate(
         **common,
         fits=True,
         concurrency=b,
-        ttft_ms=(prefill.step_s + pure.step_s) * 1000,
+        ttft_ms=(first.step_s + wait_s) * 1000,
         decode_step_ms=itl_s * 1000,
         output_tokens_per_s=total,
         output_tokens_per_s_per_stream=total / b,

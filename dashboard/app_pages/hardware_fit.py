@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from costmodel.catalog import catalog
+from costmodel.catalog import ModelArch, catalog
 from costmodel.errors import CostModelError
 from costmodel.scenario import CloudGpuOption, OnPremOption, PricePlan
+from costmodel.sizing import ConfigGpuFit, config_gpu_fits, model_from_config_bytes
+from costmodel.throughput import kv_bytes_per_token
 from dashboard.components.controls import PLAN_LABELS
 from dashboard.components.hardware import (
     FIT_COLUMNS,
@@ -69,6 +71,51 @@ plan = c[1].selectbox(
 inputs = FitInputs(
     model_id, quant_id, int(inp), int(out), float(ttft), float(per_user), plan, w.model_dump_json(), provider
 )
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _uploaded_fits(
+    data: bytes, filename: str, quant: str, targets: tuple[int, int, float, float]
+) -> tuple[ModelArch, list[ConfigGpuFit]]:
+    """The uploaded model and every GPU's fit for it (cached by the file's bytes, format, lengths and targets)."""
+    m = model_from_config_bytes(data, filename=filename)
+    i, o, t, u = targets
+    fits = config_gpu_fits(
+        m, cat.quant(quant), input_tokens=i, output_tokens=o, ttft_ms=t, output_tokens_per_s_per_user=u
+    )
+    return m, fits
+
+
+with st.expander("A model not in the list? Upload its Hugging Face config.json"):
+    up = st.file_uploader("config.json", type=["json"], key="hw-config", help="As `opentco estimate --model-config`.")
+    if up is not None:
+        try:
+            m, fits = _uploaded_fits(
+                up.getvalue(), up.name, quant_id, (int(inp), int(out), float(ttft), float(per_user))
+            )
+        except CostModelError as ex:
+            st.error(md(str(ex)))
+        else:
+            kv_kb = kv_bytes_per_token(m, quants[quant_id]) / 1e3
+            st.caption(
+                md(
+                    f"{m.name}: {m.total_params_b:.2f}B parameters ({m.active_params_b:.2f}B active), {m.layers} "
+                    f"layers, {kv_kb:.0f} kB KV per token in {quants[quant_id].name}; counted from the config's "
+                    "shapes, so approximate. Same quantization, lengths and targets as above; no prices."
+                )
+            )
+            table = [
+                {
+                    "GPU": cat.gpu(f.gpu_id).name,
+                    "GPUs": f.gpus,
+                    "Streams": f.estimate.concurrency if f.estimate else None,
+                    "Tok/s": round(f.estimate.output_tokens_per_s) if f.estimate else None,
+                    "Note": f.note,
+                }
+                for f in fits
+            ]
+            st.dataframe(table, hide_index=True, width="stretch", key="hw-config-table")
+
 try:
     rows = fit_table(inputs)
 except CostModelError as ex:

@@ -87,7 +87,7 @@ def test_deepseek_v3_single_stream_on_8x_h200_is_tens_of_tokens_per_second():
         CAT.model("deepseek-v3"), CAT.gpu("H200"), CAT.quant("fp8"), gpus=8, input_tokens=128, output_tokens=256
     )
     assert 13 <= e.output_tokens_per_s <= 99
-    assert "moe" in e.regimes and e.error_band_pct == ERROR_BAND_PCT["moe"]
+    assert "moe" in e.regimes and e.error_band_pct == max(ERROR_BAND_PCT[r] for r in e.regimes)
 
 
 def test_gpt_oss_120b_single_stream_on_4x_h100_is_far_below_the_v1_figure():
@@ -361,7 +361,7 @@ def test_cli_estimate_model_config_and_variant_note(tmp_path):
     out=st.integers(1, 4000),
     mode=st.sampled_from(list(EstimateMode)),
     kv=st.sampled_from([None, "fp8"]),
-    runtime=st.sampled_from([None, "llama.cpp", "vllm", "mlx"]),
+    runtime=st.sampled_from([None, "llama.cpp", "vllm", "mlx", "tensorrt-llm"]),
 )
 def test_no_estimate_beats_the_bandwidth_or_flops_bound(model, gpu, quant, gpus, conc, inp, out, mode, kv, runtime):
     m, g, q = CAT.model(model), CAT.gpu(gpu), CAT.quant(quant)

@@ -1,0 +1,179 @@
+"""Throughput model, second pass: per-operator roofline, attention precision, runtime admission and wave prefill.
+
+Every expected figure is worked out here from the catalog's datasheet numbers and the formula the docstring
+names, with all efficiencies at 1 and no fixed overheads, so a change in the physics shows up as a failure.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from costmodel.calibration import _all_points, _predict, calibrated_efficiency
+from costmodel.catalog import catalog, data_dir
+from costmodel.throughput import (
+    CHUNKED_PREFILL_BUDGET_TOKENS,
+    Efficiency,
+    _attention_dtype,
+    estimate,
+    kv_bytes_per_sequence,
+)
+
+CAT = catalog()
+IDEAL = Efficiency(bandwidth=1.0, compute=1.0, layer_overhead_us=0.0, moe_expert_overhead_us=0.0)
+"""Datasheet figures reached exactly, nothing fixed per step: what is left is the roofline itself."""
+
+
+def _llama_8b_attention_flops_per_token(context: float) -> float:
+    # Llama 3.1 8B: 32 layers, 32 query heads of 128 dims, no sliding window; QKᵀ and AV are 2 FLOPs per
+    # multiply-add each over heads × head_dim × context (Kaplan et al. 2020, table 1)
+    return 4 * 32 * 128 * 32 * context
+
+
+def test_weight_matmuls_and_attention_are_separate_rooflines_whose_times_add():
+    m, g, q = CAT.model("llama-3.1-8b"), CAT.gpu("H100-SXM"), CAT.quant("fp8")
+    b, inp, out = 512, 500, 200
+    e = estimate(
+        m, g, q, concurrency=b, input_tokens=inp, output_tokens=out, efficiency=IDEAL, chunked_prefill=False
+    )  # fmt: skip
+    ctx = inp + out / 2
+    bw, fp8, fp16 = 3350e9, 1979e12, 989.5e12  # H100 SXM datasheet: HBM3 3.35 TB/s, dense FP8 / FP16 tensor
+    weights_s, gemm_s = 8.03e9 * 1.0 / bw, 2 * 8.03e9 * b / fp8
+    kv_s = b * kv_bytes_per_sequence(m, q, ctx) / bw  # FP8 weights keep a 16-bit KV cache by default
+    attn_s = b * _llama_8b_attention_flops_per_token(ctx) / fp16  # so attention runs at the 16-bit rate
+    assert gemm_s > weights_s and kv_s > attn_s  # compute-bound matmuls, memory-bound attention
+    assert e.decode_step_ms == pytest.approx(1000 * (gemm_s + kv_s), rel=1e-9)
+    # the old single roofline, max(all bytes, all FLOPs), would have hidden the KV reads under the matmuls
+    assert e.decode_step_ms > 1000 * max(weights_s + kv_s, gemm_s + attn_s) * 1.1
+
+
+@pytest.mark.parametrize(
+    ("quant", "kv", "expected"),
+    [
+        ("nvfp4", "fp8", "fp8"),
+        ("nvfp4", None, "fp16"),
+        ("fp8", "fp8", "fp8"),
+        ("fp8", None, "fp16"),
+        ("awq-int4", "fp8", "fp16"),
+        ("bf16", None, "fp16"),
+    ],
+)
+def test_attention_never_runs_in_four_bits(quant, kv, expected):
+    assert _attention_dtype(CAT.quant(quant), kv) == expected
+
+
+def test_nvfp4_long_prompt_prefill_pays_attention_at_the_fp8_rate():
+    m, g, q = CAT.model("llama-3.1-8b"), CAT.gpu("B200"), CAT.quant("nvfp4")
+    inp = 20_000
+    e = estimate(m, g, q, input_tokens=inp, output_tokens=1, efficiency=IDEAL, kv_cache_dtype="fp8")
+    fp4, fp8 = 9000e12, 4500e12  # B200 dense FP4 / FP8 tensor rates (gpus.csv)
+    gemm_s = 2 * 8.03e9 * inp / fp4
+    attn_s = inp * _llama_8b_attention_flops_per_token(inp / 2) / fp8  # each prompt token sees half on average
+    assert 1000 * inp / e.prefill_tokens_per_s == pytest.approx(1000 * (gemm_s + attn_s), rel=0.02)
+
+
+def test_tensorrt_llm_admits_whole_sequences_and_vllm_admits_on_what_streams_hold():
+    m, g, q = CAT.model("llama-3.1-8b"), CAT.gpu("H100-SXM"), CAT.quant("fp8")
+    args = dict(mode="max_load", input_tokens=1000, output_tokens=1000, kv_cache_dtype="fp8")
+    trt = estimate(m, g, q, runtime="tensorrt-llm", **args)
+    vllm = estimate(m, g, q, runtime="vllm", **args)
+    per_token = 32 * 2 * 8 * 128 * 1.0  # layers × (K and V) × KV heads × head dim × 1 byte (FP8 KV)
+    weights_gb = 8.03
+    # TensorRT-LLM: KV = 0.90 of the memory left after weights and 1.5 GB of buffers; a request is admitted
+    # only with blocks for all of its 2000 tokens (GUARANTEED_NO_EVICT)
+    assert trt.max_concurrency == math.floor((80 - weights_gb - 1.5) * 0.90e9 / (per_token * 2000))
+    # vLLM: 0.90 of the card minus weights and buffers; streams hold I + O/2 = 1500 tokens on average
+    assert vllm.max_concurrency == min(1024, math.floor((0.90 * 80 - weights_gb - 1.5) * 1e9 / (per_token * 1500)))
+    assert trt.concurrency == trt.max_concurrency and vllm.concurrency == vllm.max_concurrency
+
+
+def test_tensorrt_llm_batch_is_capped_at_4096_and_vllm_at_1024():
+    m, g, q = CAT.model("llama-3.1-8b"), CAT.gpu("H200-SXM"), CAT.quant("fp8")
+    args = dict(mode="max_load", input_tokens=128, output_tokens=128, kv_cache_dtype="fp8")
+    # (141 − 8.03 − 1.5) × 0.9 GB ÷ (65 536 B × 256 tokens) ≈ 7 050 requests fit: the caps bind
+    assert estimate(m, g, q, runtime="tensorrt-llm", **args).concurrency == 4096
+    assert estimate(m, g, q, runtime="vllm", **args).concurrency == 1024
+    assert estimate(m, g, q, **args).concurrency == 1024  # no runtime named: vLLM's rules
+
+
+def test_llama_cpp_keeps_its_own_memory_rules_whatever_the_runtime_name():
+    m, g, q = CAT.model("llama-3.1-8b"), CAT.gpu("RTX-4090"), CAT.quant("gguf-q4_k_m")
+    a = estimate(m, g, q, mode="max_load", input_tokens=1000, output_tokens=200, runtime="llama.cpp")
+    assert a.runtime_family == "llama.cpp" and 1 <= a.concurrency <= 1024
+
+
+def test_a_wave_of_prompts_is_prefilled_in_token_budget_passes_not_one_request_at_a_time():
+    m, g, q = CAT.model("llama-3.1-8b"), CAT.gpu("H100-SXM"), CAT.quant("fp8")
+    b, inp, out = 64, 1000, 100
+    waves = estimate(
+        m, g, q, concurrency=b, input_tokens=inp, output_tokens=out, efficiency=IDEAL, chunked_prefill=False
+    )  # fmt: skip
+    # 64 000 prompt tokens in ceil(64 000 ÷ 8 192) = 8 passes of 8 000 tokens, each compute-bound here:
+    # 8 × (2 × 8.03e9 × 8000 ÷ FP8 rate + attention of 8000 tokens over 500 on average ÷ 16-bit rate)
+    passes = math.ceil(b * inp / CHUNKED_PREFILL_BUDGET_TOKENS)
+    assert passes == 8
+    per_pass = b * inp / passes
+    pass_s = 2 * 8.03e9 * per_pass / 1979e12 + per_pass * _llama_8b_attention_flops_per_token(inp / 2) / 989.5e12
+    assert pass_s > 8.03e9 / 3350e9  # compute-bound: the weights stream in less time
+    cycle_s = out * waves.decode_step_ms / 1000 + passes * pass_s
+    assert waves.output_tokens_per_s == pytest.approx(b * out / cycle_s, rel=1e-9)
+    # with a fixed cost per forward pass, fewer larger passes beat one request per pass
+    real = estimate(m, g, q, concurrency=b, input_tokens=inp, output_tokens=out, chunked_prefill=False)
+    one_at_a_time_s = out * real.decode_step_ms / 1000 + b * inp / real.prefill_tokens_per_s
+    assert real.output_tokens_per_s > b * out / one_at_a_time_s
+    chunked = estimate(m, g, q, concurrency=b, input_tokens=inp, output_tokens=out, efficiency=IDEAL)
+    assert chunked.output_tokens_per_s > waves.output_tokens_per_s
+
+
+def test_offline_published_rows_are_predicted_as_waves_and_load_tests_with_chunked_prefill():
+    pts = _all_points(str(data_dir()))
+    offline = next(r for r in pts if r.point.concurrency is None and r.family == "server")
+    online = next(r for r in pts if (r.point.concurrency or 0) > 1 and r.family == "server")
+    eff = calibrated_efficiency("server")
+    for r, chunked in ((offline, False), (online, None)):
+        p = r.point
+        e = estimate(
+            r.model, r.gpu, r.quant, gpus=p.gpu_count, concurrency=p.concurrency or 1, input_tokens=p.input_tokens,
+            output_tokens=p.output_tokens, efficiency=eff, mode="max_load" if p.concurrency is None else
+            "fixed_concurrency", runtime=p.engine, kv_cache_dtype=p.kv_cache_dtype, chunked_prefill=chunked,
+        )  # fmt: skip
+        assert p.metric == "output_tokens_per_s_total"
+        assert _predict(r, eff) == pytest.approx(e.output_tokens_per_s, rel=1e-12)
+
+
+@pytest.mark.parametrize(("gpu", "cap"), [("H100-SXM", 1024), ("H200-SXM", 1024), ("L40S", 256), ("A100-80GB", 256)])
+def test_vllm_caps_streams_at_1024_on_large_gpus_and_256_on_the_rest_and_the_a100(gpu, cap):
+    # vLLM `get_batch_defaults`: max_num_seqs 1024 on ≥ 70 GiB GPUs that are not an A100, else 256; a short
+    # request on an 8B FP8-KV model fits thousands of times in each of these cards, so the cap binds
+    m, g, q = CAT.model("llama-3.1-8b"), CAT.gpu(gpu), CAT.quant("fp8")
+    e = estimate(m, g, q, mode="max_load", input_tokens=64, output_tokens=64, kv_cache_dtype="fp8", runtime="vllm")
+    assert e.concurrency == cap
+    assert (
+        estimate(m, g, q, concurrency=5000, input_tokens=64, output_tokens=64, kv_cache_dtype="fp8").concurrency == cap
+    )
+
+
+def test_server_kernels_on_geforce_multiply_at_the_fp32_accumulate_half_rate_and_llama_cpp_at_full_rate():
+    m, g = CAT.model("llama-3.1-8b"), CAT.gpu("RTX-4090")
+    inp = 2048
+    fp16_acc = 330.3e12  # RTX 4090 FP16 tensor, FP16 accumulate (gpus.csv); FP32 accumulate runs at half
+    flops = 2 * 8.03e9 * inp + inp * _llama_8b_attention_flops_per_token(inp / 2)
+    for quant, runtime, rate in (("bf16", "vllm", fp16_acc / 2), ("fp16", "llama.cpp", fp16_acc)):
+        e = estimate(m, g, CAT.quant(quant), input_tokens=inp, output_tokens=1, efficiency=IDEAL, runtime=runtime)
+        assert inp / e.prefill_tokens_per_s == pytest.approx(flops / rate, rel=1e-9), runtime
+    # a workstation card of the same generation runs FP32 accumulation at full rate
+    pro = estimate(m, CAT.gpu("RTX-6000-ADA"), CAT.quant("bf16"), input_tokens=inp, output_tokens=1, efficiency=IDEAL)
+    assert inp / pro.prefill_tokens_per_s == pytest.approx(flops / 362e12, rel=1e-9)
+
+
+def test_first_token_comes_out_of_the_prefill_pass():
+    m, g, q = CAT.model("llama-3.1-8b"), CAT.gpu("H100-SXM"), CAT.quant("bf16")
+    inp = 2048
+    alone = estimate(m, g, q, concurrency=1, input_tokens=inp, output_tokens=100, efficiency=IDEAL)
+    # one compute-bound pass over the prompt at the 16-bit tensor rate; no decode step added
+    flops = 2 * 8.03e9 * inp + inp * _llama_8b_attention_flops_per_token(inp / 2)
+    assert alone.ttft_ms == pytest.approx(1000 * flops / 989.5e12, rel=1e-9)
+    # under load the pass also carries 63 streams' decode tokens and waits half a step for the one in flight
+    busy = estimate(m, g, q, concurrency=64, input_tokens=inp, output_tokens=100, efficiency=IDEAL)
+    assert busy.ttft_ms > alone.ttft_ms + 0.5 * 1000 * 16.06e9 / 3350e9
