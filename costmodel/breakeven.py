@@ -11,6 +11,8 @@ cent), except where the crossing falls exactly on a step.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from decimal import Decimal
 
 from costmodel.options.base import Facts
@@ -113,10 +115,11 @@ def break_even_volume(option: Option, api: ApiOption, scenario: Scenario) -> Dec
     step = _step_volume(option, scenario)
     block = _block(option, scenario)
     # Replicas pack `block` to a node or server, so cost is flat within a block and steps up between
-    # blocks. At the top of each block the gap is linear in the block count — blocks × (node cost − API
-    # cost of a node's traffic) + fixed costs — so the first block that crosses is found by galloping
-    # and bisection over blocks; inside it, the first replica step whose top crosses by a scan; the exact
-    # volume inside that step by bisection over volume.
+    # blocks: inside a block the gap is lowest at its top. Galloping over block tops finds a block that
+    # crosses (or, past _MAX_STEPS, that none does). The gap is not monotone in blocks — on-call staff come
+    # in blocks of replicas and a commitment covers only its first nodes — so it can cross, turn positive
+    # and cross again; the answer is the *first* crossing, found by `_first_crossing_block`. Inside that
+    # block, the first replica step whose top crosses by a scan; the exact volume by bisection over volume.
     top = step * block
     if gap(top) > 0:
         j_hi = 1
@@ -124,11 +127,7 @@ def break_even_volume(option: Option, api: ApiOption, scenario: Scenario) -> Dec
             if j_hi * block >= _MAX_STEPS:
                 return None
             j_hi = min(j_hi * 2, max(1, _MAX_STEPS // block))
-        j_lo = j_hi // 2  # gap(j_lo · top) > 0
-        while j_hi - j_lo > 1:
-            mid = (j_lo + j_hi) // 2
-            j_lo, j_hi = (j_lo, mid) if gap(top * mid) <= 0 else (mid, j_hi)
-        first_k = j_lo * block + 1
+        first_k = (_first_crossing_block(gap, top, api_per_token * top, j_hi) - 1) * block + 1
     else:
         first_k = 1
     k = next(k for k in range(first_k, first_k + block) if k == first_k + block - 1 or gap(step * k) <= 0)
@@ -140,6 +139,26 @@ def break_even_volume(option: Option, api: ApiOption, scenario: Scenario) -> Dec
         else:
             a = mid
     return b
+
+
+def _first_crossing_block(
+    gap: Callable[[Decimal], Decimal], top: Decimal, api_usd_per_block: Decimal, j_hi: int
+) -> int:
+    """The first block j ≤ `j_hi` whose top has gap ≤ 0, given gap(j_hi · top) ≤ 0.
+
+    Why a skipping scan and not bisection: the gap at block tops can fall below zero and rise again, so
+    bisection would find *a* crossing, not the first (the workbook's search table takes the first). One more
+    block adds at least nothing to the option's cost and exactly `api_usd_per_block` to the API's, so the gap
+    falls by at most that per block: from a positive gap g, no block before the next ⌈g ÷ api_usd_per_block⌉
+    can cross, and the scan jumps there. Blocks where the gap is far above zero are skipped in few steps.
+    """
+    j = 1
+    while j < j_hi:
+        g = gap(top * j)
+        if g <= 0:
+            return j
+        j = min(j_hi, j + max(1, math.ceil(g / api_usd_per_block)))
+    return j_hi
 
 
 def _block(option: Option, scenario: Scenario) -> int:

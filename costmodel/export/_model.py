@@ -58,7 +58,11 @@ NEVER = "not within horizon"
 NO_BREAK_EVEN = "never"
 """What a break-even volume cell shows when the option never gets cheaper than the API."""
 
-_MAX_STEPS = 2000  # costmodel.breakeven._MAX_STEPS: replica steps searched before giving up
+_MAX_STEPS = 2000  # replica steps a search table holds at most (the engine searches up to 2^20)
+_MIN_SEARCH_ROWS = 256
+"""Replica steps a search table holds at least, however early the engine's crossings fall (or where it finds
+none): an edit typed into the workbook — a price, an amortisation period — moves crossings, and a pair the
+engine found never paying off can come into range a hundred steps out."""
 _FIRST = 5  # first month row of the Monthly sheet
 _SMALL = "0.000000001"  # costmodel.sizing.ReplicaSpec.replicas_for: ceil(x - 1e-9); `formulas` reads no 1E-9
 
@@ -353,7 +357,7 @@ class _Builder:
             ("queue_limit_util", "Highest utilisation meeting p95 TTFT with queueing", q.queue_limit_utilisation,
              "% of capacity", Fmt.PCT,
              f"engine: Erlang C over {rep.concurrency} streams (p95 TTFT {q.p95_ttft_ms:,.0f} ms at plan); re-export "
-             "after changing token counts or targets"),
+             "after changing token counts, the replica speed or targets"),
             ("batch_off_peak", "Batch share served off-peak?", opt.batch_off_peak, "TRUE/FALSE", Fmt.GENERAL,
              sc + "batch_off_peak"),
         ]
@@ -1247,7 +1251,7 @@ class _Builder:
         v = self.r.option(opt.name).break_even_tokens_per_month.get(api.name)
         share = self.s.option(opt.name).open_share if isinstance(opt, HybridOption) else 1.0
         k = math.ceil(float(v) * share / step) if v is not None and step > 0 else 1
-        return max(64, min(_MAX_STEPS, 4 * k + 16))
+        return max(_MIN_SEARCH_ROWS, min(_MAX_STEPS, 4 * k + 16))
 
     def _search_table(
         self, opt: CloudGpuOption | OnPremOption, o: str, rows: int, users: list[tuple[int, str, str]]

@@ -18,6 +18,7 @@ from costmodel.demo import PRESETS, preset
 from costmodel.gpu_offers import offers_for
 from costmodel.options import kind_of
 from costmodel.scenario import (
+    ApiOption,
     CloudGpuOption,
     Commitment,
     CostLens,
@@ -481,3 +482,40 @@ def test_kinds_are_one_module_each() -> None:
     for k in kinds:
         mod = kind_of(next(o for stem in PRESETS.values() for o in preset(stem).options if o.kind == k))
         assert all(callable(getattr(mod, f)) for f in ("facts", "months", "simulate"))
+
+
+def _first_crossing_cases() -> list[tuple[Scenario, str, str]]:
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "export" / "scenarios"
+    s = Scenario.model_validate_json((root / "every-cost-line.json").read_text())
+    return [
+        (s, o.name, a.name)
+        for o in s.options
+        if isinstance(o, CloudGpuOption | OnPremOption)
+        for a in s.options
+        if isinstance(a, ApiOption)
+    ]
+
+
+@pytest.mark.parametrize(("s", "option", "api"), _first_crossing_cases(), ids=lambda v: v if isinstance(v, str) else "")
+def test_break_even_is_the_first_crossing(s: Scenario, option: str, api: str) -> None:
+    """On-call staff come in blocks of replicas and a commitment covers only its first nodes, so the cost gap to an
+    API can cross zero, turn positive and cross again. The break-even volume is the first crossing: no replica
+    step's top below it already pays off (the workbook's search table takes the first row that pays off, too)."""
+    from costmodel.breakeven import _step_volume, break_even_volume, steady_month_usd
+
+    opt, a = s.option(option), s.option(api)
+    v = break_even_volume(opt, a, s)
+    if v is None:
+        pytest.skip("never pays off within the search")
+    facts = kind_of(opt).facts(opt, s, share=Decimal(1))
+    per_token = steady_month_usd(a, s, Decimal(1_000_000)) / Decimal(1_000_000)
+
+    def gap(x: Decimal) -> Decimal:
+        return steady_month_usd(opt, s, x, facts=facts) - per_token * x
+
+    assert gap(v) <= Decimal("0.01")
+    step = _step_volume(opt, s)
+    below = [k for k in range(1, int(v / step) + 1) if step * k < v and gap(step * k) <= 0]
+    assert below == [], f"steps {below[:5]} already pay off below {v:,.0f} tokens/month"
