@@ -19,11 +19,15 @@ import streamlit as st
 from costmodel.errors import CostModelError
 from costmodel.store import db_path
 from costmodel.workspaces import Membership, WorkspaceError, load_membership, workspace_store_path
+from dashboard.components.text import md
 
 __all__ = ["TeamUser", "current_user", "membership", "require_sign_in", "sign_in_enabled", "store_path"]
 
 _USER = "team_user"
 _ACTIVE = "team_workspace"
+_SAVED_LINKS = "link_saved_ids"
+"""`dashboard.components.share`'s ids of scenarios saved for links: saved in one workspace's store, so they are
+forgotten when the user switches workspace (the scenario is saved again in the new one)."""
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,7 @@ class TeamUser:
     """The signed-in user of this session, as the membership file and the ID token describe them."""
 
     email: str
+    """The verified email address (or `sub:<subject>` when the provider gives none): the audit trail's "who"."""
     workspaces: tuple[str, ...]
     """Sorted; never empty (a user with none is stopped at sign-in)."""
     active: str
@@ -96,19 +101,23 @@ def require_sign_in() -> None:
             st.login()
         st.stop()
     claims = st.user.to_dict()
-    email = str(claims.get("email") or claims.get("sub") or "")
+    # An address the provider says it has not verified names nobody: membership by email would let anyone who
+    # registers that address at the provider into the workspace. The subject still names them in the trail.
+    verified = claims.get("email_verified", True) is not False
+    email = str(claims.get("email") or "") if verified else ""
+    who = email or f"sub:{claims.get('sub', '')}"
     try:
         members = membership()
     except CostModelError as ex:
         st.error(str(ex), icon=":material/group_off:")
         st.stop()
     names = members.workspaces_of(email=email, claims=claims)
-    st.sidebar.caption(f"Signed in as **{email}**")
+    st.sidebar.caption(f"Signed in as **{md(who)}**")
     if not names:
         st.session_state.pop(_USER, None)
         claim = f" or your identity provider's `{members.claim}` claim" if members.claim else ""
         st.warning(
-            f"You are signed in as {email}, but you belong to no workspace, so there is no data to show. "
+            f"You are signed in as {md(who)}, but you belong to no workspace, so there is no data to show. "
             f"Ask an administrator to add you to one (the workspace membership file{claim}).",
             icon=":material/group_off:",
         )
@@ -120,7 +129,10 @@ def require_sign_in() -> None:
         st.sidebar.selectbox("Workspace", names, key=_ACTIVE)
     else:
         st.sidebar.caption(f"Workspace **{names[0]}**")
+    before: TeamUser | None = st.session_state.get(_USER)
+    if before is not None and before.active != st.session_state[_ACTIVE]:
+        st.session_state.pop(_SAVED_LINKS, None)
     st.session_state[_USER] = TeamUser(
-        email=email, workspaces=tuple(names), active=st.session_state[_ACTIVE], admin=members.is_admin(email)
+        email=who, workspaces=tuple(names), active=st.session_state[_ACTIVE], admin=members.is_admin(email)
     )
     _sign_out_button()

@@ -82,6 +82,14 @@ def test_a_user_in_no_workspace_is_told_so_and_sees_no_data(team):
     assert [b.label for b in at.sidebar.button] == ["Sign out"]
 
 
+def test_an_unverified_email_names_nobody(team):
+    secrets, _ = team
+    user = {"is_logged_in": True, "email": "alice@x.com", "email_verified": False, "sub": "s-1"}
+    at = _app(secrets, user)
+    assert not at.exception
+    assert "signed in as sub:s-1, but you belong to no workspace" in at.warning[0].value
+
+
 def test_a_claim_member_of_b_works_in_b(team):
     secrets, _ = team
     at = _app(secrets, {"is_logged_in": True, "email": "bob@x.com", "groups": ["b"]})
