@@ -74,6 +74,7 @@ def _seed_b(root: Path) -> str:
 def team(tmp_path_factory):
     """(app URL, b's saved-scenario id), with the provider and the app running."""
     with warnings.catch_warnings():  # its import uses authlib.jose, which Authlib 1.9 deprecates
+        import authlib.deprecate  # noqa: F401  # first: it puts an "always" filter for its warnings in front
         warnings.filterwarnings("ignore", message="authlib.jose module is deprecated")
         from oidc_provider_mock import User, run_server_in_thread
 
