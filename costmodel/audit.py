@@ -9,7 +9,9 @@ ever added; nothing in OpenTCO updates or deletes them.
 from __future__ import annotations
 
 import contextlib
+import csv
 import hashlib
+import io
 from datetime import UTC, datetime
 from enum import StrEnum
 
@@ -19,7 +21,16 @@ from costmodel._base import StrictModel
 from costmodel.errors import CostModelError
 from costmodel.store import migration, writing
 
-__all__ = ["AuditAction", "AuditEntry", "ImportNotFound", "audit_entries", "delete_import", "record", "sha256_of"]
+__all__ = [
+    "AuditAction",
+    "AuditEntry",
+    "ImportNotFound",
+    "audit_csv",
+    "audit_entries",
+    "delete_import",
+    "record",
+    "sha256_of",
+]
 
 
 class AuditAction(StrEnum):
@@ -136,6 +147,20 @@ def audit_entries(con: duckdb.DuckDBPyConnection, *, limit: int = 1000) -> list[
     ).fetchall()
     keys = list(AuditEntry.model_fields)
     return [AuditEntry(**dict(zip(keys, r, strict=True))) for r in rows]
+
+
+def audit_csv(entries: list[AuditEntry]) -> bytes:
+    """The trail as CSV for auditors (UTF-8). File names and emails come from users: text a spreadsheet would
+    run as a formula (`=…`, `+…`, `@…`) gets a leading `'` (OWASP's advice for CSV injection)."""
+    from costmodel.export.sanitize import is_formula_like  # lazy: the export package loads the workbook code
+
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(["id", "happened_at_utc", "who", "workspace", "action", "subject", "sha256", "rows"])
+    for e in entries:
+        row = [e.id, e.happened_at.isoformat(), e.who, e.workspace, e.action.value, e.subject, e.sha256, e.rows]
+        w.writerow(["'" + c if isinstance(c, str) and is_formula_like(c) else c for c in row])
+    return out.getvalue().encode("utf-8")
 
 
 _IMPORT_TABLES = ("usage_events", "usage_hourly", "usage_cache_hits", "import_rejects")

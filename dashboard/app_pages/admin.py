@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from costmodel.audit import ImportNotFound, audit_entries, delete_import
+from costmodel.audit import ImportNotFound, audit_csv, audit_entries, delete_import
 from costmodel.export.sanitize import is_formula_like
 from costmodel.usage import import_history
 from costmodel.workspaces import stored_workspaces, workspace_store_path
@@ -44,6 +44,14 @@ st.subheader("Audit trail")
 entries = audit_entries(con)
 if entries:
     st.dataframe(_safe(pd.DataFrame([e.model_dump() for e in entries])), hide_index=True, key="admin-audit")
+    st.download_button(
+        "Download the trail (CSV)",
+        audit_csv(entries),
+        f"opentco-audit-{workspace}.csv",
+        "text/csv",
+        icon=":material/download:",
+        key="admin-audit-csv",
+    )
 else:
     st.caption("Nothing recorded in this workspace yet.")
 

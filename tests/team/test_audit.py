@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from costmodel import audit
-from costmodel.audit import AuditAction, ImportNotFound, audit_entries, delete_import, record, sha256_of
+from costmodel.audit import AuditAction, ImportNotFound, audit_csv, audit_entries, delete_import, record, sha256_of
 from costmodel.store import connect
 from costmodel.usage import import_file, summarize
 from costmodel.workspaces import workspace_store_path
@@ -47,6 +47,15 @@ def test_lines_are_kept_newest_first_with_hash_and_rows(con):
     ]
     assert lines[0].sha256 == "2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881"  # sha256("x")
     assert lines[1].happened_at == datetime(2026, 1, 2, 3, 4, 5)  # stored as naive UTC
+
+
+def test_the_trail_as_csv_is_safe_to_open_in_a_spreadsheet(con):
+    record(con, action=AuditAction.IMPORT, who="bob@x.com", workspace="b", subject="=HYPERLINK(1)", rows=2, now=T0)
+    text = audit_csv(audit_entries(con)).decode()
+    assert text.splitlines() == [
+        "id,happened_at_utc,who,workspace,action,subject,sha256,rows",
+        "1,2026-01-02T03:04:05,bob@x.com,b,import,'=HYPERLINK(1),,2",
+    ]
 
 
 def test_deleting_an_import_removes_all_its_rows_and_records_who(con):

@@ -13,6 +13,8 @@ reuses); nothing here measures time.
 
 from __future__ import annotations
 
+import csv
+import hashlib
 import secrets
 import warnings
 from pathlib import Path
@@ -72,9 +74,10 @@ def _seed_b(root: Path) -> str:
 
 @pytest.fixture(scope="module")
 def team(tmp_path_factory):
-    """(app URL, b's saved-scenario id), with the provider and the app running."""
+    """(app URL, b's saved-scenario id, notes), with the provider and the app running."""
     with warnings.catch_warnings():  # its import uses authlib.jose, which Authlib 1.9 deprecates
         import authlib.deprecate  # noqa: F401  # first: it puts an "always" filter for its warnings in front
+
         warnings.filterwarnings("ignore", message="authlib.jose module is deprecated")
         from oidc_provider_mock import User, run_server_in_thread
 
@@ -104,7 +107,7 @@ workspaces_file = "{members}"
 """
         )
         with streamlit_server(db=tmp / "opentco.duckdb", log=tmp / "streamlit.log", secrets=secrets_toml) as base:
-            yield base, sid
+            yield base, sid, {}  # the last: what one test downloaded, for a later one to find in the audit trail
 
 
 @pytest.fixture(scope="module")
@@ -165,10 +168,17 @@ def _sheets(path: str) -> tuple[list[str], str]:
     return book.sheetnames, text
 
 
+def _trail(path: str) -> list[tuple[str, ...]]:
+    """The audit CSV's rows as (who, workspace, action, subject, sha256, rows), newest first."""
+    with open(path, newline="", encoding="utf-8") as fp:
+        keys = ("who", "workspace", "action", "subject", "sha256", "rows")
+        return [tuple(r[k] for k in keys) for r in csv.DictReader(fp)]
+
+
 def test_a_visitor_who_is_not_signed_in_sees_only_the_sign_in_button(team, new_context):
     from playwright.sync_api import expect
 
-    base, sid = team
+    base, sid, _ = team
     page = new_context().new_page()
     for url in (base, f"{base}/usage_logs", f"{base}/?id={sid}", f"{base}/business_case"):
         page.goto(url)
@@ -182,7 +192,7 @@ def test_a_visitor_who_is_not_signed_in_sees_only_the_sign_in_button(team, new_c
 def test_bob_imports_and_exports_in_b_and_alice_sees_none_of_it(team, new_context, tmp_path):
     from playwright.sync_api import expect
 
-    base, sid = team
+    base, sid, notes = team
     bob = _sign_in(new_context(), base, "bob@x.com")
     main = _open(bob, f"{base}/usage_logs")
     expect(main).to_contain_text("Import history (1)")
@@ -193,8 +203,10 @@ def test_bob_imports_and_exports_in_b_and_alice_sees_none_of_it(team, new_contex
     expect(main).to_contain_text("bravo-upload.csv: 2 rows imported", timeout=WAIT_MS)
     main = _open(bob, f"{base}/business_case?id={sid}")  # b's own share link opens b's scenario
     expect(main).to_contain_text("Bravo plan")
-    sheets, text = _sheets(_download(bob, ".st-key-download-xlsx button"))
+    workbook = _download(bob, ".st-key-download-xlsx button")
+    sheets, text = _sheets(workbook)
     assert "Usage" in sheets and "gpt-4o" in text
+    notes["xlsx_sha256"] = hashlib.sha256(Path(workbook).read_bytes()).hexdigest()
     main = _open(bob, f"{base}/quality")
     expect(main).to_contain_text("bravo-target")
 
@@ -222,7 +234,7 @@ def test_bob_imports_and_exports_in_b_and_alice_sees_none_of_it(team, new_contex
 def test_an_admin_deletes_bob_import_in_one_go(team, new_context):
     from playwright.sync_api import expect
 
-    base, _ = team
+    base, _, notes = team
     ops = _sign_in(new_context(), base, "ops@x.com")
     expect(ops.locator("[data-testid='stSidebarNav']")).to_contain_text("Audit & imports")
     main = _open(ops, f"{base}/admin")
@@ -230,11 +242,19 @@ def test_an_admin_deletes_bob_import_in_one_go(team, new_context):
     ops.get_by_role("combobox", name="Workspace").click()
     ops.get_by_role("option", name="b", exact=True).click()
     _settled(ops)
+    trail = _trail(_download(ops, ".st-key-admin-audit-csv button"))
+    # Bob's upload and his workbook download, each with the file's SHA-256 (newest first)
+    assert ("bob@x.com", "b", "import", "bravo-upload.csv", hashlib.sha256(UPLOAD).hexdigest(), "2") in trail
+    assert ("bob@x.com", "b", "export", "bravo-plan-business-case.xlsx", notes["xlsx_sha256"], "") in trail
+    assert all(who == "bob@x.com" for who, *_ in trail)  # Alice did nothing in b
     ops.get_by_role("combobox", name="Import to delete").click()
     ops.get_by_role("option", name="#1 bravo-seed.csv (2 rows)").click()
     ops.get_by_text("Delete it and every usage row it brought").click()
     ops.get_by_role("button", name="Delete import").click()
     expect(main).to_contain_text("Deleted import #1 bravo-seed.csv: 2 usage rows.", timeout=WAIT_MS)
+    _settled(ops)
+    trail = _trail(_download(ops, ".st-key-admin-audit-csv button"))
+    assert trail[0] == ("ops@x.com", "b", "delete", "import #1 bravo-seed.csv", hashlib.sha256(SEED).hexdigest(), "2")
 
     bob = _sign_in(new_context(), base, "bob@x.com")
     main = _open(bob, f"{base}/usage_logs")
