@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
+from streamlit.errors import StreamlitAuthError
 
 from costmodel.errors import CostModelError
 from costmodel.store import db_path
@@ -98,7 +99,14 @@ def require_sign_in() -> None:
         st.title("OpenTCO")
         st.write("This OpenTCO is shared by a team: sign in to see your workspace's usage, runs and scenarios.")
         if st.button("Sign in", type="primary", icon=":material/login:", key="team-sign-in"):
-            st.login()
+            try:
+                st.login()
+            except StreamlitAuthError as ex:  # a setting missing from [auth], or Authlib not installed
+                st.error(
+                    f'Sign-in is not set up correctly in .streamlit/secrets.toml: {ex} (README, "Team deployment '
+                    'with sign-in", lists every setting)',
+                    icon=":material/error:",
+                )
         st.stop()
     claims = st.user.to_dict()
     # An address the provider says it has not verified names nobody: membership by email would let anyone who

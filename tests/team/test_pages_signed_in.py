@@ -73,6 +73,14 @@ def test_a_visitor_who_is_not_signed_in_sees_only_the_sign_in_button(team):
     assert at.get("plotly_chart") == []  # the Compare page was never drawn
 
 
+def test_a_sign_in_set_up_wrong_says_so_without_a_traceback(team):
+    secrets, _ = team
+    at = _app({**secrets, "auth": {"redirect_uri": "http://localhost:8501/oauth2callback"}}, {"is_logged_in": False})
+    at.button(key="team-sign-in").click().run()
+    assert not at.exception
+    assert "Sign-in is not set up correctly in .streamlit/secrets.toml" in at.error[0].value
+
+
 def test_a_user_in_no_workspace_is_told_so_and_sees_no_data(team):
     secrets, _ = team
     at = _app(secrets, {"is_logged_in": True, "email": "dave@x.com"})
