@@ -90,6 +90,28 @@ def _sign_out_button() -> None:
         st.logout()
 
 
+def _workspace_of_link(names: list[str]) -> str | None:
+    """Which of the user's workspaces holds the saved scenario a link opens (`?id=`), on a session's first run.
+
+    A teammate's link opens in the workspace it was saved in, when that is one of the user's; in any other
+    workspace the id is simply not found (the page says so), so whether it exists elsewhere is never told.
+    """
+    sid = st.query_params.get("id")
+    if not sid or "scenario" in st.session_state:
+        return None
+    from dashboard.state import store_cursor_at  # here: dashboard.state imports this module
+
+    for name in names:
+        found = (
+            store_cursor_at(workspace_store_path(name))
+            .execute("SELECT count(*) FROM saved_scenarios WHERE id = ?", [sid])
+            .fetchone()
+        )
+        if found and found[0]:
+            return name
+    return None
+
+
 def require_sign_in() -> None:
     """Stop the run unless the visitor is signed in and has a workspace; draw who they are in the sidebar."""
     if not sign_in_enabled():
@@ -131,7 +153,9 @@ def require_sign_in() -> None:
         )
         _sign_out_button()
         st.stop()
-    if st.session_state.get(_ACTIVE) not in names:
+    if (linked := _workspace_of_link(names)) is not None:
+        st.session_state[_ACTIVE] = linked
+    elif st.session_state.get(_ACTIVE) not in names:
         st.session_state[_ACTIVE] = names[0]  # first sign-in, or the user left the workspace they had open
     if len(names) > 1:
         st.sidebar.selectbox("Workspace", names, key=_ACTIVE)

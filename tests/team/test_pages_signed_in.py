@@ -128,6 +128,17 @@ def test_alice_sees_none_of_b_through_pages_or_the_saved_scenario_link(team):
         at.switch_page("app_pages/admin.py")
 
 
+def test_a_link_to_a_scenario_saved_in_another_of_her_workspaces_opens_there(team):
+    secrets, _ = team
+    con = connect(workspace_store_path("c"))
+    sid = save_scenario(con, demo_scenario().model_copy(update={"name": "Charlie plan"}))
+    con.close()
+    at = _app(secrets, {"is_logged_in": True, "email": "alice@x.com"}, query={"id": sid})
+    assert not at.exception
+    assert at.sidebar.selectbox[0].value == "c"
+    assert at.session_state["scenario"].name == "Charlie plan"
+
+
 def test_an_admin_reads_b_trail_and_deletes_its_import(team):
     secrets, _ = team
     at = _app(secrets, {"is_logged_in": True, "email": "ops@x.com"})
