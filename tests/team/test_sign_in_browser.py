@@ -35,6 +35,8 @@ from tests.hardening.browserless import streamlit_server
 
 pytestmark = [
     pytest.mark.browser,
+    # one worker runs them in order: one provider and one app, and the admin test reads what Bob's test did
+    pytest.mark.xdist_group("team-sign-in"),
     # oidc-provider-mock 0.3.4 (the last for Python 3.11) calls Authlib APIs that Authlib 1.9 deprecates; the
     # warnings come from the provider, which runs in this process, not from OpenTCO
     pytest.mark.filterwarnings("ignore:get_jwt_config:DeprecationWarning"),
