@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
+from streamlit import config
 from streamlit.errors import StreamlitAuthError
 
 from costmodel.errors import CostModelError
@@ -112,8 +113,23 @@ def _workspace_of_link(names: list[str]) -> str | None:
     return None
 
 
+def _unreadable_secrets() -> list[str]:
+    """Secrets files that exist although Streamlit could not load any: sign-in may be meant but cannot be read."""
+    if st.secrets.load_if_toml_exists():
+        return []
+    return [p for p in config.get_option("secrets.files") if Path(p).is_file()]
+
+
 def require_sign_in() -> None:
     """Stop the run unless the visitor is signed in and has a workspace; draw who they are in the sidebar."""
+    if broken := _unreadable_secrets():
+        # fail closed: a typo in secrets.toml must not turn a team deployment into an open single-user one
+        st.error(
+            f"{', '.join(broken)}: Streamlit cannot read this secrets file (not valid TOML?), so it cannot tell "
+            "whether sign-in is on. Fix the file (see the server log for the line), or remove it.",
+            icon=":material/error:",
+        )
+        st.stop()
     if not sign_in_enabled():
         return
     if not st.user.is_logged_in:

@@ -160,3 +160,19 @@ def test_an_admin_reads_b_trail_and_deletes_its_import(team):
         ]
     finally:
         con.close()
+
+
+def test_a_secrets_file_that_cannot_be_read_stops_the_app_rather_than_open_it(tmp_path):
+    from streamlit import config
+
+    bad = tmp_path / "secrets.toml"
+    bad.write_text('[auth\nredirect_uri = "http://localhost:8501/oauth2callback"\n')
+    before = config.get_option("secrets.files")
+    config.set_option("secrets.files", [str(bad)])
+    try:
+        at = new_app().run()
+    finally:
+        config.set_option("secrets.files", before)
+    assert not at.exception
+    assert f"{bad}: Streamlit cannot read this secrets file" in at.error[0].value
+    assert at.get("plotly_chart") == []
