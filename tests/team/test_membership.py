@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -101,3 +103,9 @@ def test_check_member_refuses_another_workspace():
     assert check_member("a", ["a", "c"]) == "a"
     with pytest.raises(NotAMember, match="not one of yours; you can use: a, c"):
         check_member("b", ["a", "c"])
+
+
+def test_the_team_engine_never_imports_streamlit():
+    code = "import sys, costmodel.workspaces, costmodel.audit; print('streamlit' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
