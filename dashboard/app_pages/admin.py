@@ -40,7 +40,7 @@ if not names:
 workspace = st.selectbox("Workspace", names, index=names.index(user.active) if user.active in names else 0)
 con = store_cursor_at(workspace_store_path(workspace))
 
-st.subheader("Audit trail")
+st.subheader(f"Audit trail of workspace {workspace}")
 entries = audit_entries(con)
 if entries:
     st.dataframe(_safe(pd.DataFrame([e.model_dump() for e in entries])), hide_index=True, key="admin-audit")
@@ -55,7 +55,7 @@ if entries:
 else:
     st.caption("Nothing recorded in this workspace yet.")
 
-st.subheader("Imports")
+st.subheader(f"Imports of workspace {workspace}")
 history = import_history(con)
 if not history:
     st.caption("No import in this workspace.")

@@ -201,6 +201,10 @@ def test_bob_imports_and_exports_in_b_and_alice_sees_none_of_it(team, new_contex
     upload = tmp_path / "bravo-upload.csv"
     upload.write_bytes(UPLOAD)
     bob.locator("[data-testid='stFileUploader'] input[type='file']").set_input_files(str(upload))
+    # the form sends only files whose upload has finished: wait for the chip, without its spinner
+    expect(bob.locator("[data-testid='stFileChip']")).to_have_count(1, timeout=WAIT_MS)
+    expect(bob.locator("[data-testid='stFileChipIconSpinner']")).to_have_count(0, timeout=WAIT_MS)
+    _settled(bob)
     bob.get_by_role("button", name="Import").click()
     expect(main).to_contain_text("bravo-upload.csv: 2 rows imported", timeout=WAIT_MS)
     main = _open(bob, f"{base}/business_case?id={sid}")  # b's own share link opens b's scenario
@@ -240,9 +244,10 @@ def test_an_admin_deletes_bob_import_in_one_go(team, new_context):
     ops = _sign_in(new_context(), base, "ops@x.com")
     expect(ops.locator("[data-testid='stSidebarNav']")).to_contain_text("Audit & imports")
     main = _open(ops, f"{base}/admin")
-    expect(main).to_contain_text("Audit trail")
+    expect(main).to_contain_text("Audit trail of workspace a")  # his own workspace first
     ops.get_by_role("combobox", name="Workspace").click()
     ops.get_by_role("option", name="b", exact=True).click()
+    expect(main).to_contain_text("Audit trail of workspace b", timeout=WAIT_MS)
     _settled(ops)
     trail = _trail(_download(ops, ".st-key-admin-audit-csv button"))
     # Bob's upload and his workbook download, each with the file's SHA-256 (newest first)
