@@ -35,8 +35,6 @@ from tests.hardening.browserless import streamlit_server
 
 pytestmark = [
     pytest.mark.browser,
-    # one worker runs them in order: one provider and one app, and the admin test reads what Bob's test did
-    pytest.mark.xdist_group("team-sign-in"),
     # oidc-provider-mock 0.3.4 (the last for Python 3.11) calls Authlib APIs that Authlib 1.9 deprecates; the
     # warnings come from the provider, which runs in this process, not from OpenTCO
     pytest.mark.filterwarnings("ignore:get_jwt_config:DeprecationWarning"),
@@ -76,7 +74,7 @@ def _seed_b(root: Path) -> str:
 
 @pytest.fixture(scope="module")
 def team(tmp_path_factory):
-    """(app URL, b's saved-scenario id, notes), with the provider and the app running."""
+    """(app URL, b's saved-scenario id), with the provider and the app running."""
     with warnings.catch_warnings():  # its import uses authlib.jose, which Authlib 1.9 deprecates
         import authlib.deprecate  # noqa: F401  # first: it puts an "always" filter for its warnings in front
 
@@ -109,7 +107,7 @@ workspaces_file = "{members}"
 """
         )
         with streamlit_server(db=tmp / "opentco.duckdb", log=tmp / "streamlit.log", secrets=secrets_toml) as base:
-            yield base, sid, {}  # the last: what one test downloaded, for a later one to find in the audit trail
+            yield base, sid
 
 
 @pytest.fixture(scope="module")
@@ -180,7 +178,7 @@ def _trail(path: str) -> list[tuple[str, ...]]:
 def test_a_visitor_who_is_not_signed_in_sees_only_the_sign_in_button(team, new_context):
     from playwright.sync_api import expect
 
-    base, sid, _ = team
+    base, sid = team
     page = new_context().new_page()
     for url in (base, f"{base}/usage_logs", f"{base}/?id={sid}", f"{base}/business_case"):
         page.goto(url)
@@ -191,10 +189,11 @@ def test_a_visitor_who_is_not_signed_in_sees_only_the_sign_in_button(team, new_c
         expect(page.locator("[data-testid='stFileUploader'], .st-key-download-xlsx")).to_have_count(0)
 
 
-def test_bob_imports_and_exports_in_b_and_alice_sees_none_of_it(team, new_context, tmp_path):
+def test_bob_works_in_b_alice_sees_none_of_it_and_an_admin_deletes_his_import(team, new_context, tmp_path):
+    """One journey (its steps build on each other, so no test depends on another having run first)."""
     from playwright.sync_api import expect
 
-    base, sid, notes = team
+    base, sid = team
     bob = _sign_in(new_context(), base, "bob@x.com")
     main = _open(bob, f"{base}/usage_logs")
     expect(main).to_contain_text("Import history (1)")
@@ -212,7 +211,7 @@ def test_bob_imports_and_exports_in_b_and_alice_sees_none_of_it(team, new_contex
     workbook = _download(bob, ".st-key-download-xlsx button")
     sheets, text = _sheets(workbook)
     assert "Usage" in sheets and "gpt-4o" in text
-    notes["xlsx_sha256"] = hashlib.sha256(Path(workbook).read_bytes()).hexdigest()
+    xlsx_sha256 = hashlib.sha256(Path(workbook).read_bytes()).hexdigest()
     main = _open(bob, f"{base}/quality")
     expect(main).to_contain_text("bravo-target")
 
@@ -236,11 +235,12 @@ def test_bob_imports_and_exports_in_b_and_alice_sees_none_of_it(team, new_contex
     expect(main).not_to_contain_text("Audit trail")
     expect(alice.get_by_role("button", name="Delete import")).to_have_count(0)
 
+    _admin_deletes_bob_import(base, new_context, xlsx_sha256)
 
-def test_an_admin_deletes_bob_import_in_one_go(team, new_context):
+
+def _admin_deletes_bob_import(base: str, new_context, xlsx_sha256: str) -> None:
     from playwright.sync_api import expect
 
-    base, _, notes = team
     ops = _sign_in(new_context(), base, "ops@x.com")
     expect(ops.locator("[data-testid='stSidebarNav']")).to_contain_text("Audit & imports")
     main = _open(ops, f"{base}/admin")
@@ -252,7 +252,7 @@ def test_an_admin_deletes_bob_import_in_one_go(team, new_context):
     trail = _trail(_download(ops, ".st-key-admin-audit-csv button"))
     # Bob's upload and his workbook download, each with the file's SHA-256 (newest first)
     assert ("bob@x.com", "b", "import", "bravo-upload.csv", hashlib.sha256(UPLOAD).hexdigest(), "2") in trail
-    assert ("bob@x.com", "b", "export", "bravo-plan-business-case.xlsx", notes["xlsx_sha256"], "") in trail
+    assert ("bob@x.com", "b", "export", "bravo-plan-business-case.xlsx", xlsx_sha256, "") in trail
     assert all(who == "bob@x.com" for who, *_ in trail)  # Alice did nothing in b
     ops.get_by_role("combobox", name="Import to delete").click()
     ops.get_by_role("option", name="#1 bravo-seed.csv (2 rows)").click()
