@@ -238,18 +238,25 @@ def test_bob_works_in_b_alice_sees_none_of_it_and_an_admin_deletes_his_import(te
     _admin_deletes_bob_import(base, new_context, xlsx_sha256)
 
 
-def _admin_deletes_bob_import(base: str, new_context, xlsx_sha256: str) -> None:
+def _admin_page_on_b(ops, base: str):
+    """Open the admin page, pick workspace b, and download its trail: (the page's main area, the trail's rows)."""
     from playwright.sync_api import expect
 
-    ops = _sign_in(new_context(), base, "ops@x.com")
-    expect(ops.locator("[data-testid='stSidebarNav']")).to_contain_text("Audit & imports")
     main = _open(ops, f"{base}/admin")
     expect(main).to_contain_text("Audit trail of workspace a")  # his own workspace first
     ops.get_by_role("combobox", name="Workspace").click()
     ops.get_by_role("option", name="b", exact=True).click()
     expect(main).to_contain_text("Audit trail of workspace b", timeout=WAIT_MS)
     _settled(ops)
-    trail = _trail(_download(ops, ".st-key-admin-audit-csv button"))
+    return main, _trail(_download(ops, ".st-key-admin-audit-csv button"))
+
+
+def _admin_deletes_bob_import(base: str, new_context, xlsx_sha256: str) -> None:
+    from playwright.sync_api import expect
+
+    ops = _sign_in(new_context(), base, "ops@x.com")
+    expect(ops.locator("[data-testid='stSidebarNav']")).to_contain_text("Audit & imports")
+    main, trail = _admin_page_on_b(ops, base)
     # Bob's upload and his workbook download, each with the file's SHA-256 (newest first)
     assert ("bob@x.com", "b", "import", "bravo-upload.csv", hashlib.sha256(UPLOAD).hexdigest(), "2") in trail
     assert ("bob@x.com", "b", "export", "bravo-plan-business-case.xlsx", xlsx_sha256, "") in trail
@@ -259,8 +266,7 @@ def _admin_deletes_bob_import(base: str, new_context, xlsx_sha256: str) -> None:
     ops.get_by_text("Delete it and every usage row it brought").click()
     ops.get_by_role("button", name="Delete import").click()
     expect(main).to_contain_text("Deleted import #1 bravo-seed.csv: 2 usage rows.", timeout=WAIT_MS)
-    _settled(ops)
-    trail = _trail(_download(ops, ".st-key-admin-audit-csv button"))
+    _, trail = _admin_page_on_b(ops, base)  # a fresh page: no download button left from before the deletion
     assert trail[0] == ("ops@x.com", "b", "delete", "import #1 bravo-seed.csv", hashlib.sha256(SEED).hexdigest(), "2")
 
     bob = _sign_in(new_context(), base, "bob@x.com")
