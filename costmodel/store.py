@@ -85,6 +85,7 @@ def snapshot(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnecti
 
 def _load_schema_modules() -> None:
     # The owners of tables register their migrations on import.
+    import costmodel.audit
     import costmodel.evals.schema
     import costmodel.fleet.schema
     import costmodel.measure.schema

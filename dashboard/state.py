@@ -1,11 +1,14 @@
 """Per-session state shared by the pages: the current scenario and the usage store.
 
-The scenario lives in `st.session_state` (per user); the DuckDB connection is one per process
-(`st.cache_resource`) and every use takes its own cursor, because a DuckDB connection is not thread-safe
-and every Streamlit session runs in its own thread.
+The scenario lives in `st.session_state` (per user); the DuckDB connection is one per process and store
+(`st.cache_resource`; with sign-in on, the store is the session's active workspace's) and every use takes
+its own cursor, because a DuckDB connection is not thread-safe and every Streamlit session runs in its own
+thread.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import duckdb
 import streamlit as st
@@ -13,7 +16,8 @@ import streamlit as st
 import costmodel.saved_scenarios  # noqa: F401  # registers its table's migration before the store is opened
 from costmodel.demo import DEMO, demo_scenario
 from costmodel.scenario import Scenario
-from costmodel.store import StoreError, connect, db_path
+from costmodel.store import StoreError, connect
+from dashboard.components.team import store_path
 
 __all__ = [
     "flash",
@@ -24,6 +28,7 @@ __all__ = [
     "set_scenario",
     "show_flash",
     "store_cursor",
+    "store_cursor_at",
     "try_store_cursor",
 ]
 
@@ -72,7 +77,7 @@ def show_flash() -> None:
         getattr(st, kind)(text)
 
 
-@st.cache_resource(max_entries=4)
+@st.cache_resource(max_entries=32)  # one per workspace store when sign-in is on (`dashboard.components.team`)
 def _connection(path: str) -> duckdb.DuckDBPyConnection:
     return connect(path)
 
@@ -84,8 +89,13 @@ def store_cursor() -> duckdb.DuckDBPyConnection:
     how to fix it, and stops there: pages that never ask for the store keep working. The failure is not cached,
     so the next run tries again once the file is fixed.
     """
+    return store_cursor_at(store_path())
+
+
+def store_cursor_at(path: Path) -> duckdb.DuckDBPyConnection:
+    """`store_cursor` on a given store (the admin page reads every workspace's)."""
     try:
-        return _connection(str(db_path())).cursor()
+        return _connection(str(path)).cursor()
     except StoreError as ex:
         st.error(str(ex), icon=":material/database:")
         st.stop()
@@ -94,6 +104,6 @@ def store_cursor() -> duckdb.DuckDBPyConnection:
 def try_store_cursor() -> duckdb.DuckDBPyConnection | None:
     """Like `store_cursor`, but a store that cannot be opened gives None (the caller says what is missing)."""
     try:
-        return _connection(str(db_path())).cursor()
+        return _connection(str(store_path())).cursor()
     except StoreError:
         return None

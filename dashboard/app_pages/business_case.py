@@ -9,6 +9,7 @@ import streamlit as st
 from costmodel.errors import CostModelError
 from costmodel.export import UsageSummary, to_html, to_xlsx, usage_summary
 from costmodel.scenario import Scenario
+from dashboard.components.audited import download_button
 from dashboard.components.engine import evaluate_json, result_for
 from dashboard.components.kpis import basis_line, kpi_table, verdict_box
 from dashboard.components.text import md
@@ -66,7 +67,7 @@ except CostModelError as ex:
 stem = _file_stem(scenario.name)
 left, right = st.columns(2)
 with left:
-    st.download_button(
+    download_button(
         "Download the Excel business case (.xlsx)",
         data=xlsx,
         file_name=f"{stem}-business-case.xlsx",
@@ -81,7 +82,7 @@ with left:
         + " · Sources"
     )
 with right:
-    st.download_button(
+    download_button(
         "Download the one-page summary (.html)",
         data=html.encode("utf-8"),
         file_name=f"{stem}-summary.html",

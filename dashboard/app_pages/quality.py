@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import streamlit as st
 
+from costmodel.audit import AuditAction
 from costmodel.errors import CostModelError
 from costmodel.evals import EvalJob, RunSummary, delete_run, list_runs, result_table, summarise
+from dashboard.components.audited import audit
 from dashboard.components.quality_results import accuracy_chart, disagreements, paired_lines, target_table
 from dashboard.components.quality_scenario import use_in_scenario
 from dashboard.components.quality_setup import build_settings, pick_task_set, settings_input
+from dashboard.components.team import store_path
 from dashboard.state import flash, show_flash, store_cursor
 
 _JOB, _SELECTED = "quality_job", "quality_selected_run"
@@ -89,7 +92,7 @@ run_id = st.selectbox(
     ),
 )
 info = runs[run_id]
-stamp = f"{info.results}:{info.updated_at.isoformat()}"
+stamp = f"{store_path()}:{info.results}:{info.updated_at.isoformat()}"  # two workspaces may both have run #1
 summary = _summary(run_id, stamp)
 if summary.scoring == "agreement":
     st.info("References are the current model's logged answers: these scores measure agreement with it.")
@@ -108,6 +111,7 @@ with st.expander("Delete this run"):
     st.caption("Deletes its tasks, prompts, references and answers from the local store.")
     if st.button(f"Delete run #{run_id}", key="q_delete", disabled=job is not None):
         delete_run(store_cursor(), run_id)
+        audit(AuditAction.DELETE, subject=f"evaluation run #{run_id} {info.task_set_name}", rows=info.results)
         st.session_state.pop(_SELECTED, None)
         flash("success", f"Run #{run_id} deleted.")
         st.rerun()

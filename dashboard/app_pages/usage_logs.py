@@ -9,12 +9,13 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
+from costmodel.audit import AuditAction
 from costmodel.errors import CostModelError
 from costmodel.export.sanitize import is_formula_like
 from costmodel.fmt import money, tokens
 from costmodel.importers import IMPORTERS, ImportLimits
 from costmodel.scenario import Scenario
-from costmodel.store import db_path, snapshot
+from costmodel.store import snapshot
 from costmodel.usage import (
     Dimension,
     Grain,
@@ -36,7 +37,9 @@ from costmodel.usage import (
 )
 from costmodel.usage.reprice import RepricedHistory, reprice
 from costmodel.usage.summary import MIN_PEAK_DAYS
+from dashboard.components.audited import audit, download_button
 from dashboard.components.fleet_section import fleet_section
+from dashboard.components.team import store_path
 from dashboard.components.text import md
 from dashboard.components.usage_charts import cost_figure, daily_tokens_figure, history_figure, in_period, replay_figure
 from dashboard.state import get_scenario, set_scenario, store_cursor
@@ -49,9 +52,12 @@ _FORMATS = {_AUTO: "Detect from the content", **{i.name: f"{i.title} ({i.name})"
 
 
 def _version() -> tuple[str, int, int]:
-    """The store and its last import: changes whenever an import commits, so it keys every cached view below."""
+    """The store and its last import: changes whenever an import commits, so it keys every cached view below.
+
+    The store's path keeps two workspaces' views apart (their import counts and ids may well be equal).
+    """
     count, last = store_cursor().execute("SELECT count(*), coalesce(max(id), 0) FROM imports").fetchall()[0]
-    return str(db_path()), int(count), int(last)
+    return str(store_path()), int(count), int(last)
 
 
 def _csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
@@ -105,6 +111,8 @@ def _import(files: list, format_name: str) -> list[tuple[str, bytes | None, str,
         fmt = None if format_name == _AUTO else format_name
         try:
             res = import_file(store_cursor(), f.getvalue(), file_name=f.name, format_name=fmt, limits=_LIMITS)
+            if not res.already_imported:
+                audit(AuditAction.IMPORT, subject=f.name, sha256=res.sha256, rows=res.rows_imported)
             outcomes.append((res.summary(), res.reject_csv() if res.rows_rejected else None, f.name, False))
         except RowsRejected as ex:
             outcomes.append((str(ex), ex.result.reject_csv(), f.name, True))
@@ -232,7 +240,7 @@ if submitted:
 for i, (text, rejects, name, failed) in enumerate(st.session_state.get(_OUTCOMES, [])):
     (st.error if failed else st.success)(md(text))
     if rejects:
-        st.download_button(f"Reject file of {name}", rejects, f"{name}.rejects.csv", "text/csv", key=f"rej-{i}")
+        download_button(f"Reject file of {name}", rejects, f"{name}.rejects.csv", "text/csv", key=f"rej-{i}")
 
 history = import_history(store_cursor())
 with st.expander(f"Import history ({len(history)})", expanded=not history):
@@ -243,7 +251,7 @@ with st.expander(f"Import history ({len(history)})", expanded=not history):
         }
         if with_rejects:
             pick = st.selectbox("Rows an import refused", list(with_rejects), key="usage_reject_pick")
-            st.download_button(
+            download_button(
                 "Download its reject file",
                 reject_csv(store_cursor(), with_rejects[pick]),
                 f"import-{with_rejects[pick]}.rejects.csv",

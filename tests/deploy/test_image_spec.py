@@ -100,8 +100,18 @@ def test_port_8501_everywhere():
     assert DOCKERFILE.one("EXPOSE").rest == "8501"
     assert ENV["STREAMLIT_SERVER_PORT"] == "8501" == str(STREAMLIT_CONFIG["server"]["port"])
     assert ENV["STREAMLIT_SERVER_ADDRESS"] == "0.0.0.0"  # inside the container; compose publishes on loopback
-    # No sign-in yet: every visitor sees every import, so the example publishes on the host's loopback only.
+    # Sign-in is off until secrets.toml is mounted: every visitor would see every import, so the example
+    # publishes on the host's loopback only.
     assert _service()["ports"] == ["127.0.0.1:8501:8501"]
+
+
+def test_the_sign_in_mounts_put_secrets_where_the_image_streamlit_reads_them():
+    text = (ROOT / "compose.yaml").read_text(encoding="utf-8")
+    workdir = DOCKERFILE.one("WORKDIR").rest
+    # commented out (sign-in is off by default), and read-only like the rest of the root filesystem
+    assert f"# - ./secrets.toml:{workdir}/.streamlit/secrets.toml:ro" in text
+    assert "# - ./workspaces.toml:/etc/opentco/workspaces.toml:ro" in text
+    assert IGNORE.ignored(".streamlit/secrets.toml") and IGNORE.ignored("workspaces.toml")  # never in the image
 
 
 def test_no_usage_statistics_and_the_project_config_is_copied_where_streamlit_reads_it():

@@ -212,3 +212,18 @@ def test_v1_latency_names_win_over_their_v0_aliases(tmp_path: Path) -> None:
         ("itl_seconds", 0.05, 20.0),
         ("itl_seconds", float("inf"), 20.0),
     ]
+
+
+def test_an_admin_deletion_takes_the_fleet_rows_with_the_import(tmp_path: Path) -> None:
+    """`costmodel.audit.delete_import` removes every row an import brought, the fleet tables' included."""
+    from costmodel.audit import delete_import
+
+    con = connect(tmp_path / "s.duckdb")
+    kept = import_file(con, FIXTURES / "sglang_single.prom").import_id
+    gone = import_file(con, FIXTURES / "vllm_scrapes.prom").import_id
+    delete_import(con, import_id=gone, who="admin@example.com", workspace="default")
+    for table in ("fleet_windows", "fleet_hourly", "fleet_latency_buckets", "usage_events"):
+        ids = {r[0] for r in con.execute(f"SELECT DISTINCT import_id FROM {table}").fetchall()}
+        assert gone not in ids, table
+    assert {r[0] for r in con.execute("SELECT DISTINCT import_id FROM fleet_windows").fetchall()} == {kept}
+    con.close()

@@ -39,11 +39,16 @@ def free_port() -> int:
 
 
 @contextmanager
-def streamlit_server(*, db: Path, log: Path) -> Iterator[str]:
-    """`streamlit run dashboard/serve.py` (as shipped) on a free loopback port, with the project's config (XSRF on)."""
+def streamlit_server(*, db: Path, log: Path, secrets: Path | None = None) -> Iterator[str]:
+    """`streamlit run dashboard/serve.py` (as shipped) on a free loopback port, with the project's config (XSRF on).
+
+    `secrets` is a secrets.toml to use instead of the project's (sign-in tests pass one with `[auth]`).
+    """
     port = free_port()
     env = {**os.environ, "OPENTCO_DB": str(db), "PYTHONPATH": str(ROOT)}
     args = ["--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true"]
+    if secrets is not None:
+        args += ["--secrets.files", str(secrets)]
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "dashboard/serve.py", *args],
