@@ -29,6 +29,7 @@ __all__ = [
     "candidate_gpu_counts",
     "config_gpu_fits",
     "error_band_pct",
+    "gpu_fit",
     "model_from_config_bytes",
     "resolve_gpu_price",
     "resolve_replica",
@@ -296,6 +297,37 @@ class ConfigGpuFit:
     note: str
 
 
+def gpu_fit(
+    model: ModelArch,
+    gpu: GpuSpec,
+    quant: QuantFormat,
+    *,
+    input_tokens: int,
+    output_tokens: int,
+    ttft_ms: float,
+    output_tokens_per_s_per_user: float,
+) -> ConfigGpuFit:
+    """One GPU for one model: tensor-parallel GPUs to hold it with one full-length request, and the speed at the
+    largest concurrency meeting both latency targets. Hardware fit's rows and `config_gpu_fits` share it."""
+    n = gpus_needed(model, gpu, quant, context_tokens=input_tokens + output_tokens)
+    if n is None:
+        return ConfigGpuFit(gpu.gpu_id, None, None, False, "does not fit")
+    try:
+        est, ok = max_concurrency_meeting(
+            model,
+            gpu,
+            quant,
+            gpus=n,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            ttft_ms=ttft_ms,
+            output_tokens_per_s_per_user=output_tokens_per_s_per_user,
+        )
+    except CostModelError as ex:
+        return ConfigGpuFit(gpu.gpu_id, n, None, False, str(ex))
+    return ConfigGpuFit(gpu.gpu_id, n, est, ok, "" if ok else "misses targets")
+
+
 def config_gpu_fits(
     model: ModelArch,
     quant: QuantFormat,
@@ -316,29 +348,19 @@ def config_gpu_fits(
         ttft_ms: time-to-first-token target.
         output_tokens_per_s_per_user: streaming-speed target per user.
     """
-    out = []
-    for gpu in catalog().gpus:
-        if not gpu.fp16_tflops:
-            continue
-        n = gpus_needed(model, gpu, quant, context_tokens=input_tokens + output_tokens)
-        if n is None:
-            out.append(ConfigGpuFit(gpu.gpu_id, None, None, False, "does not fit"))
-            continue
-        try:
-            est, ok = max_concurrency_meeting(
-                model,
-                gpu,
-                quant,
-                gpus=n,
-                input_tokens=input_tokens,
-                output_tokens=output_tokens,
-                ttft_ms=ttft_ms,
-                output_tokens_per_s_per_user=output_tokens_per_s_per_user,
-            )
-        except CostModelError as ex:
-            out.append(ConfigGpuFit(gpu.gpu_id, n, None, False, str(ex)))
-            continue
-        out.append(ConfigGpuFit(gpu.gpu_id, n, est, ok, "" if ok else "misses targets"))
+    out = [
+        gpu_fit(
+            model,
+            gpu,
+            quant,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            ttft_ms=ttft_ms,
+            output_tokens_per_s_per_user=output_tokens_per_s_per_user,
+        )
+        for gpu in catalog().gpus
+        if gpu.fp16_tflops
+    ]
 
     def order(r: ConfigGpuFit) -> tuple[int, float]:
         speed = r.estimate.output_tokens_per_s if r.estimate else 0.0

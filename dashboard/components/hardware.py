@@ -20,9 +20,9 @@ from costmodel.catalog import catalog
 from costmodel.errors import CostModelError
 from costmodel.fmt import money
 from costmodel.scenario import CloudGpuOption, LatencyTargets, Scenario, SelfHostCosts, Workload
-from costmodel.sizing import resolve_gpu_price
+from costmodel.sizing import gpu_fit, resolve_gpu_price
 from costmodel.tco import evaluate
-from costmodel.throughput import ThroughputEstimate, estimate, gpus_needed, max_concurrency_meeting
+from costmodel.throughput import ThroughputEstimate, estimate
 
 __all__ = [
     "FIT_COLUMNS",
@@ -130,22 +130,18 @@ def _row(inputs: FitInputs, gpu_id: str) -> GpuFit:
         workload_replicas=None,
         workload_utilisation=None,
     )
-    n = gpus_needed(model, gpu, quant, context_tokens=inputs.input_tokens + inputs.output_tokens)
-    if n is None:
-        return GpuFit(**empty, note="does not fit")
-    try:
-        est, ok = max_concurrency_meeting(
-            model,
-            gpu,
-            quant,
-            gpus=n,
-            input_tokens=inputs.input_tokens,
-            output_tokens=inputs.output_tokens,
-            ttft_ms=inputs.ttft_ms,
-            output_tokens_per_s_per_user=inputs.tokens_per_s_per_user,
-        )
-    except CostModelError as ex:
-        return GpuFit(**{**empty, "gpus": n}, note=str(ex))
+    fit = gpu_fit(
+        model,
+        gpu,
+        quant,
+        input_tokens=inputs.input_tokens,
+        output_tokens=inputs.output_tokens,
+        ttft_ms=inputs.ttft_ms,
+        output_tokens_per_s_per_user=inputs.tokens_per_s_per_user,
+    )
+    if fit.gpus is None or fit.estimate is None:
+        return GpuFit(**{**empty, "gpus": fit.gpus}, note=fit.note)
+    n, est, ok = fit.gpus, fit.estimate, fit.meets_targets
     row = {**empty, "gpus": n, "estimate": est, "meets_targets": ok}
     try:
         usd_per_gpu_hour, source, offer = resolve_gpu_price(_option(inputs, gpu.gpu_id, n), gpu)
