@@ -196,6 +196,11 @@ class Efficiency:
     """Multiplies the layer overhead on data-centre GPUs (llama.cpp's small kernels on HBM cards)."""
     rocm_factor: float = 1.0
     """Multiplies bandwidth and compute efficiency on AMD GPUs (ROCm kernels' maturity)."""
+    apple_compute_factor: float = 1.0
+    """Multiplies compute efficiency on Apple GPUs. Their catalog rate is the plain ALU rate (no tensor cores),
+    which Metal's simdgroup-matrix kernels reach a larger share of than the same runtime reaches of an NVIDIA
+    or AMD tensor-core peak: llama.cpp's prompt processing (discussion #4167) runs at about 70 % of the M2
+    Ultra's, M3 Max's and M4 Max's FP32 rate, but about 45 % of the RTX 4090's FP16 tensor rate (PR #4766)."""
 
 
 @dataclass(frozen=True)
@@ -540,9 +545,10 @@ def _forward_s(
     """One forward pass: `decode_streams` × `query_multiplier` decode tokens at `decode_context`, plus
     `prefill_tokens` prompt tokens attending on average to `prefill_context` tokens."""
     vendor = eff.rocm_factor if gpu.vendor.upper() == "AMD" else 1.0
+    alu = eff.apple_compute_factor if gpu.segment == "apple" else 1.0
     tp = _tp_efficiency(eff, gpus)
     bw = gpus * gpu.hbm_bandwidth_gb_s * 1e9 * min(1.0, eff.bandwidth * vendor) * tp
-    share = min(1.0, eff.compute * vendor) * tp * tensor_rate_share
+    share = min(1.0, eff.compute * vendor * alu) * tp * tensor_rate_share
     flops = gpus * gpu.tflops(quant.compute_dtype) * 1e12 * share
     attn_flops = gpus * gpu.tflops(_attention_dtype(quant, kv_cache_dtype)) * 1e12 * share
     decode_tokens = decode_streams * query_multiplier

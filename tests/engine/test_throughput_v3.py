@@ -177,3 +177,23 @@ def test_first_token_comes_out_of_the_prefill_pass():
     # under load the pass also carries 63 streams' decode tokens and waits half a step for the one in flight
     busy = estimate(m, g, q, concurrency=64, input_tokens=inp, output_tokens=100, efficiency=IDEAL)
     assert busy.ttft_ms > alone.ttft_ms + 0.5 * 1000 * 16.06e9 / 3350e9
+
+
+def test_apple_compute_factor_scales_prefill_on_macs_only_and_is_fitted_where_a_family_mixes_both():
+    m, inp = CAT.model("llama-3.1-8b"), 2048
+    flops = 2 * 8.03e9 * inp + inp * _llama_8b_attention_flops_per_token(inp / 2)
+    half = Efficiency(bandwidth=1.0, compute=0.4, layer_overhead_us=0.0, moe_expert_overhead_us=0.0)
+    boosted = Efficiency(**{**half.__dict__, "apple_compute_factor": 1.5})
+    for gpu, rate in (("M2-ULTRA", 27.2e12), ("RTX-4090", 330.3e12)):  # gpus.csv: ALU FP32 / FP16-accumulate
+        for eff, share in ((half, 0.4), (boosted, 0.6 if gpu == "M2-ULTRA" else 0.4)):
+            e = estimate(m, CAT.gpu(gpu), CAT.quant("fp16"), input_tokens=inp, output_tokens=1, efficiency=eff,
+                         runtime="llama.cpp")  # fmt: skip
+            assert inp / e.prefill_tokens_per_s == pytest.approx(flops / (rate * share), rel=1e-9), (gpu, share)
+    # capped: a factor never lifts a share above the datasheet rate
+    full = Efficiency(**{**half.__dict__, "compute": 0.9, "apple_compute_factor": 3.0})
+    e = estimate(m, CAT.gpu("M2-ULTRA"), CAT.quant("fp16"), input_tokens=inp, output_tokens=1, efficiency=full,
+                 runtime="llama.cpp")  # fmt: skip
+    assert inp / e.prefill_tokens_per_s == pytest.approx(flops / 27.2e12, rel=1e-9)
+    # llama.cpp has Macs and NVIDIA cards, so the factor is fitted; MLX runs on Macs only, so it is not
+    assert calibrated_efficiency("llama.cpp").apple_compute_factor > 1
+    assert calibrated_efficiency("mlx").apple_compute_factor == 1
