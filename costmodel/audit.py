@@ -2,8 +2,9 @@
 
 The trail is a table in the workspace's own store (`audit_log`), so an admin's deletion of an import and
 its audit line commit in the same transaction: there is never a deletion without its line, nor a line for
-a deletion that rolled back. Imports and exports are recorded right after they succeed. Entries are only
-ever added; nothing in OpenTCO updates or deletes them.
+a deletion that rolled back. Imports given an `Actor` write their line inside their own transaction the same
+way (`record_in_transaction`); exports are recorded when the download is clicked. Entries are only ever
+added; nothing in OpenTCO updates or deletes them.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import contextlib
 import csv
 import hashlib
 import io
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
@@ -22,6 +24,7 @@ from costmodel.errors import CostModelError
 from costmodel.store import migration, writing
 
 __all__ = [
+    "Actor",
     "AuditAction",
     "AuditEntry",
     "ImportNotFound",
@@ -29,6 +32,7 @@ __all__ = [
     "audit_entries",
     "delete_import",
     "record",
+    "record_in_transaction",
     "sha256_of",
 ]
 
@@ -137,6 +141,35 @@ def record(
         return _insert(
             con, action=action, who=who, workspace=workspace, subject=subject, sha256=sha256, rows=rows, now=now
         )
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who does what, for the trail: an import given one writes its audit line in the import's transaction."""
+
+    who: str
+    """The signed-in user's email address."""
+    workspace: str
+    """The workspace whose store is written."""
+    now: datetime | None = None
+    """The time to record (UTC); None is the moment of writing. Tests pass a fixed one."""
+
+
+def record_in_transaction(
+    con: duckdb.DuckDBPyConnection,
+    actor: Actor,
+    *,
+    action: AuditAction,
+    subject: str,
+    sha256: str | None = None,
+    rows: int | None = None,
+) -> int:
+    """Add one line inside the caller's open transaction (which holds `writing()`): it commits or rolls back
+    with the caller's own writes, so a trail never names an import that is not there, nor misses one that is."""
+    return _insert(
+        con, action=action, who=actor.who, workspace=actor.workspace, subject=subject, sha256=sha256, rows=rows,
+        now=actor.now,
+    )  # fmt: skip
 
 
 def audit_entries(con: duckdb.DuckDBPyConnection, *, limit: int = 1000) -> list[AuditEntry]:

@@ -38,6 +38,7 @@ import duckdb
 from pydantic import Field, ValidationError, field_validator
 
 from costmodel._base import StrictModel
+from costmodel.audit import Actor, AuditAction, record_in_transaction
 from costmodel.errors import CostModelError, render_validation_error
 from costmodel.importers.records import SECRET_PATTERN
 from costmodel.measure.benchmark import BenchmarkResult, LevelFigures
@@ -975,6 +976,7 @@ def import_benchmark_files(
     *,
     fields: ImportFields | None = None,
     now: datetime | None = None,
+    actor: Actor | None = None,
 ) -> list[ImportedRun]:
     """Store result files as measured runs, all or none, each file once.
 
@@ -986,6 +988,8 @@ def import_benchmark_files(
         files: (name, bytes) of each file.
         fields: What the user says about the runs (model, GPU, engine …) where the files do not say.
         now: The current time (UTC), injected by tests.
+        actor: Who imports, with sign-in on: each newly stored file's audit line is written in the same
+            transaction as its run.
 
     Returns:
         One outcome per file, in order.
@@ -1016,6 +1020,11 @@ def import_benchmark_files(
                         )
                         stored[sha] = prev
                         again = False
+                        if actor is not None:
+                            record_in_transaction(
+                                con, actor, action=AuditAction.IMPORT, subject=name, sha256=sha,
+                                rows=len(result.levels),
+                            )  # fmt: skip
                     else:
                         again = True
                     out.append(

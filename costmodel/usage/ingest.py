@@ -31,6 +31,7 @@ import pyarrow as pa
 from pydantic import Field
 
 from costmodel._base import StrictModel
+from costmodel.audit import Actor, AuditAction, record_in_transaction
 from costmodel.errors import BadLogRow, ImportRejected
 from costmodel.importers import CacheHit, ColumnarImporter, Extra, Importer, Skip, detect_format, get_importer
 from costmodel.importers._base import parquet_columns
@@ -533,6 +534,7 @@ def import_file(
     file_name: str | None = None,
     format_name: str | None = None,
     limits: ImportLimits | None = None,
+    actor: Actor | None = None,
 ) -> ImportResult:
     """Import one usage-log file (plain or .gz) in one transaction.
 
@@ -542,6 +544,8 @@ def import_file(
         file_name: the name shown in messages and the history (default: the path's name).
         format_name: an importer name (`opentco import --format`); None detects the format from the content.
         limits: size limits (default `ImportLimits()`).
+        actor: who imports, with sign-in on: the audit line is written in the import's own transaction, so
+            the trail holds it exactly when the rows are stored (a repeat of a stored file writes none).
 
     Returns:
         Counts of imported, rejected, duplicate and skipped rows, and the first rejected rows.
@@ -569,7 +573,7 @@ def import_file(
             attempts: list[bool] = [False, True] if isinstance(importer, ColumnarImporter) else [True]
             for careful in attempts:
                 try:
-                    return _import_once(con, importer, src, limits, import_id=import_id, careful=careful)
+                    return _import_once(con, importer, src, limits, import_id=import_id, careful=careful, actor=actor)
                 except duckdb.Error as ex:
                     if not careful:
                         continue  # a bad value in the fast typed read: redo it row by row
@@ -596,6 +600,7 @@ def _import_once(
     *,
     import_id: int,
     careful: bool,
+    actor: Actor | None = None,
 ) -> ImportResult:
     rejects: list[RejectedRow] = []
     cap = limits.max_stored_rejects
@@ -656,6 +661,10 @@ def _import_once(
                 "INSERT INTO import_rejects VALUES (?, ?, ?, ?, ?)",
                 [[import_id, r.line, r.column, r.reason, r.value] for r in rejects],
             )
+        if actor is not None:
+            record_in_transaction(
+                con, actor, action=AuditAction.IMPORT, subject=src.name, sha256=sha, rows=n_rows
+            )  # fmt: skip
         con.execute("COMMIT")
         return result
     except BaseException:

@@ -9,7 +9,6 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from costmodel.audit import AuditAction
 from costmodel.errors import CostModelError
 from costmodel.export.sanitize import is_formula_like
 from costmodel.fmt import money, tokens
@@ -37,7 +36,7 @@ from costmodel.usage import (
 )
 from costmodel.usage.reprice import RepricedHistory, reprice
 from costmodel.usage.summary import MIN_PEAK_DAYS
-from dashboard.components.audited import audit, download_button
+from dashboard.components.audited import actor, download_button
 from dashboard.components.fleet_section import fleet_section
 from dashboard.components.team import store_path
 from dashboard.components.text import md
@@ -110,9 +109,9 @@ def _import(files: list, format_name: str) -> list[tuple[str, bytes | None, str,
         bar.progress(n / len(files), text=f"Importing {f.name} ({n + 1} of {len(files)})")
         fmt = None if format_name == _AUTO else format_name
         try:
-            res = import_file(store_cursor(), f.getvalue(), file_name=f.name, format_name=fmt, limits=_LIMITS)
-            if not res.already_imported:
-                audit(AuditAction.IMPORT, subject=f.name, sha256=res.sha256, rows=res.rows_imported)
+            res = import_file(  # with sign-in on, its audit line commits with its rows
+                store_cursor(), f.getvalue(), file_name=f.name, format_name=fmt, limits=_LIMITS, actor=actor()
+            )
             outcomes.append((res.summary(), res.reject_csv() if res.rows_rejected else None, f.name, False))
         except RowsRejected as ex:
             outcomes.append((str(ex), ex.result.reject_csv(), f.name, True))

@@ -10,11 +10,18 @@ from typing import Any
 
 import streamlit as st
 
-from costmodel.audit import AuditAction, record, sha256_of
+from costmodel.audit import Actor, AuditAction, record, sha256_of
 from dashboard.components.team import current_user
 from dashboard.state import store_cursor
 
-__all__ = ["audit", "download_button"]
+__all__ = ["actor", "audit", "download_button"]
+
+
+def actor() -> Actor | None:
+    """The signed-in user in the active workspace, for an import to write its audit line in its own
+    transaction (None with sign-in off)."""
+    user = current_user()
+    return None if user is None else Actor(who=user.email, workspace=user.active)
 
 
 def audit(action: AuditAction, *, subject: str, sha256: str | None = None, rows: int | None = None) -> None:

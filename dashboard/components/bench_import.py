@@ -6,10 +6,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from costmodel.audit import AuditAction
 from costmodel.errors import CostModelError
 from costmodel.measure import ImportedRun, ImportFields, import_benchmark_files
-from dashboard.components.audited import audit
+from dashboard.components.audited import actor
 from dashboard.components.text import md
 from dashboard.state import store_cursor
 
@@ -50,11 +49,10 @@ def bench_import(*, selected_key: str) -> None:
                 fields = ImportFields.from_fields(
                     model=model, gpu=gpu, runtime=runtime, gpu_count=int(gpus) or None, concurrency=int(streams) or None
                 )
-                runs = import_benchmark_files(store_cursor(), [(f.name, f.getvalue()) for f in files], fields=fields)
+                runs = import_benchmark_files(  # with sign-in on, each file's audit line commits with its run
+                    store_cursor(), [(f.name, f.getvalue()) for f in files], fields=fields, actor=actor()
+                )
                 st.session_state[_OUTCOME] = runs
-                for run in runs:
-                    if not run.already_imported:  # the trail names who stored what (no-op with sign-in off)
-                        audit(AuditAction.IMPORT, subject=run.file_name, sha256=run.sha256, rows=len(run.levels))
                 st.session_state[selected_key] = runs[-1].benchmark_id
             except CostModelError as ex:
                 st.session_state.pop(_OUTCOME, None)

@@ -7,13 +7,25 @@ the reject table, so the import touches imports, usage_events, usage_hourly and 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import duckdb
 import pytest
 
 from costmodel import audit
-from costmodel.audit import AuditAction, ImportNotFound, audit_csv, audit_entries, delete_import, record, sha256_of
-from costmodel.store import connect
+from costmodel.audit import (
+    Actor,
+    AuditAction,
+    ImportNotFound,
+    audit_csv,
+    audit_entries,
+    delete_import,
+    record,
+    sha256_of,
+)
+from costmodel.errors import ImportRejected
+from costmodel.measure.result_files import ImportFields, import_benchmark_files
+from costmodel.store import StoreError, connect
 from costmodel.usage import import_file, summarize
 from costmodel.workspaces import workspace_store_path
 
@@ -23,6 +35,8 @@ LOG = b"""timestamp,model,input_tokens,output_tokens,requests,provider,request_i
 2025-03-01T11:00:00Z,gpt-4o,-5,20,1,openai,req-3
 """
 T0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+ROOT = Path(__file__).resolve().parents[2]
+NOW = datetime(2026, 12, 1, tzinfo=UTC)  # after the result fixtures ran
 
 
 @pytest.fixture
@@ -97,3 +111,55 @@ def test_an_import_of_another_workspace_cannot_be_deleted_from_this_one(con, tmp
     finally:
         other.close()
     assert _count(con, "usage_events") == 2
+
+
+def test_an_import_by_a_signed_in_user_commits_its_audit_line_with_its_rows(con):
+    bob = Actor(who="bob@x.com", workspace="b", now=T0)
+    res = import_file(con, LOG, file_name="u.csv", actor=bob)
+    (line,) = audit_entries(con)
+    assert (line.action, line.who, line.workspace, line.subject, line.sha256, line.rows, line.happened_at) == (
+        AuditAction.IMPORT, "bob@x.com", "b", "u.csv", res.sha256, 2, datetime(2026, 1, 2, 3, 4, 5),
+    )  # fmt: skip
+    # the same file again stores nothing, so it records nothing
+    assert import_file(con, LOG, file_name="again.csv", actor=bob).already_imported
+    assert len(audit_entries(con)) == 1
+
+
+def test_an_import_whose_audit_line_fails_stores_nothing(con, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise duckdb.ConstraintException("the trail refused the line")
+
+    monkeypatch.setattr(audit, "_insert", refuse)
+    with pytest.raises(ImportRejected, match="trail refused"):
+        import_file(con, LOG, file_name="u.csv", actor=Actor(who="bob@x.com", workspace="b"))
+    for table in ("imports", "usage_events", "usage_hourly", "import_rejects"):
+        assert _count(con, table) == 0, table
+    monkeypatch.undo()
+    # nothing half-written: the file imports whole afterwards, with its line
+    assert import_file(con, LOG, file_name="u.csv", actor=Actor(who="bob@x.com", workspace="b")).rows_imported == 2
+    assert [e.subject for e in audit_entries(con)] == ["u.csv"]
+
+
+def test_a_benchmark_file_import_commits_its_audit_line_with_its_run(con, monkeypatch):
+    path = next((ROOT / "tests/fixtures/bench_results/vllm_bench_serve").glob("*.json"))
+    fields = ImportFields(gpu="h100")
+    [run] = import_benchmark_files(
+        con, [(path.name, path.read_bytes())], fields=fields, now=NOW, actor=Actor("bob@x.com", "b", T0)
+    )
+    (line,) = audit_entries(con)
+    assert (line.action, line.subject, line.sha256, line.rows) == (
+        AuditAction.IMPORT,
+        path.name,
+        run.sha256,
+        len(run.levels),
+    )
+    # a line that cannot be written takes the run with it
+    monkeypatch.setattr(audit, "_insert", lambda *a, **k: (_ for _ in ()).throw(duckdb.ConstraintException("no")))
+    other = next((ROOT / "tests/fixtures/bench_results/guidellm").glob("*.json"))
+    runs_before = _count(con, "benchmark_imports")
+    with pytest.raises(StoreError):
+        import_benchmark_files(
+            con, [(other.name, other.read_bytes())], fields=ImportFields(gpu="h100", runtime="vllm"), now=NOW,
+            actor=Actor("bob@x.com", "b", T0),
+        )  # fmt: skip
+    assert _count(con, "benchmark_imports") == runs_before
