@@ -20,7 +20,7 @@ COPY dashboard ./dashboard
 RUN python -m venv /opt/opentco \
  && /opt/opentco/bin/pip install --index-url https://pypi.org/simple . \
  && cd / \
- && /opt/opentco/bin/python -c "import costmodel.store, importlib.util as u; assert u.find_spec('dashboard.streamlit_app')"
+ && /opt/opentco/bin/python -c "import costmodel.store, importlib.util as u; assert u.find_spec('dashboard.serve')"
 
 FROM python:3.11-slim-bookworm
 LABEL org.opencontainers.image.title="OpenTCO" \

@@ -9,9 +9,9 @@ connects; with it the frontend probes the root alone. So every HTML page this se
 line in its head, and the browser asks for nothing that fails. `st.App` (Streamlit's ASGI entry, which
 `streamlit run` detects in this file) is what lets a middleware see the page.
 
-The Docker image (docker/entrypoint.py) still serves `streamlit_app.py`: under `st.App`, uvicorn ends a process
-stopped with SIGTERM by re-raising the signal (exit status 143) instead of exiting 0, which `docker stop` and
-tests/deploy take for an unclean stop.
+The Docker image serves this file too. Under `st.App`, uvicorn ends a process stopped with SIGTERM by re-raising
+the signal after its graceful shutdown (exit status 143, not 0), so docker/entrypoint.py runs the server as a
+child and reports the stop it passed on as a clean one.
 """
 
 from __future__ import annotations

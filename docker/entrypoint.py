@@ -10,14 +10,19 @@ Why a script rather than `streamlit run` straight from the Dockerfile:
   damaged file, stops the container at once with the store's own message (which names the file and the fix)
   instead of a healthy-looking dashboard whose every page then fails.
 - `pip install .` puts the dashboard in site-packages, not under the working directory; the script finds
-  the installed `dashboard/streamlit_app.py` through the import system, so the image needs no source tree.
+  the installed `dashboard/serve.py` through the import system, so the image needs no source tree.
 - The HEALTHCHECK needs an HTTP client and the slim image has no curl or wget; Python's urllib is there.
   Keeping that check here lets tests/deploy run exactly what Docker runs.
 
 Port, bind address and the rest of Streamlit's settings come from Streamlit's own `STREAMLIT_*`
 environment variables (set in the Dockerfile), which override `.streamlit/config.toml`
-(https://docs.streamlit.io/develop/api-reference/configuration/config.toml). The process is replaced with
-`os.execv`, so Streamlit is the container's main process and gets `docker stop`'s SIGTERM itself.
+(https://docs.streamlit.io/develop/api-reference/configuration/config.toml).
+
+The dashboard is served through `dashboard/serve.py` (deep links probe nothing; see its docstring), which runs
+on uvicorn. uvicorn stops gracefully on SIGTERM and then re-raises the signal, so the server dies *of* it
+(status 143) even after a clean shutdown. So this script stays as the container's main process and runs the
+server as its child (`serve`): it passes SIGTERM and SIGINT on, waits, and reports a stop it passed on as
+status 0 (a clean `docker stop`), any other end with the server's own status.
 
 Only the standard library and the installed `opentco` package are used; nothing here reaches the network
 except the health check's request to the local server.
@@ -28,12 +33,14 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import signal
+import subprocess
 import sys
 import time
 import urllib.request
 from http.client import HTTPException
 
-__all__ = ["health", "health_url", "main", "prepare_store", "streamlit_argv"]
+__all__ = ["health", "health_url", "main", "prepare_store", "serve", "streamlit_argv"]
 
 HEALTH_TIMEOUT_S = 5.0
 """How long one health probe waits for an answer; Docker's own `--timeout` should be longer."""
@@ -83,10 +90,37 @@ def prepare_store() -> str:
 
 def streamlit_argv() -> list[str]:
     """The command that serves the installed dashboard (settings come from `STREAMLIT_*` and config.toml)."""
-    spec = importlib.util.find_spec("dashboard.streamlit_app")
+    spec = importlib.util.find_spec("dashboard.serve")
     if spec is None or spec.origin is None:
         raise SystemExit("opentco: the dashboard package is not installed (pip install . in the image build)")
     return [sys.executable, "-m", "streamlit", "run", spec.origin]
+
+
+def serve(args: list[str]) -> int:
+    """Run the server as a child until it ends; SIGTERM and SIGINT are passed on to it.
+
+    Returns:
+        0 when the server ended of a signal this process passed on (the stop that was asked for), else the
+        server's exit status (128 + N if it died of another signal N).
+    """
+    child = subprocess.Popen(args, start_new_session=True)  # only what is passed on reaches it, once
+    passed: set[int] = set()
+
+    def pass_on(signum: int, frame: object) -> None:
+        passed.add(signum)
+        if child.poll() is None:
+            child.send_signal(signum)
+
+    before = {sig: signal.signal(sig, pass_on) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        rc = child.wait()
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
+    if rc < 0 and -rc in passed:
+        print(f"opentco: the server stopped on {signal.Signals(-rc).name}", file=sys.stderr, flush=True)
+        return 0
+    return 128 - rc if rc < 0 else rc
 
 
 def main(argv: list[str]) -> int:
@@ -106,8 +140,7 @@ def main(argv: list[str]) -> int:
         file=sys.stderr,
         flush=True,
     )
-    os.execv(args[0], args)
-    return 0  # not reached: execv replaces the process
+    return serve(args)
 
 
 if __name__ == "__main__":

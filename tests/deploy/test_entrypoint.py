@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import signal
 import subprocess
 import urllib.request
 from pathlib import Path
@@ -95,7 +96,7 @@ def test_entrypoint_serves_the_installed_dashboard(tmp_path, read_only, record_p
         rc = stop(proc)
     text = log.read_text()
     assert rc == 0, text[-3000:]
-    assert "Stopping..." in text
+    assert "opentco: the server stopped on SIGTERM" in text
 
     # the store was created by the entrypoint on the volume, and holds the upload
     assert f"opentco: store ready at {db} " in text
@@ -109,7 +110,7 @@ def test_entrypoint_serves_the_installed_dashboard(tmp_path, read_only, record_p
         con.close()
 
     # Streamlit served the installed copy, and nothing outside the volume and /tmp was written
-    assert f"serving {image.site / 'dashboard' / 'streamlit_app.py'}" in text
+    assert f"serving {image.site / 'dashboard' / 'serve.py'}" in text
     after = {f for f in _files(image.root) if not f.startswith(("data/", "tmp/"))}
     assert after == {f for f in before if not f.startswith(("data/", "tmp/"))}
     assert not (image.out / "netguard.log").exists(), (image.out / "netguard.log").read_text()
@@ -158,3 +159,20 @@ def test_other_commands_run_with_the_image_environment(tmp_path):
     )
     assert missing.returncode == 1
     assert "opentco: no such command in the image: no-such-command" in missing.stderr
+
+
+def test_the_supervisor_passes_on_the_servers_own_end():
+    """Only a stop this process passed on is a clean 0; the server's own exit status and any other signal that
+    ended it are reported as they are (128 + N, as a shell reports a signal)."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location("opentco_entrypoint", ROOT / "docker" / "entrypoint.py")
+    assert spec is not None and spec.loader is not None
+    entrypoint = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(entrypoint)
+    handlers = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+    assert entrypoint.serve([sys.executable, "-c", "raise SystemExit(3)"]) == 3
+    killed = "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"
+    assert entrypoint.serve([sys.executable, "-c", killed]) == 137
+    assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == handlers  # put back as they were
