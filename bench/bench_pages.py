@@ -113,16 +113,18 @@ const mark = (name) => { if (!(name in window.__drawn)) window.__drawn[name] = p
 new MutationObserver(() => {
   if (document.querySelector('.st-key-verdict [data-testid^="stAlert"]')) mark('verdict');
   if (document.querySelector(".st-key-kpi-4 [data-testid='stMetricValue']")) mark('cards');
-  if (document.querySelector('.js-plotly-plot .main-svg')) mark('chart');
+  if (document.querySelector('.js-plotly-plot .main-svg, svg.opentco-chart')) mark('chart');
 }).observe(document, {subtree: true, childList: true});
 """
 """Seconds from navigation to the verdict shown, the last card's value shown, and the first chart drawn."""
 _ALL_DRAWN = (
-    "document.querySelectorAll('.js-plotly-plot .main-svg').length >= 8"
+    "(document.querySelectorAll('.js-plotly-plot .main-svg').length >= 8"
+    " || document.querySelectorAll('svg.opentco-chart').length >= 4)"
     " && !!document.querySelector(\".st-key-kpi-4 [data-testid='stMetricValue']\")"
     " && !document.querySelector('[data-testid=\"stStatusWidget\"]')"
 )
-"""Four charts drawn (plotly draws two SVG layers each), the cards' last value shown, the script done."""
+"""Four charts drawn (plotly draws two SVG layers each; the static ones are one SVG each), the cards' last value
+shown, the script done."""
 
 
 @dataclass(frozen=True)

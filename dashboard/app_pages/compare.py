@@ -9,7 +9,7 @@ from costmodel.fmt import tokens
 from dashboard.components import charts
 from dashboard.components.controls import compare_controls
 from dashboard.components.engine import result_for
-from dashboard.components.figures import compare_figures
+from dashboard.components.figures import INTERACTIVE_KEY, compare_figures, show_chart
 from dashboard.components.kpis import basis_line, kpi_cards, verdict_box
 from dashboard.components.text import md, sources_table
 from dashboard.state import get_scenario, show_flash
@@ -35,25 +35,31 @@ if scenario.currency != "USD":
     )
 
 figures = compare_figures(scenario)
+st.toggle(
+    "Interactive charts",
+    key=INTERACTIVE_KEY,
+    help="Zoom, pan and exact values on hover (plotly). Off, the charts are pictures the browser draws at once; "
+    "hover a line or bar for its value.",
+)
 left, right = st.columns(2, gap="large")
 with left:
-    st.plotly_chart(figures.cumulative, key="chart-cumulative")
+    show_chart(figures, figures.cumulative, key="chart-cumulative")
 with right:
-    st.plotly_chart(figures.per_mtok, key="chart-per-mtok")
+    show_chart(figures, figures.per_mtok, key="chart-per-mtok")
 
 left, right = st.columns(2, gap="large")
 with left:
     if figures.break_even is None:
         st.error(md(figures.break_even_error or ""))
     else:
-        st.plotly_chart(figures.break_even, key="chart-break-even")
+        show_chart(figures, figures.break_even, key="chart-break-even")
         st.caption(
             "Steady state: month 1 without growth, price trends or one-off costs. Self-hosted costs step up one "
             "replica at a time; × marks where an option meets an API."
         )
 with right:
     if figures.tornado is not None:
-        st.plotly_chart(figures.tornado, key="chart-tornado")
+        show_chart(figures, figures.tornado, key="chart-tornado")
         st.caption(
             md(
                 f"Saving of {charts.compared_option(result)} against {result.baseline} (dotted line: as entered); "

@@ -29,6 +29,14 @@ def app() -> AppTest:
     return at
 
 
+def interactive(at: AppTest) -> AppTest:
+    """Compare with "Interactive charts" on: its figures drawn by plotly (off, they are static SVGs)."""
+    if not at.toggle(key="interactive-charts").value:
+        at.toggle(key="interactive-charts").set_value(True).run()
+        assert not at.exception, at.exception
+    return at
+
+
 def page(at: AppTest, name: str) -> AppTest:
     at.switch_page(f"app_pages/{name}.py").run()
     assert not at.exception, at.exception

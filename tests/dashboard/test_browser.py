@@ -74,7 +74,7 @@ def test_move_the_volume_slider_and_see_the_verdict_change(server, tmp_path):
             page.goto(server)
             verdict = page.locator(".st-key-verdict")
             expect(verdict).to_contain_text("tokens/month", timeout=60_000)
-            expect(page.locator(".js-plotly-plot")).to_have_count(4, timeout=60_000)
+            expect(page.locator("svg.opentco-chart")).to_have_count(4, timeout=60_000)
             before = verdict.inner_text()
             assert "Switch to" in before and "4.3B tokens/month" in before
 
@@ -88,15 +88,15 @@ def test_move_the_volume_slider_and_see_the_verdict_change(server, tmp_path):
             expect(verdict).to_contain_text("21.8B tokens/month", timeout=30_000)
             after = verdict.inner_text()
             assert after != before
-            expect(page.locator(".js-plotly-plot")).to_have_count(4)
-            page.wait_for_timeout(1500)  # let plotly finish its transitions before the picture
+            expect(page.locator("svg.opentco-chart")).to_have_count(4)
+            page.wait_for_timeout(500)  # let the last rerun's charts settle before the picture
             shot = tmp_path / "compare.png"
             page.screenshot(path=shot)
             assert shot.stat().st_size > 50_000
             if os.environ.get("OPENTCO_SCREENSHOT"):
                 page.goto(server)  # the landing state, for the README
                 expect(verdict).to_contain_text("4.3B tokens/month", timeout=60_000)
-                expect(page.locator(".js-plotly-plot")).to_have_count(4, timeout=60_000)
+                expect(page.locator("svg.opentco-chart")).to_have_count(4, timeout=60_000)
                 page.wait_for_timeout(2500)
                 page.screenshot(path=tmp_path / "landing.png")
                 shutil.copyfile(tmp_path / "landing.png", os.environ["OPENTCO_SCREENSHOT"])

@@ -15,7 +15,7 @@ from dashboard.components.charts import (
     short_count,
     short_money,
 )
-from tests.dashboard.conftest import page
+from tests.dashboard.conftest import interactive, page
 
 
 @pytest.mark.parametrize(
@@ -90,7 +90,7 @@ def test_every_option_has_its_own_style_and_the_baseline_stands_out():
 
 
 def test_no_chart_on_compare_or_hardware_fit_writes_an_si_tick(app):
-    specs = [json.loads(c.proto.spec) for c in app.get("plotly_chart")]
+    specs = [json.loads(c.proto.spec) for c in interactive(app).get("plotly_chart")]
     specs += [json.loads(c.proto.spec) for c in page(app, "hardware_fit").get("plotly_chart")]
     for spec in specs:
         for name, axis in spec["layout"].items():

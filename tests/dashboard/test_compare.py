@@ -14,7 +14,7 @@ from costmodel.fmt import money, tokens
 from costmodel.scenario import CloudGpuOption, HybridOption, PricePlan, Scenario
 from costmodel.tco import evaluate
 from dashboard.components.text import md
-from tests.dashboard.conftest import assert_compare_matches, new_app, scenario_of
+from tests.dashboard.conftest import assert_compare_matches, interactive, new_app, scenario_of
 
 
 def _with(scenario: Scenario, **workload) -> Scenario:
@@ -169,6 +169,9 @@ def test_a_bad_link_falls_back_to_the_demo_and_says_why(params, message):
 
 
 def _charts(at) -> dict[str, dict]:
+    """The plotly figures of the page (Compare's with "Interactive charts" on)."""
+    if at.get("toggle") and any(t.key == "interactive-charts" for t in at.toggle):
+        interactive(at)
     return {c.key: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
 
 
@@ -235,7 +238,7 @@ def test_no_option_to_compare_still_renders():
     at.run()
     assert not at.exception and not at.error
     assert at.slider(key="open_share").disabled and at.selectbox(key="price_plan").disabled
-    assert not at.get("plotly_chart")[3:]  # no tornado without a second option
+    assert not interactive(at).get("plotly_chart")[3:]  # no tornado without a second option
     assert any("Add a second option" in i.value for i in at.info)
 
 

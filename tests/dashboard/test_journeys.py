@@ -170,12 +170,16 @@ def _settled(page) -> None:
     )
 
 
+CHARTS = "svg.opentco-chart, .js-plotly-plot"
+"""Compare's charts: static SVGs, or plotly's with "Interactive charts" on (Hardware fit's are plotly)."""
+
+
 def _compare_ready(page):
     from playwright.sync_api import expect
 
     verdict = page.locator(".st-key-verdict [data-testid='stMarkdownContainer']")
     expect(verdict).to_contain_text("tokens/month", timeout=WAIT_MS)
-    expect(page.locator(".js-plotly-plot")).to_have_count(4, timeout=WAIT_MS)
+    expect(page.locator(CHARTS)).to_have_count(4, timeout=WAIT_MS)
     _settled(page)
     return verdict
 
@@ -185,7 +189,9 @@ def _page_checks(page, name: str) -> None:
     from playwright.sync_api import expect
 
     expect(page.locator("[data-testid='stException']")).to_have_count(0)
-    ticks = page.locator(".js-plotly-plot g.xtick text, .js-plotly-plot g.ytick text, .js-plotly-plot g.y2tick text")
+    ticks = page.locator(
+        ", ".join(f"{chart} g.{axis} text" for chart in CHARTS.split(", ") for axis in ("xtick", "ytick", "y2tick"))
+    )
     texts = [t.strip() for t in ticks.all_text_contents() if t.strip()]
     for t in texts:
         assert not SI_TICK.search(t), f"{name}: tick {t!r} has an SI suffix"
@@ -270,6 +276,11 @@ def test_executive_moves_sliders_reloads_and_shares(open_context, server):
     expect(verdict).to_have_text(moved, timeout=WAIT_MS)
     expect(fresh.get_by_role("combobox", name="Preset")).to_have_value("$10k–$50k/month API bill")
     _page_checks(fresh, "compare from a shared link")
+    fresh.get_by_text("Interactive charts").click()  # the same four figures, drawn by plotly
+    expect(fresh.locator(".js-plotly-plot")).to_have_count(4, timeout=WAIT_MS)
+    expect(fresh.locator("svg.opentco-chart")).to_have_count(0)
+    _settled(fresh)
+    _page_checks(fresh, "compare with interactive charts")
     fresh.get_by_text("Where every input comes from (sources)").click()  # drawn once opened
     expect(fresh.locator(".st-key-sources-panel table").first).to_contain_text("genai-prices", timeout=WAIT_MS)
     watch.check()
