@@ -56,7 +56,7 @@ def _compare_figures(scenario_json: str) -> CompareFigures:
         break_even=be,
         break_even_error=be_error,
         tornado=tornado,
-        svg={id(f): figure_svg(f, text_colours=charts.TEXT_COLOURS) for f in drawn},
+        svg={id(f): figure_svg(f) for f in drawn},
     )
 
 

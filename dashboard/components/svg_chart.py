@@ -24,6 +24,8 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from dashboard.components.charts import PALETTE, TEXT_COLOURS, _linear_ticks
+
 __all__ = ["figure_svg"]
 
 WIDTH = 480
@@ -32,7 +34,6 @@ scales to its column (`width: 100%`, at most 1.5× this), keeping its aspect rat
 _FONT = "'Source Sans Pro', 'Source Sans 3', system-ui, sans-serif"
 _TICK_PX, _AXIS_PX, _TITLE_PX, _LEGEND_PX = 12, 13, 15, 12
 _GRID, _ZERO, _PLOT_BG = "#E6E6E6", "#BDBDBD", "#FFFFFF"
-_DEFAULT_TEXT = {"title": "#262730", "axis": "#31333F", "tick": "#494C57"}
 _DASH = {"solid": "", "dot": "2,3", "dash": "8,5", "dashdot": "8,4,2,4", "longdash": "14,5", "longdashdot": "14,4,2,4"}
 
 
@@ -75,15 +76,6 @@ class _Axis:
         return self.start + (x - self.lo) / span * (self.end - self.start)
 
 
-def _nice(lo: float, hi: float, target: int = 5) -> list[float]:
-    if hi <= lo:
-        hi = lo + (abs(lo) or 1.0)
-    raw = (hi - lo) / target
-    mag = 10 ** math.floor(math.log10(raw))
-    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw * 0.999)
-    return [round(k * step, 12) for k in range(math.floor(lo / step), math.ceil(hi / step) + 1)]
-
-
 def _plain(v: float) -> str:
     text = f"{v:,.3g}" if abs(v) < 1e4 else f"{v:,.0f}"
     return text
@@ -112,7 +104,7 @@ def _value_axis(spec: dict[str, Any], values: Sequence[float], start: float, end
     if spec.get("tickvals") is not None:
         pairs = list(zip(spec["tickvals"], spec.get("ticktext") or [_plain(v) for v in spec["tickvals"]], strict=False))
     else:
-        pairs = [(v, _plain(v)) for v in _nice(lo, hi)]
+        pairs = [(v, _plain(v)) for v in _linear_ticks(lo, hi, target=5)]
     inside = []
     for v, label in pairs:
         pos = math.log10(v) if log and v > 0 else float(v)
@@ -208,13 +200,13 @@ def _legend_items(data: list[dict[str, Any]], colours: Sequence[str]) -> list[tu
     return items
 
 
-def figure_svg(fig: go.Figure, *, text_colours: dict[str, str] | None = None) -> str:
+def figure_svg(fig: go.Figure) -> str:
     """The figure as one `<svg>` element (a string), sized by the figure's own height."""
     spec = fig.to_dict()
     data: list[dict[str, Any]] = spec.get("data", [])
     layout: dict[str, Any] = {k: v for k, v in spec.get("layout", {}).items() if k != "template"}
-    colours = layout.get("colorway") or ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00"]
-    tc = {**_DEFAULT_TEXT, **(text_colours or {})}
+    colours = layout.get("colorway") or list(PALETTE)
+    tc = TEXT_COLOURS
     height = float(layout.get("height") or 420)
     xspec, yspec = layout.get("xaxis", {}), layout.get("yaxis", {})
     title = (layout.get("title") or {}).get("text", "")
