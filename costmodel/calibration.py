@@ -217,7 +217,26 @@ _GRIDS: dict[str, tuple[float, ...]] = {
     "bandwidth": tuple(round(0.30 + 0.025 * i, 3) for i in range(29)),  # 0.300 … 1.000
     "compute": tuple(round(0.15 + 0.025 * i, 3) for i in range(33)),  # 0.150 … 0.950
     "layer_overhead_us": (0.0, 2.0, 5.0, 8.0, 12.0, 16.0, 20.0, 25.0, 30.0, 40.0, 50.0, 65.0, 80.0, 100.0, 130.0),
-    "moe_expert_overhead_us": (0.0, 2.0, 4.0, 6.0, 8.0, 12.0, 16.0, 22.0, 30.0, 40.0, 55.0, 75.0),
+    "moe_expert_overhead_us": (
+        0.0,
+        0.5,
+        1.0,
+        1.5,
+        2.0,
+        3.0,
+        4.0,
+        5.0,
+        6.0,
+        8.0,
+        12.0,
+        16.0,
+        22.0,
+        30.0,
+        40.0,
+        55.0,
+        75.0,
+    ),
+    "mla_layer_overhead_us": (0.0, 25.0, 50.0, 75.0, 100.0, 150.0, 200.0, 250.0, 300.0, 400.0, 500.0),
     "rocm_factor": (0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 1.0),
     "datacenter_overhead_factor": (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0),
     "apple_compute_factor": (1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.8, 2.0, 2.4, 3.0),
@@ -229,6 +248,8 @@ def _free_params(pts: Sequence[_Resolved]) -> list[str]:
     params = ["bandwidth", "compute", "layer_overhead_us"]
     if sum(r.model.is_moe for r in pts) >= _MIN_FOR_EXTRA:
         params.append("moe_expert_overhead_us")
+    if sum(bool(r.model.kv_lora_rank) for r in pts) >= _MIN_FOR_EXTRA:
+        params.append("mla_layer_overhead_us")
     if sum(r.gpu.vendor.upper() == "AMD" for r in pts) >= _MIN_FOR_EXTRA:
         params.append("rocm_factor")
     dc = sum(r.gpu.segment == "datacenter" for r in pts)
@@ -294,7 +315,7 @@ FIT_FILE = "calibration_fit.json"
 """The stored fit, in the data directory next to the CSVs it was fitted to."""
 FIT_INPUTS = ("published_throughput.csv", "gpus.csv", "models.csv", "quant.csv")
 """The data files a fit reads; their sha256 in the stored fit decide whether it still holds."""
-FIT_CODE_VERSION = "throughput-v2/fit-5"
+FIT_CODE_VERSION = "throughput-v2/fit-6"
 """Version of the fit and of the physics it predicts with. Bump it when the grids, weights, free factors,
 `_predict` or `throughput.estimate` change what a fit returns: every stored fit is then refitted in-process
 until `opentco catalog calibration --refit --write` stores a new one. The slow refit test in

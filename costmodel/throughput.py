@@ -21,16 +21,23 @@ plain roofline lacks are, each with its source:
   formula, NVIDIA/nccl-tests doc/PERFORMANCE.md), over NVLink/Infinity Fabric/PCIe inside a server and
   InfiniBand between servers (`_allreduce_s`);
 - **overhead**: a fixed time per layer per step (kernel launches, scheduling, sampling), calibrated per
-  runtime family, larger per MoE layer in proportion to the experts each token selects (routing, dispatch,
-  one grouped-GEMM tile set per expert: why DeepSeek-V3 at one stream runs at tens of tok/s, published
-  SGLang figures, not the hundreds its 37B active parameters would allow) and for llama.cpp on data-centre
-  GPUs, whose small kernels do not reach the HBM bandwidth (the published llama.cpp A100/H100 rows).
+  runtime family; per MoE layer, a time per distinct expert the step's tokens touch (one grouped-GEMM tile set
+  and its dispatch each: k experts at one stream, all of them in a large batch, so it grows with load); per
+  DeepSeek-style latent-attention layer a further fixed time (why DeepSeek-V3 at one stream runs at tens of
+  tok/s, published SGLang and vLLM figures, while Qwen3 MoE models of similar active size run at over a
+  hundred); and for llama.cpp on data-centre GPUs, whose small kernels do not reach the HBM bandwidth (the
+  published llama.cpp A100/H100 rows).
 
 With chunked prefill (vLLM, SGLang, TensorRT-LLM in-flight batching) each step also carries the prompt
 tokens of the requests joining the batch, B × I ÷ O per step in steady state, so prefill rides on the
 memory-bound decode steps (vLLM docs, "Chunked prefill"; Agrawal et al., Sarathi-Serve, OSDI 2024) and
 
     output tokens/s = B ÷ step_s(B decode + B·I/O prefill tokens).
+
+A prompt is taken in chunks as large as the token budget allows (vLLM `max_num_batched_tokens`, SGLang
+`chunked_prefill_size`), so when B·I/O is below the budget a share B·I/(O·budget) of the steps carries a full
+chunk and the rest are pure decode (`_blend`); thinly spread prompt tokens would make every small-batch MoE
+step read most of its experts.
 
 Runtimes without it (llama.cpp, static batching), and a server fed a wave of identical requests at once, run
 prefill apart: `cycle_s = O × step_s(B) + prefill of the wave` (a server takes the wave's prompts in passes of
@@ -186,10 +193,17 @@ class Efficiency:
     source: str = "engineering defaults (no calibration data)"
     layer_overhead_us: float = 12.0
     """Fixed time per layer per forward pass (kernel launches, synchronisation), µs."""
-    moe_expert_overhead_us: float = 8.0
-    """Extra fixed time per routed-expert layer per forward pass, for each expert a token selects (top-k): the
-    router, top-k, token dispatch and one grouped-GEMM tile set per selected expert, µs. DeepSeek-V3 (top-8)
-    pays 8× it per MoE layer, gpt-oss (top-4) 4×, Llama 4 Maverick (top-1) 1×."""
+    moe_expert_overhead_us: float = 2.0
+    """Extra fixed time per routed-expert layer per forward pass for each distinct expert the pass's tokens
+    touch (`_expected_experts_share`): one grouped-GEMM tile set, its dispatch and gather, µs. At one stream
+    a token touches its top-k (Qwen3: 8 of 128); a large batch touches all of them, which is why MoE models
+    fall further below their active-parameter roofline under load than at one stream."""
+    mla_layer_overhead_us: float = 0.0
+    """Extra fixed time per multi-head-latent-attention layer (DeepSeek-V2/V3/R1) per forward pass, µs: the
+    absorbed-attention batched matmuls, the latent projections and norms, and DeepSeek's grouped top-k
+    routing are several more small kernels per layer than grouped-query attention. Fitted to the published
+    DeepSeek rows (SGLang 0.4.1 at 1–32 streams, vLLM 0.11 at max load); no other MLA model is in the data,
+    so it is a DeepSeek-architecture term."""
     step_overhead_ms: float = 0.0
     """Fixed time per forward pass outside the layers (scheduler, sampling, detokenisation), ms."""
     datacenter_overhead_factor: float = 1.0
@@ -527,6 +541,13 @@ class _Step:
     overhead_s: float
 
 
+def _blend(a: _Step, b: _Step, share_a: float) -> _Step:
+    """The average step when a share of steps is `a` and the rest `b`."""
+    mix = lambda x, y: share_a * x + (1 - share_a) * y  # noqa: E731
+    bound = a.bound if share_a * a.step_s >= (1 - share_a) * b.step_s else b.bound
+    return _Step(mix(a.step_s, b.step_s), bound, mix(a.comm_s, b.comm_s), mix(a.overhead_s, b.overhead_s))
+
+
 def _forward_s(
     model: ModelArch,
     gpu: GpuSpec,
@@ -569,7 +590,10 @@ def _forward_s(
     comm = 2 * (model.layers or 0) * _allreduce_s(gpu, gpus, tokens * (model.hidden_size or 0) * ACTIVATION_BYTES)
     layer_us = eff.layer_overhead_us * (eff.datacenter_overhead_factor if gpu.segment == "datacenter" else 1.0)
     overhead = eff.step_overhead_ms * 1e-3 + (model.layers or 0) * layer_us * 1e-6
-    overhead += model.routed_layers * (model.experts_per_token or 0) * eff.moe_expert_overhead_us * 1e-6
+    touched = (model.num_experts or 0) * _expected_experts_share(model, tokens) if model.is_moe else 0.0
+    overhead += model.routed_layers * touched * eff.moe_expert_overhead_us * 1e-6
+    if model.kv_lora_rank:
+        overhead += (model.layers or 0) * eff.mla_layer_overhead_us * 1e-6
     return _Step(roofline + comm + overhead, "memory" if t_mem >= t_comp else "compute", comm, overhead)
 
 
@@ -764,6 +788,25 @@ def estimate(
         if chunked
         else decode
     )
+    budget = admission.prefill_budget_tokens
+    if chunked and 0 < per_step_prompt < budget:
+        # A runtime prefills a new prompt in chunks as large as its token budget allows, not a few tokens per
+        # step: a share of the steps carries a full chunk, the rest are pure decode. Spreading the prompt thinly
+        # over every step would make each small-batch MoE step read most experts.
+        mixed = _forward_s(
+            model,
+            gpu,
+            quant,
+            n,
+            eff,
+            decode_streams=b,
+            decode_context=mean_ctx,
+            prefill_tokens=budget,
+            prefill_context=prefill_ctx,
+            query_multiplier=spec_k,
+            **fwd,
+        )
+        decode = _blend(mixed, pure, per_step_prompt / budget)
     step_s = decode.step_s
     tokens_per_step = 1.0
     if speculative:

@@ -51,6 +51,7 @@ def _calibration_rows(fit: CalibrationFit) -> tuple[list[dict[str, object]], lis
             "compute_eff": f.efficiency.get("compute"),
             "layer_overhead_us": f.efficiency.get("layer_overhead_us"),
             "moe_expert_overhead_us": f.efficiency.get("moe_expert_overhead_us"),
+            "mla_layer_overhead_us": f.efficiency.get("mla_layer_overhead_us"),
             "in_sample_median_pct": _r1(f.in_sample.median_pct),
             "loso_median_pct": _r1(f.leave_one_source_out.median_pct),
             "default_median_pct": _r1(f.defaults.median_pct),

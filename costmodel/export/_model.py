@@ -55,8 +55,9 @@ BE_SHEET = "Break-even & NPV"
 SEARCH_SHEET = "Break-even search"
 NEVER = "not within horizon"
 """What payback and break-even month cells show when the option never catches up with the baseline."""
-NO_BREAK_EVEN = "never"
-"""What a break-even volume cell shows when the option never gets cheaper than the API."""
+NO_BREAK_EVEN = "not within"
+"""How a break-even volume cell starts when no replica step of its search table pays off ("not within 256
+replica steps"): the engine searches up to 2^20 steps, the workbook the rows it holds."""
 
 _MAX_STEPS = 2000  # replica steps a search table holds at most (the engine searches up to 2^20)
 _MIN_SEARCH_ROWS = 256
@@ -1239,7 +1240,9 @@ class _Builder:
             ref = self.refs[opt.name]
             scale = f"/o{i}_open_share" if isinstance(opt, HybridOption) else ""
             b.value(ws, r, 5, rows_for[next(o for o, u in searched.items() if any(x[0] == r for x in u))], Fmt.INT)
-            vol = f'=IF(COUNT({ranges[r]})=0,"{NO_BREAK_EVEN}",MIN({ranges[r]}){scale})'
+            # A table holds the steps the engine's answer needed at export (twice over); an input typed later
+            # can move the crossing past its last row, so an empty table says how far it looked, not "never".
+            vol = f'=IF(COUNT({ranges[r]})=0,"{NO_BREAK_EVEN} "&E{r}&" replica steps",MIN({ranges[r]}){scale})'
             b.value(ws, r, 6, vol, Fmt.TOKENS_MONTH)
             ref.break_even_volume[api.name] = b.define(f"o{i}_be_tokens_vs_o{a}", ws, f"F{r}")
             b.value(ws, r, 7, f'=IF(ISNUMBER(F{r}),F{r}/INDEX(m_tokens,1),"")', Fmt.MULT)

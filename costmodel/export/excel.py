@@ -175,7 +175,7 @@ def _summary(book: Book, ws: Worksheet, s: Scenario, r: ScenarioResult, model: M
         last + 1,
         1,
         f"Payback and break-even month read '{NEVER}' when the option never catches up; break-even volume "
-        f"reads '{NO_BREAK_EVEN}' when self-hosting never gets cheaper per token.",
+        f"reads '{NO_BREAK_EVEN} N replica steps' when none of the N steps its search table holds pays off.",
         italic=True,
     )
     b.widths(ws, {1: 44, 2: 18, 3: 28, 4: 14, 5: 16, 6: 13, 7: 14, 8: 16, 9: 12, 10: 12, 11: 15, 12: 21, 13: 18})

@@ -50,7 +50,7 @@ if entries:
         f"opentco-audit-{workspace}.csv",
         "text/csv",
         icon=":material/download:",
-        key="admin-audit-csv",
+        key=f"admin-audit-csv-{workspace}",  # a new element per workspace: never the last one's file
     )
 else:
     st.caption("Nothing recorded in this workspace yet.")

@@ -69,7 +69,8 @@ INPUT_CHANGES = [
     ("api-bill-10k-50k", "wl_cached_input_share", 0.5, lambda s: _pinned(s, "cached_input_share", 0.5)),
     ("internal-search-rag", "o3_server_capex_usd", 350_000, lambda s: _set(s.options[2], "server_capex_usd", 350_000)),
     ("internal-search-rag", "fin_discount_rate", 0.15, lambda s: _set(s, "discount_rate_pct_per_year", 15.0)),
-    ("code-assistant", "wl_monthly_growth", 0.01, lambda s: _set(s.workload, "monthly_growth_pct", 1.0)),
+    # growth moves the peak, and the engine may then pick another replica shape; the workbook holds the shape
+    ("code-assistant", "wl_monthly_growth", 0.01, lambda s: _pinned(s, "monthly_growth_pct", 1.0)),
     (
         "code-assistant",
         "o4_replica_output_tok_s",
@@ -107,9 +108,10 @@ def _measured(s: Scenario, k: int, tokens_per_s: float) -> None:
 
 
 def _pinned(s: Scenario, field: str, value: object) -> None:
-    """Change a workload field the throughput model also reads (the prompt-cache share shortens
-    self-hosted prefill): the workbook keeps each replica's speed as an input, so the engine gets the
-    same figures as measured values, as a user re-typing them would."""
+    """Change a workload field the throughput model or the shape choice also reads (the prompt-cache share
+    shortens self-hosted prefill; growth moves the peak the cheapest shape is chosen for): the workbook keeps
+    each replica's shape and speed as inputs, so the engine gets the same figures as measured values, as a
+    user re-typing them would."""
     base = evaluate(s, with_break_even=False, with_uncertainty=False)
     for k, o in enumerate(base.options):
         if o.replica is not None:

@@ -248,7 +248,8 @@ def _admin_page_on_b(ops, base: str):
     ops.get_by_role("option", name="b", exact=True).click()
     expect(main).to_contain_text("Audit trail of workspace b", timeout=WAIT_MS)
     _settled(ops)
-    return main, _trail(_download(ops, ".st-key-admin-audit-csv button"))
+    # the button is keyed by workspace, so this waits for b's own button rather than taking a's before the rerun
+    return main, _trail(_download(ops, ".st-key-admin-audit-csv-b button"))
 
 
 def _admin_deletes_bob_import(base: str, new_context, xlsx_sha256: str) -> None:
