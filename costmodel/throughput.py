@@ -757,22 +757,10 @@ def estimate(
         **fwd,
     )
     spec_k = speculative.draft_tokens + 1 if speculative else 1
-    per_step_prompt = b * computed_prompt / output_tokens if chunked else 0.0
-    decode = _forward_s(
-        model,
-        gpu,
-        quant,
-        n,
-        eff,
-        decode_streams=b,
-        decode_context=mean_ctx,
-        prefill_tokens=per_step_prompt,
-        prefill_context=prefill_ctx,
-        query_multiplier=spec_k,
-        **fwd,
-    )
-    pure = (
-        _forward_s(
+
+    def decode_pass(prompt_tokens: float) -> _Step:
+        """A step of the b streams' decode, carrying `prompt_tokens` prompt tokens."""
+        return _forward_s(
             model,
             gpu,
             quant,
@@ -780,33 +768,24 @@ def estimate(
             eff,
             decode_streams=b,
             decode_context=mean_ctx,
-            prefill_tokens=0.0,
-            prefill_context=0.0,
+            prefill_tokens=prompt_tokens,
+            prefill_context=prefill_ctx if prompt_tokens else 0.0,
             query_multiplier=spec_k,
             **fwd,
         )
-        if chunked
-        else decode
-    )
+
+    pure = decode_pass(0.0)
+    per_step_prompt = b * computed_prompt / output_tokens if chunked else 0.0
     budget = admission.prefill_budget_tokens
-    if chunked and 0 < per_step_prompt < budget:
+    if per_step_prompt <= 0:
+        decode = pure
+    elif per_step_prompt < budget:
         # A runtime prefills a new prompt in chunks as large as its token budget allows, not a few tokens per
         # step: a share of the steps carries a full chunk, the rest are pure decode. Spreading the prompt thinly
         # over every step would make each small-batch MoE step read most experts.
-        mixed = _forward_s(
-            model,
-            gpu,
-            quant,
-            n,
-            eff,
-            decode_streams=b,
-            decode_context=mean_ctx,
-            prefill_tokens=budget,
-            prefill_context=prefill_ctx,
-            query_multiplier=spec_k,
-            **fwd,
-        )
-        decode = _blend(mixed, pure, per_step_prompt / budget)
+        decode = _blend(decode_pass(budget), pure, per_step_prompt / budget)
+    else:
+        decode = decode_pass(per_step_prompt)
     step_s = decode.step_s
     tokens_per_step = 1.0
     if speculative:
