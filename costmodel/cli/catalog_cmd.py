@@ -75,6 +75,7 @@ def _calibration_rows(fit: CalibrationFit) -> tuple[list[dict[str, object]], lis
     ]
     cols = ["table", "name", "points", "in_sample_median_pct", "loso_median_pct", "default_median_pct"]
     cols += ["loso_within_2x", "sources", "bandwidth_eff", "compute_eff", "layer_overhead_us"]
+    cols += ["moe_expert_overhead_us", "mla_layer_overhead_us"]
     return rows, cols
 
 
