@@ -84,27 +84,15 @@ def close(a: Any, b: Decimal | float | int, *, tol: float = CENT) -> bool:
     return isinstance(a, int | float) and not isinstance(a, bool) and math.isclose(float(a), float(b), abs_tol=tol)
 
 
-class _StartsWith(str):
-    """Equal to any string that starts with it (the workbook names how many replica steps it searched)."""
-
-    __slots__ = ()
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, str) and other.startswith(str(self))
-
-    def __ne__(self, other: object) -> bool:
-        return not self == other
-
-    __hash__ = str.__hash__
-
-
-_NOT_WITHIN = _StartsWith(NO_BREAK_EVEN + " ")
+def _not_within(got: Any) -> bool:
+    """The workbook's "not within N replica steps": no step of its search table pays off."""
+    return isinstance(got, str) and got.startswith(NO_BREAK_EVEN + " ")
 
 
 def _beyond_the_table(book: Solution, p: str, got: Any, want: Decimal | None) -> bool:
     """The engine crosses at a volume needing more replica steps than the workbook's table holds, and the
     workbook says so ("not within N replica steps"): both are right (a self-hosted option, not a hybrid)."""
-    if want is None or not isinstance(got, str) or not got.startswith(NO_BREAK_EVEN + " "):
+    if want is None or not _not_within(got):
         return False
     steps = int(got.split()[2])
     step_tokens = book.get(p + "step_tokens") if p + "step_tokens" in book else None
@@ -144,10 +132,11 @@ def mismatches(book: Solution, result: ScenarioResult, *, volumes: bool = True) 
             if a.name in o.break_even_tokens_per_month:
                 want = o.break_even_tokens_per_month[a.name]
                 got = book.get(name)
-                if _beyond_the_table(book, p, got, want):
-                    continue
-                tol = 1e-6 * float(want) if want is not None else 0
-                check(name, got, want, tol=tol, text=_NOT_WITHIN)
+                if want is None:
+                    if not _not_within(got):
+                        out.append(f"{name}: workbook {got!r}, engine None ('{NO_BREAK_EVEN} N steps' expected)")
+                elif not _beyond_the_table(book, p, got, want):
+                    check(name, got, want, tol=1e-6 * float(want))
             elif name in book:
                 out.append(f"{name}: in the workbook, not in the engine")
         out += _monthly(book, p, o.months, o.monthly_usd())
