@@ -90,13 +90,17 @@ scenario = get_scenario()
 with save_col:
     slug = re.sub(r"[^a-z0-9]+", "-", scenario.name.lower()).strip("-") or "scenario"
     saved_json = scenario.model_dump_json(indent=2)
-    st.download_button(  # made on click: a file served ahead would go stale at the next edit (a 404 in the browser)
+    # Made on click: a file served ahead would go stale at the next edit (a 404 in the browser). The click
+    # starts no rerun ("ignore"): Streamlit drops a made-on-click file's answer that is still queued when a
+    # rerun starts, and the button then spins, disabled, until the browser gives up three minutes later.
+    st.download_button(
         "Save the scenario (JSON)",
         lambda: saved_json,
         file_name=f"{slug}.json",
         mime="application/json",
         icon=":material/download:",
         key="scenario-download",
+        on_click="ignore",
     )
     url = share_url(scenario, get_preset())
     if url is not None:

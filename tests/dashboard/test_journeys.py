@@ -118,9 +118,9 @@ def open_context(browser, server):
 
 
 def _download(page, selector: str) -> str:
-    """Click a download button made on click and return the file's path. The button's data is built by a
-    rerun the click starts; when that rerun replaces the button before the browser asks for the file, the
-    first click downloads nothing, so a second click after the page settles is the user's own retry."""
+    """Click a download button and return the file's path. A button whose file is made on click that a rerun
+    redraws before the browser asks for the file downloads nothing (the click then shows an error), so a
+    second click after the page settles is the user's own retry."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     for attempt in range(2):
