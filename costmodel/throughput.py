@@ -87,6 +87,12 @@ MAX_BATCH = 1024
 rest. TensorRT-LLM's cap is its own (`_TRTLLM_ADMISSION`)."""
 SMALL_GPU_MAX_BATCH = 256
 """vLLM's `max_num_seqs` default on GPUs under 70 GiB and on the A100 (same source as `MAX_BATCH`)."""
+VENDOR_GB_BYTES = 2**30
+"""Bytes in one "GB" of a GPU's stated memory capacity. Vendors' capacity "GB" are binary: nvidia-smi reports
+an A100 80GB as 81,920 MiB (80 GiB) and an H200 "141 GB" as 143,771 MiB (140.4 GiB), and the runtimes size their
+KV cache from that total (vLLM: `gpu_memory_utilization` × `torch.cuda.mem_get_info()` total). Weights and KV are
+counted in GB of 10⁹ bytes here, so an "80 GB" card holds 85.9 of them; reading it as 80 would take 5.9 GB
+from a replica's KV room (half of it for a 32B BF16 model on one 80 GB card)."""
 USABLE_MEMORY_SHARE = 0.90
 """Share of GPU memory a server may use (vLLM `gpu_memory_utilization` default)."""
 RUNTIME_OVERHEAD_GB_PER_GPU = 1.5
@@ -278,6 +284,8 @@ class ThroughputEstimate:
     kv_gb_per_token: float
     kv_capacity_gb: float
     memory_gb: float
+    """GPU memory of the replica in GB of 10⁹ bytes, like the weights and KV figures (the vendors' stated "GB"
+    are GiB: 2 × "80 GB" is 171.8 of these; `VENDOR_GB_BYTES`)."""
     max_concurrency: int
     """Streams the runtime admits from its KV cache (at their mean length I + O/2, or their full length where it
     reserves whole sequences), capped by its batch limit; 0 if none fits."""
@@ -508,7 +516,7 @@ def _memory(
 ) -> tuple[float, float, float]:
     policy = _memory_policy(family or runtime_family(quant), gpu)
     weights_gb = _weights_bytes(model, quant) / 1e9
-    total_gb = gpu.memory_gb * gpus
+    total_gb = gpu.memory_gb * VENDOR_GB_BYTES / 1e9 * gpus
     kv_capacity_gb = total_gb * policy.usable_share - weights_gb - policy.overhead_gb_per_gpu * gpus
     return weights_gb, total_gb, kv_capacity_gb
 

@@ -470,7 +470,7 @@ def memory_chart(est: ThroughputEstimate, *, title: str) -> go.Figure:
     return _figure(
         traces,
         title=title,
-        x=f"GB ({est.memory_gb:,.0f} GB of GPU memory in all)",
+        x=f"GB ({est.memory_gb:,.1f} GB = {est.memory_gb * 1e9 / 2**30:,.0f} GiB of GPU memory in all)",
         y="",
         height=330,
         barmode="stack",

@@ -172,7 +172,8 @@ def test_stale_prices_are_flagged_where_they_are_used() -> None:
 
 
 def test_auto_shape_picks_the_cheapest_not_the_fewest_gpus() -> None:
-    """Llama 3.3 70B FP8 fits on one H100 with ~0.5 GB of KV: one stream per replica. Two GPUs are far cheaper."""
+    """Llama 3.3 70B FP8 fits on one H100 (80 GiB) with ~6 GB of KV: a few streams per replica. Two GPUs hold
+    ten times the KV and cost less for the same traffic."""
     d = preset("api-bill-10k-50k").model_dump(mode="json")
     opt = next(o for o in d["options"] if o["name"] == "Llama 3.3 70B FP8 on 2× H100")
     opt.pop("gpus_per_replica")
@@ -186,8 +187,14 @@ def test_auto_shape_picks_the_cheapest_not_the_fewest_gpus() -> None:
             {**d, "options": [{**x, "gpus_per_replica": 1} if x is opt else x for x in d["options"]]}
         )
     ).option(opt["name"])
-    assert one.horizon_usd > 3 * o.horizon_usd
-    assert any("holds only" in w for w in one.warnings)  # < 8 streams of KV room is named
+    assert one.horizon_usd > Decimal("1.3") * o.horizon_usd
+    assert one.replica.estimate.max_concurrency * 10 < o.replica.estimate.max_concurrency
+    # with 8k-token prompts the one card's KV room holds fewer than 8 streams, and the warning names it
+    long = {**d, "workload": {**d["workload"], "input_tokens_per_request": 8000}}
+    long["options"] = [{**x, "gpus_per_replica": 1} if x is opt else x for x in d["options"]]
+    tight = evaluate(Scenario.model_validate(long)).option(opt["name"])
+    assert tight.replica.estimate.max_concurrency < 8
+    assert any("holds only" in w for w in tight.warnings)
 
 
 # ---------------------------------------------------------------------------------------- 4. capacity planning
