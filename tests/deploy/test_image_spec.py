@@ -122,6 +122,14 @@ def test_no_usage_statistics_and_the_project_config_is_copied_where_streamlit_re
     assert (["data"], ENV["OPENTCO_DATA_DIR"]) in DOCKERFILE.copies()
 
 
+def test_the_server_spends_its_cpu_on_pages_with_many_sessions():
+    """bench/bench_pages.py, 20 sessions at once on 2 cores: Streamlit's full garbage collection after every script
+    run was two thirds of the server's CPU per page run (123 → 31 ms without it), and a file watcher per session
+    costs CPU too. The image reads the same file (test above)."""
+    assert STREAMLIT_CONFIG["runner"]["postScriptGC"] is False
+    assert STREAMLIT_CONFIG["server"]["fileWatcherType"] == "none"
+
+
 def test_healthcheck_asks_streamlit_with_python_and_compose_agrees():
     flags, argv = _healthcheck()
     entry = DOCKERFILE.one("ENTRYPOINT").exec_form
