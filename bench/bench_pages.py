@@ -201,14 +201,13 @@ def _drawn_table(rows: dict[str, list[Load]]) -> None:
         )
 
 
-def _volume_state(session: Session, requests: float) -> list[WidgetState]:
-    """The volume slider's widget state at `requests` (its id read from the page the session drew)."""
+def _volume_state(session: Session, k: int) -> list[WidgetState]:
+    """The volume slider's widget state at its k-th stop from the page's own volume up (its id and stops read
+    from the page the session drew), so that each session asks for a volume of its own."""
     slider = next(s for s in session.of("slider") if "volume" in s.id)
     state = WidgetState(id=slider.id)
-    index = list(slider.options).index(f"{requests:g}") if f"{requests:g}" in slider.options else None
-    if index is None:
-        raise SystemExit(f"volume {requests:g} is not on the slider")
-    state.double_array_value.data.append(index)
+    stop = int(slider.default[0])  # the index of the page's own volume among the stops
+    state.string_array_value.data.append(slider.options[(stop + 1 + k) % len(slider.options)])  # as labelled
     return [state]
 
 
@@ -218,20 +217,20 @@ def sessions(base: str, *, count: int, runs: int, page: str, vary: bool) -> list
     errors: list[str] = []
     lock = threading.Lock()
     barrier = threading.Barrier(count)
-    volumes = [1e5 * (k + 2) for k in range(count)]  # 200k, 300k … one per session
 
     def one(k: int) -> None:
         s = Session(base, timeout_s=600)
         try:
             s.run(page)  # open the session (as a browser's first load does)
-            widgets = _volume_state(s, volumes[k]) if vary and page == "" else None
+            widgets = _volume_state(s, k) if vary and page == "" else None
             barrier.wait()
             for _ in range(runs):
                 t = time.perf_counter()
                 s.run(page, widgets)
                 took = time.perf_counter() - t
                 if s.of("exception"):
-                    raise RuntimeError(s.of("exception")[0].message)
+                    exc = s.of("exception")[0]
+                    raise RuntimeError(f"{exc.message} {' | '.join(exc.stack_trace[-3:])}")
                 with lock:
                     times.append(took)
         except Exception as ex:  # a bench reports every failure and carries on
