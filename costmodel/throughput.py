@@ -95,8 +95,13 @@ counted in GB of 10⁹ bytes here, so an "80 GB" card holds 85.9 of them; readin
 from a replica's KV room (half of it for a 32B BF16 model on one 80 GB card)."""
 USABLE_MEMORY_SHARE = 0.90
 """Share of GPU memory a server may use (vLLM `gpu_memory_utilization` default)."""
-RUNTIME_OVERHEAD_GB_PER_GPU = 1.5
-"""CUDA context, activations and graph buffers per GPU, GB."""
+RUNTIME_OVERHEAD_GB_PER_GPU = 3.3
+"""What a server keeps per GPU besides weights and KV, GB: vLLM's memory profile of Llama 3 8B on one H100 logs
+non-torch memory (CUDA context, cuBLAS workspaces) 1.79 GiB and a PyTorch activation peak of 1.26 GiB, 3.05 GiB
+(vllm-project/vllm#10511)."""
+TP_BUFFERS_GB_PER_GPU = 1.9
+"""More per GPU when a replica spans several (NCCL and custom all-reduce buffers), GB: the same profile with
+`-tp 2` logs non-torch memory 3.58 GiB per GPU instead of 1.79 GiB (vllm-project/vllm#10511)."""
 APPLE_GPU_MEMORY_SHARE = 0.75
 """Share of unified memory Metal lets the GPU wire by default (`recommendedMaxWorkingSetSize`, about 3/4 of
 RAM on large Macs, as llama.cpp's Metal backend logs it; raisable with `iogpu.wired_limit_mb`)."""
@@ -349,12 +354,17 @@ def _chunked_default(family: str) -> bool:
 class _MemoryPolicy:
     usable_share: float
     overhead_gb_per_gpu: float
+    tp_buffers_gb_per_gpu: float = 0.0
+
+    def reserved_gb(self, gpus: int) -> float:
+        """What the runtime keeps on `gpus` GPUs besides weights and KV."""
+        return (self.overhead_gb_per_gpu + (self.tp_buffers_gb_per_gpu if gpus > 1 else 0.0)) * gpus
 
 
 _MEMORY = {
     # vLLM reserves gpu_memory_utilization=0.9 by default; llama.cpp and MLX map almost all of the card.
-    "server": _MemoryPolicy(USABLE_MEMORY_SHARE, RUNTIME_OVERHEAD_GB_PER_GPU),
-    "server-w4a16": _MemoryPolicy(USABLE_MEMORY_SHARE, RUNTIME_OVERHEAD_GB_PER_GPU),
+    "server": _MemoryPolicy(USABLE_MEMORY_SHARE, RUNTIME_OVERHEAD_GB_PER_GPU, TP_BUFFERS_GB_PER_GPU),
+    "server-w4a16": _MemoryPolicy(USABLE_MEMORY_SHARE, RUNTIME_OVERHEAD_GB_PER_GPU, TP_BUFFERS_GB_PER_GPU),
     "llama.cpp": _MemoryPolicy(0.97, 0.5),
     "mlx": _MemoryPolicy(0.97, 0.5),
 }
@@ -507,7 +517,7 @@ def _allreduce_s(gpu: GpuSpec, gpus: int, message_bytes: float) -> float:
 def _memory_policy(family: str, gpu: GpuSpec) -> _MemoryPolicy:
     policy = _MEMORY[family]
     if gpu.segment == "apple":
-        return _MemoryPolicy(APPLE_GPU_MEMORY_SHARE, policy.overhead_gb_per_gpu)
+        return _MemoryPolicy(APPLE_GPU_MEMORY_SHARE, policy.overhead_gb_per_gpu, policy.tp_buffers_gb_per_gpu)
     return policy
 
 
@@ -517,7 +527,7 @@ def _memory(
     policy = _memory_policy(family or runtime_family(quant), gpu)
     weights_gb = _weights_bytes(model, quant) / 1e9
     total_gb = gpu.memory_gb * VENDOR_GB_BYTES / 1e9 * gpus
-    kv_capacity_gb = total_gb * policy.usable_share - weights_gb - policy.overhead_gb_per_gpu * gpus
+    kv_capacity_gb = total_gb * policy.usable_share - weights_gb - policy.reserved_gb(gpus)
     return weights_gb, total_gb, kv_capacity_gb
 
 
@@ -707,7 +717,7 @@ def estimate(
     batch_kv_gb, batch_seq_gb = kv_cap_gb, seq_mean_gb
     if admission.kv_share_of_free is not None:
         policy = _memory_policy(family, gpu)
-        batch_kv_gb = (total_gb - weights_gb - policy.overhead_gb_per_gpu * n) * admission.kv_share_of_free
+        batch_kv_gb = (total_gb - weights_gb - policy.reserved_gb(n)) * admission.kv_share_of_free
     if admission.reserve_full_sequence:
         batch_seq_gb = seq_full_gb
     fits_one = kv_cap_gb >= seq_full_gb and batch_kv_gb >= seq_full_gb

@@ -172,7 +172,7 @@ def test_stale_prices_are_flagged_where_they_are_used() -> None:
 
 
 def test_auto_shape_picks_the_cheapest_not_the_fewest_gpus() -> None:
-    """Llama 3.3 70B FP8 fits on one H100 (80 GiB) with ~6 GB of KV: a few streams per replica. Two GPUs hold
+    """Llama 3.3 70B FP8 fits on one H100 (80 GiB) with ~4 GB of KV: a few streams per replica. Two GPUs hold
     ten times the KV and cost less for the same traffic."""
     d = preset("api-bill-10k-50k").model_dump(mode="json")
     opt = next(o for o in d["options"] if o["name"] == "Llama 3.3 70B FP8 on 2× H100")

@@ -39,13 +39,13 @@ def test_weights_and_fit_by_hand():
     assert e.weights_gb == pytest.approx(8.03 * 2)
     assert e.fits and e.gpus == 1
     # 70B in BF16 needs 140 GB of weights: does not fit on one 80 GB card; two hold 2 × 80 GiB × 0.9 = 154.6 GB,
-    # which leaves ~10 GB for KV after the weights and 2 × 1.5 GB of buffers (vLLM runs it with TP 2)
+    # which leaves ~4 GB for KV after the weights and 2 × (3.3 + 1.9) GB the runtime keeps (vLLM runs it with TP 2)
     m70 = CAT.model("llama-3.1-70b")
     assert not estimate(m70, CAT.gpu("H100-SXM"), CAT.quant("bf16"), gpus=1).fits
     two = estimate(m70, CAT.gpu("H100-SXM"), CAT.quant("bf16"), gpus=2)
-    assert two.kv_capacity_gb == pytest.approx(2 * 80 * 2**30 / 1e9 * 0.9 - 70 * 2 - 2 * 1.5)
+    assert two.kv_capacity_gb == pytest.approx(2 * 80 * 2**30 / 1e9 * 0.9 - 70 * 2 - 2 * (3.3 + 1.9))
     assert gpus_needed(m70, CAT.gpu("H100-SXM"), CAT.quant("bf16"), context_tokens=4096) == 2
-    # in FP8 (70 GB) one card holds it with ~5.8 GB of KV, as vLLM runs it on one H100
+    # in FP8 (70 GB) one card holds it with ~4 GB of KV, as vLLM runs it on one H100
     assert gpus_needed(m70, CAT.gpu("H100-SXM"), CAT.quant("fp8"), context_tokens=4096) == 1
 
 

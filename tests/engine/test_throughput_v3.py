@@ -81,11 +81,11 @@ def test_tensorrt_llm_admits_whole_sequences_and_vllm_admits_on_what_streams_hol
     per_token = 32 * 2 * 8 * 128 * 1.0  # layers × (K and V) × KV heads × head dim × 1 byte (FP8 KV)
     weights_gb = 8.03
     card_gb = 80 * 2**30 / 1e9  # "80 GB" is 80 GiB
-    # TensorRT-LLM: KV = 0.90 of the memory left after weights and 1.5 GB of buffers; a request is admitted
+    # TensorRT-LLM: KV = 0.90 of the memory left after weights and 3.3 GB of buffers; a request is admitted
     # only with blocks for all of its 2000 tokens (GUARANTEED_NO_EVICT)
-    assert trt.max_concurrency == math.floor((card_gb - weights_gb - 1.5) * 0.90e9 / (per_token * 2000))
+    assert trt.max_concurrency == math.floor((card_gb - weights_gb - 3.3) * 0.90e9 / (per_token * 2000))
     # vLLM: 0.90 of the card minus weights and buffers; streams hold I + O/2 = 1500 tokens on average
-    assert vllm.max_concurrency == min(1024, math.floor((0.90 * card_gb - weights_gb - 1.5) * 1e9 / (per_token * 1500)))
+    assert vllm.max_concurrency == min(1024, math.floor((0.90 * card_gb - weights_gb - 3.3) * 1e9 / (per_token * 1500)))
     assert trt.concurrency == trt.max_concurrency and vllm.concurrency == vllm.max_concurrency
 
 
