@@ -108,7 +108,8 @@ def register(app: typer.Typer) -> None:
             EstimateMode, typer.Option(help="fixed_concurrency, or max_load (as many streams as memory holds).")
         ] = EstimateMode.FIXED_CONCURRENCY,
         runtime: Annotated[
-            str | None, typer.Option(help="Serving engine: vllm, sglang, tensorrt-llm, tgi, llama.cpp, ollama, mlx.")
+            str | None,
+            typer.Option(help="Serving engine: vllm, sglang, tensorrt-llm, nvidia-nim, tgi, llama.cpp, ollama, mlx."),
         ] = None,
         kv_cache_dtype: Annotated[str, typer.Option(help="KV cache dtype: auto, fp16, bf16 or fp8.")] = "auto",
         prefix_cache_hit_share: Annotated[

@@ -198,3 +198,26 @@ def test_apple_compute_factor_scales_prefill_on_macs_only_and_is_fitted_where_a_
     # llama.cpp has Macs and NVIDIA cards, so the factor is fitted; MLX runs on Macs only, so it is not
     assert calibrated_efficiency("llama.cpp").apple_compute_factor > 1
     assert calibrated_efficiency("mlx").apple_compute_factor == 1
+
+
+def test_tensorrt_engines_reach_a_larger_share_of_the_tensor_peak_but_not_of_bandwidth():
+    """`tensorrt_compute_factor` scales compute efficiency where TensorRT-LLM engines run (trtllm-bench, NIM,
+    NVIDIA's MLPerf runs): prompt processing, compute-bound, is that much faster; one stream's decode, bound by
+    bandwidth, is not."""
+    m, g, q = CAT.model("llama-3.1-8b"), CAT.gpu("H100-SXM"), CAT.quant("fp8")
+    base = Efficiency(compute=0.4, tensorrt_compute_factor=1.0)
+    trt = Efficiency(compute=0.4, tensorrt_compute_factor=1.5)
+    args = dict(input_tokens=8000, output_tokens=200)
+    for runtime in ("tensorrt-llm", "nvidia-nim", "mlperf-nvidia"):
+        plain = estimate(m, g, q, efficiency=base, runtime=runtime, **args)
+        tuned = estimate(m, g, q, efficiency=trt, runtime=runtime, **args)
+        assert tuned.prefill_tokens_per_s / plain.prefill_tokens_per_s == pytest.approx(1.5, rel=0.02), runtime
+        short = dict(input_tokens=1, output_tokens=512)  # decode alone: weights read once per step
+        assert estimate(m, g, q, efficiency=trt, runtime=runtime, **short).decode_step_ms == pytest.approx(
+            estimate(m, g, q, efficiency=base, runtime=runtime, **short).decode_step_ms, rel=0.01
+        ), runtime
+    # vLLM, SGLang and TGI keep the family's compute efficiency
+    for runtime in ("vllm", "sglang", "tgi"):
+        assert estimate(m, g, q, efficiency=trt, runtime=runtime, **args).prefill_tokens_per_s == pytest.approx(
+            estimate(m, g, q, efficiency=base, runtime=runtime, **args).prefill_tokens_per_s
+        )
