@@ -156,9 +156,13 @@ def _pick(page, box: str, option: str) -> None:
 
 
 def _settled(page) -> None:
-    """The script has finished (no 'Running…' status) and every chart on the page has drawn."""
+    """The script has finished and every chart on the page has drawn. The app's own run state says when the
+    script has finished (Streamlit shows its 'Running…' widget only after a delay, so a rerun on a busy machine
+    can be under way while the widget is absent, keeping the old page's widgets beside the new ones)."""
     from playwright.sync_api import expect
 
+    app = page.locator("[data-testid='stApp']")
+    expect(app).to_have_attribute("data-test-script-state", "notRunning", timeout=WAIT_MS)
     expect(page.locator("[data-testid='stMain']")).to_be_visible(timeout=WAIT_MS)
     expect(page.locator("[data-testid='stStatusWidget']")).to_have_count(0, timeout=WAIT_MS)
     page.wait_for_load_state("networkidle", timeout=WAIT_MS)  # lazily loaded widget code has arrived
