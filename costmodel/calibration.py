@@ -43,13 +43,13 @@ from costmodel.catalog import Catalog, GpuSpec, ModelArch, QuantFormat, catalog,
 from costmodel.errors import DataFileError, UnknownName
 from costmodel.throughput import (
     RUNTIME_FAMILIES,
-    TENSORRT_ENGINES,
     Basis,
     Efficiency,
     EstimateMode,
     estimate,
     regimes_of,
     runtime_family,
+    uses_tensorrt_engines,
 )
 
 __all__ = [
@@ -257,7 +257,7 @@ def _free_params(pts: Sequence[_Resolved]) -> list[str]:
     dc = sum(r.gpu.segment == "datacenter" for r in pts)
     if dc >= _MIN_FOR_EXTRA and len(pts) - dc >= _MIN_FOR_EXTRA and pts[0].family == "llama.cpp":
         params.append("datacenter_overhead_factor")
-    trt = sum(r.point.engine.lower() in TENSORRT_ENGINES for r in pts)
+    trt = sum(uses_tensorrt_engines(r.point.engine) for r in pts)
     if trt >= _MIN_FOR_EXTRA and len(pts) - trt >= _MIN_FOR_EXTRA:  # a share against the family's other engines
         params.append("tensorrt_compute_factor")
     apple = sum(r.gpu.segment == "apple" for r in pts)

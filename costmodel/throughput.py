@@ -54,7 +54,7 @@ engineering values (*estimated*) and are replaced by factors fitted to published
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import lru_cache
 
@@ -68,6 +68,7 @@ __all__ = [
     "RUNTIME_FAMILIES",
     "SMALL_GPU_MAX_BATCH",
     "TENSORRT_ENGINES",
+    "VENDOR_GB_BYTES",
     "Basis",
     "Efficiency",
     "EstimateMode",
@@ -80,6 +81,7 @@ __all__ = [
     "max_concurrency_meeting",
     "regimes_of",
     "runtime_family",
+    "uses_tensorrt_engines",
 ]
 
 MAX_BATCH = 1024
@@ -122,6 +124,16 @@ NVIDIA NIM (its optimized profiles are TensorRT-LLM engines; NIM for LLMs docs, 
 MLPerf Inference submissions (TensorRT-LLM, per their system descriptions)."""
 
 
+def _runtime_name(runtime: str | None) -> str:
+    """A runtime name as the sets above spell it (None: no runtime named)."""
+    return (runtime or "").strip().lower()
+
+
+def uses_tensorrt_engines(runtime: str | None) -> bool:
+    """Whether `runtime` serves with TensorRT-LLM engines, so `Efficiency.tensorrt_compute_factor` applies."""
+    return _runtime_name(runtime) in TENSORRT_ENGINES
+
+
 @dataclass(frozen=True)
 class _Admission:
     """How a runtime decides how many streams run at once when requests queue (max load)."""
@@ -152,7 +164,7 @@ trtllm-bench caps the batch at 4096 (`finetune_setting` in tensorrt_llm/bench/bu
 def _admission(runtime: str | None, gpu: GpuSpec, family: str) -> _Admission:
     if family not in ("server", "server-w4a16"):
         return _VLLM_ADMISSION  # llama.cpp and MLX: slots bounded by memory only
-    if (runtime or "").strip().lower() in _TRTLLM_RUNTIMES:
+    if _runtime_name(runtime) in _TRTLLM_RUNTIMES:
         return _TRTLLM_ADMISSION
     large = gpu.memory_gb >= 70 and not gpu.gpu_id.upper().startswith("A100")
     return _VLLM_ADMISSION if large else _VLLM_SMALL_GPU_ADMISSION
@@ -347,7 +359,7 @@ def runtime_family(quant: QuantFormat, *, runtime: str | None = None) -> str:
     Apple's MLX; 4-bit weight-only formats (AWQ, GPTQ) on servers pay for dequantization inside the matmul;
     everything else runs native 16/8/4-bit server kernels (vLLM, SGLang, TensorRT-LLM, TGI).
     """
-    r = (runtime or "").strip().lower()
+    r = _runtime_name(runtime)
     if quant.quant_id.startswith("gguf") or r in _LLAMA_CPP_RUNTIMES:
         return "llama.cpp"
     if quant.quant_id.startswith("mlx") or r == "mlx":
@@ -528,7 +540,7 @@ def _allreduce_s(gpu: GpuSpec, gpus: int, message_bytes: float) -> float:
 def _memory_policy(family: str, gpu: GpuSpec) -> _MemoryPolicy:
     policy = _MEMORY[family]
     if gpu.segment == "apple":
-        return _MemoryPolicy(APPLE_GPU_MEMORY_SHARE, policy.overhead_gb_per_gpu, policy.tp_buffers_gb_per_gpu)
+        return replace(policy, usable_share=APPLE_GPU_MEMORY_SHARE)
     return policy
 
 
@@ -773,7 +785,7 @@ def estimate(
     computed_prompt = input_tokens * (1.0 - prefix_cache_hit_share)
     cached_prompt = input_tokens - computed_prompt
     prefill_ctx = cached_prompt + computed_prompt / 2
-    engine_compute = eff.tensorrt_compute_factor if (runtime or "").strip().lower() in TENSORRT_ENGINES else 1.0
+    engine_compute = eff.tensorrt_compute_factor if uses_tensorrt_engines(runtime) else 1.0
     fwd = dict(
         kv_cache_dtype=kv_cache_dtype, tensor_rate_share=_tensor_rate_share(gpu, family), engine_compute=engine_compute
     )

@@ -21,7 +21,7 @@ import plotly.graph_objects as go
 from costmodel.fmt import money, tokens
 from costmodel.sensitivity import TornadoBar
 from costmodel.tco import ScenarioResult
-from costmodel.throughput import ThroughputEstimate
+from costmodel.throughput import VENDOR_GB_BYTES, ThroughputEstimate
 from dashboard.components.engine import BreakEvenCurves
 from dashboard.components.labels import path_label
 
@@ -470,7 +470,7 @@ def memory_chart(est: ThroughputEstimate, *, title: str) -> go.Figure:
     return _figure(
         traces,
         title=title,
-        x=f"GB ({est.memory_gb:,.1f} GB = {est.memory_gb * 1e9 / 2**30:,.0f} GiB of GPU memory in all)",
+        x=f"GB ({est.memory_gb:,.1f} GB = {est.memory_gb * 1e9 / VENDOR_GB_BYTES:,.0f} GiB of GPU memory in all)",
         y="",
         height=330,
         barmode="stack",
