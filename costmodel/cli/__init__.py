@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from costmodel.cli import (
+    audit_cmd,
     catalog_cmd,
     compare_cmd,
     estimate_cmd,
@@ -25,7 +26,17 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for _module in (catalog_cmd, estimate_cmd, compare_cmd, usage_cmd, measure_cmd, export_cmd, eval_cmd, rollup_cmd):
+for _module in (
+    catalog_cmd,
+    estimate_cmd,
+    compare_cmd,
+    usage_cmd,
+    measure_cmd,
+    export_cmd,
+    eval_cmd,
+    rollup_cmd,
+    audit_cmd,
+):
     _module.register(app)
 
 

@@ -11,6 +11,7 @@ import typer
 from pydantic import ValidationError
 
 from costmodel.cli._common import echo_json, user_errors
+from costmodel.cli._store import cli_actor, on_existing_store
 from costmodel.errors import render_validation_error
 from costmodel.evals import (
     EvalInputError,
@@ -224,10 +225,9 @@ def delete_cmd(
     run_id: Annotated[int, typer.Argument(help="Run number (`opentco eval-runs`).")],
     db: Annotated[Path | None, typer.Option(help=_DB_HELP)] = None,
 ) -> None:
-    """Delete an evaluation run with its prompts, references and answers."""
-    con = connect(db)
-    delete_run(con, run_id)
-    con.close()
+    """Delete an evaluation run with its prompts, references and answers (recorded in the audit trail)."""
+    store = db_path(db)
+    on_existing_store(store, lambda con: delete_run(con, run_id, actor=cli_actor(store)))
     typer.echo(f"deleted evaluation run #{run_id}")
 
 

@@ -7,7 +7,9 @@ from typing import Annotated
 
 import typer
 
+from costmodel.audit import AuditAction, record, sha256_of
 from costmodel.cli._common import user_errors
+from costmodel.cli._store import cli_actor, on_existing_store
 from costmodel.errors import ScenarioError
 from costmodel.export import to_html, to_xlsx, usage_summary
 from costmodel.export.usage import UsageSummary
@@ -30,6 +32,17 @@ def _usage(db: Path | None) -> UsageSummary | None:
         return usage_summary(con, source=str(path))
     finally:
         con.close()
+
+
+def _record_export(store: Path, *, file_name: str, data: bytes) -> None:
+    actor = cli_actor(store)
+    on_existing_store(
+        store,
+        lambda con: record(
+            con, action=AuditAction.EXPORT, who=actor.who, workspace=actor.workspace, subject=file_name,
+            sha256=sha256_of(data),
+        ),
+    )  # fmt: skip
 
 
 def _write(path: Path, data: bytes) -> None:
@@ -59,7 +72,10 @@ def register(app: typer.Typer) -> None:
         r = evaluate(s)
         if xlsx is not None:
             usage = _usage(db)
-            _write(xlsx, to_xlsx(s, result=r, usage=usage))
+            book = to_xlsx(s, result=r, usage=usage)
+            _write(xlsx, book)
+            if usage is not None:  # the workbook carries the store's usage: the store's trail says who took it
+                _record_export(db_path(db), file_name=xlsx.name, data=book)
             typer.echo(f"wrote {xlsx}" + (f" (usage: {len(usage.by_model)} model-months)" if usage else ""))
         if html is not None:
             _write(html, to_html(s, result=r).encode("utf-8"))

@@ -11,6 +11,7 @@ import typer
 from typer.core import TyperGroup
 
 from costmodel.cli._common import echo_json, user_errors
+from costmodel.cli._store import DB_OPTION, WORKSPACE_OPTION, cli_actor, store_path
 from costmodel.measure import (
     BenchmarkResult,
     CostInputs,
@@ -176,7 +177,8 @@ def import_results(
     concurrency: Annotated[
         int | None, typer.Option(min=1, max=1024, help="Streams in flight, when the file does not say.")
     ] = None,
-    db: Annotated[Path | None, typer.Option(help="DuckDB file (default: $OPENTCO_DB or var/opentco.duckdb).")] = None,
+    db: Annotated[Path | None, DB_OPTION] = None,
+    workspace: Annotated[str | None, WORKSPACE_OPTION] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
 ) -> None:
     """Store benchmark result files as measured runs: vLLM `bench serve --save-result` JSON, GuideLLM JSON
@@ -185,9 +187,12 @@ def import_results(
     fields = ImportFields.from_fields(
         model=model, gpu=gpu, gpu_count=gpu_count, runtime=runtime, concurrency=concurrency
     )
-    con = connect(db)
+    store = store_path(db, workspace)
+    con = connect(store)
     try:
-        runs = import_benchmark_files(con, [(f.name, f.read_bytes()) for f in files], fields=fields)
+        runs = import_benchmark_files(
+            con, [(f.name, f.read_bytes()) for f in files], fields=fields, actor=cli_actor(store)
+        )
     finally:
         con.close()
     if json_out:
@@ -197,7 +202,7 @@ def import_results(
         typer.echo(run.summary())
         for note in run.warnings[1:]:  # the first says where it came from, as the summary does
             typer.echo(f"  note: {note}")
-    typer.echo(f"store: {db_path(db)}; use a run with `opentco estimate --fit-my-runs` or on the Measure page")
+    typer.echo(f"store: {store}; use a run with `opentco estimate --fit-my-runs` or on the Measure page")
 
 
 class _MeasureGroup(TyperGroup):

@@ -1,4 +1,4 @@
-"""`opentco import FILE…` and `opentco usage summary`: usage logs from the command line."""
+"""`opentco import FILE…` and `opentco usage …`: usage logs from the command line, and deleting an import."""
 
 from __future__ import annotations
 
@@ -9,18 +9,19 @@ from typing import Annotated
 
 import typer
 
+from costmodel.audit import delete_import
 from costmodel.cli._common import echo_json, user_errors
+from costmodel.cli._store import DB_OPTION, WORKSPACE_OPTION, cli_actor, on_existing_store, store_path
 from costmodel.cli.fleet_cmd import fleet_cmd
 from costmodel.errors import CostModelError
 from costmodel.importers import IMPORTERS
 from costmodel.store import connect
-from costmodel.usage import ImportResult, RowsRejected, import_file, summarize
+from costmodel.usage import ImportResult, RowsRejected, import_file, import_history, summarize
 from costmodel.usage.folders import log_files
 from costmodel.usage.summary import MIN_PEAK_DAYS
 
 __all__ = ["register"]
 
-_DB = typer.Option("--db", help="DuckDB file (default: $OPENTCO_DB, else var/opentco.duckdb).")
 _FORMATS = ", ".join(i.name for i in IMPORTERS)
 
 
@@ -43,19 +44,26 @@ def import_cmd(
     format_name: Annotated[
         str | None, typer.Option("--format", help=f"Skip detection and read every file as: {_FORMATS}.")
     ] = None,
-    db: Annotated[Path | None, _DB] = None,
+    db: Annotated[Path | None, DB_OPTION] = None,
+    workspace: Annotated[str | None, WORKSPACE_OPTION] = None,
     rejects_dir: Annotated[
         Path, typer.Option("--rejects-dir", help="Where `<file>.rejects.csv` files are written.")
     ] = Path("."),
 ) -> None:
-    """Import usage-log files: each in one transaction, each file once, each request id once."""
+    """Import usage-log files: each in one transaction, each file once, each request id once.
+
+    Each import's audit line (who: $OPENTCO_ACTOR, else cli:<login>@<host>; the file's SHA-256) is written in
+    the import's own transaction.
+    """
     inputs = log_files(files)
-    con = connect(db)
+    store = store_path(db, workspace)
+    actor = cli_actor(store)
+    con = connect(store)
     failed = 0
     try:
         for path, name in inputs:
             try:
-                result = import_file(con, path, file_name=name, format_name=format_name)
+                result = import_file(con, path, file_name=name, format_name=format_name, actor=actor)
             except RowsRejected as ex:
                 failed += 1
                 typer.echo(f"error: {ex} Rejects: {_write_rejects(ex.result, rejects_dir)}", err=True)
@@ -76,7 +84,7 @@ def import_cmd(
 
 @user_errors
 def summary_cmd(
-    db: Annotated[Path | None, _DB] = None,
+    db: Annotated[Path | None, DB_OPTION] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Totals, peak ratio, growth and reported vs recomputed cost of everything imported."""
@@ -135,7 +143,7 @@ def workload_cmd(
     end: Annotated[
         datetime | None, typer.Option("--to", formats=["%Y-%m-%d"], help="Last day of the period (UTC), inclusive.")
     ] = None,
-    db: Annotated[Path | None, _DB] = None,
+    db: Annotated[Path | None, DB_OPTION] = None,
 ) -> None:
     """Put the workload measured in the logs (volume, token mix, cached share, peak ratio, growth) into a scenario.
 
@@ -173,7 +181,7 @@ def workload_cmd(
 @user_errors
 def replay_cmd(
     scenario: Annotated[Path, typer.Argument(help="Scenario JSON whose options the logged months are priced under.")],
-    db: Annotated[Path | None, _DB] = None,
+    db: Annotated[Path | None, DB_OPTION] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """What each logged month would have cost under each option of a scenario."""
@@ -211,7 +219,7 @@ def history_cmd(
     scenario: Annotated[
         Path | None, typer.Argument(help="Scenario JSON whose options each month is also priced under.")
     ] = None,
-    db: Annotated[Path | None, _DB] = None,
+    db: Annotated[Path | None, DB_OPTION] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Each logged month priced four ways: reported, list price in force then, today's list price, each option."""
@@ -245,8 +253,46 @@ def history_cmd(
         typer.echo(f"Not in any list-price column (genai-prices does not price them): {', '.join(h.unknown_models)}")
 
 
+@user_errors
+def imports_cmd(
+    db: Annotated[Path | None, DB_OPTION] = None,
+    workspace: Annotated[str | None, WORKSPACE_OPTION] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Every import of the store, newest first: id, file, SHA-256 and rows (the ids `usage delete` takes)."""
+    history = on_existing_store(store_path(db, workspace), import_history)
+    if as_json:
+        echo_json([h.model_dump(mode="python") for h in history])
+        return
+    if not history:
+        typer.echo("No import in this store.")
+    for h in history:
+        typer.echo(
+            f"#{h.id:<5} {h.imported_at:%Y-%m-%d %H:%M}  {h.row_count:>12,} rows  {h.format:<20} "
+            f"{h.sha256[:12]}  {h.file_name}"
+        )
+
+
+@user_errors
+def delete_cmd(
+    import_id: Annotated[int, typer.Argument(help="Import id (`opentco usage imports`).", show_default=False)],
+    yes: Annotated[bool, typer.Option("--yes", help="Confirm: the rows cannot be brought back.")] = False,
+    db: Annotated[Path | None, DB_OPTION] = None,
+    workspace: Annotated[str | None, WORKSPACE_OPTION] = None,
+) -> None:
+    """Delete an import and every row it brought, with its audit line, in one transaction."""
+    if not yes:
+        raise typer.BadParameter("deleting cannot be undone; add --yes to confirm", param_hint="--yes")
+    store = store_path(db, workspace)
+    actor = cli_actor(store)
+    entry = on_existing_store(
+        store, lambda con: delete_import(con, import_id=import_id, who=actor.who, workspace=actor.workspace)
+    )
+    typer.echo(f"deleted {entry.subject}: {entry.rows:,} usage rows (audit line #{entry.id}, by {entry.who})")
+
+
 def register(app: typer.Typer) -> None:
-    """Add `import`, `usage summary`, `usage workload`, `usage replay` and `usage history` to `app`."""
+    """Add `import` and the `usage` group (summary, workload, replay, history, fleet, imports, delete) to `app`."""
     app.command("import")(import_cmd)
     usage = typer.Typer(help="What the imported usage logs say.", no_args_is_help=True)
     usage.command("summary")(summary_cmd)
@@ -254,4 +300,6 @@ def register(app: typer.Typer) -> None:
     usage.command("replay")(replay_cmd)
     usage.command("history")(history_cmd)
     usage.command("fleet")(fleet_cmd)
+    usage.command("imports")(imports_cmd)
+    usage.command("delete")(delete_cmd)
     app.add_typer(usage, name="usage")

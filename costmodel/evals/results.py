@@ -18,6 +18,7 @@ import pyarrow as pa
 
 import costmodel.evals.schema  # noqa: F401  - registers the tables
 from costmodel._base import StrictModel
+from costmodel.audit import Actor, AuditAction, record_in_transaction
 from costmodel.evals.errors import EvalRunError
 from costmodel.evals.targets import RunSettings
 from costmodel.evals.tasks import Task, TaskSet
@@ -318,8 +319,14 @@ def result_table(con: duckdb.DuckDBPyConnection, run_id: int) -> list[dict[str, 
     return out
 
 
-def delete_run(con: duckdb.DuckDBPyConnection, run_id: int) -> None:
+def delete_run(con: duckdb.DuckDBPyConnection, run_id: int, *, actor: Actor | None = None) -> None:
     """Delete a run with its tasks, prompts, references and answers.
+
+    Args:
+        con: a cursor of this thread on the store.
+        run_id: the run's number.
+        actor: who deletes, for the audit trail: the line is written in the deletion's own transaction, so
+            the trail never names a deletion that rolled back nor misses one that happened.
 
     Raises:
         EvalRunError: there is no such run.
@@ -327,12 +334,21 @@ def delete_run(con: duckdb.DuckDBPyConnection, run_id: int) -> None:
     with writing():
         con.execute("BEGIN TRANSACTION")
         try:
-            found = con.execute("SELECT count(*) FROM eval_runs WHERE id = ?", [run_id]).fetchone()
-            if not found or not found[0]:
+            found = con.execute(
+                "SELECT r.task_set_name, (SELECT count(*) FROM eval_results WHERE run_id = r.id) "
+                "FROM eval_runs r WHERE r.id = ?",
+                [run_id],
+            ).fetchone()
+            if found is None:
                 raise EvalRunError(f"there is no evaluation run #{run_id} to delete")
             con.execute("DELETE FROM eval_results WHERE run_id = ?", [run_id])
             con.execute("DELETE FROM eval_tasks WHERE run_id = ?", [run_id])
             con.execute("DELETE FROM eval_runs WHERE id = ?", [run_id])
+            if actor is not None:
+                record_in_transaction(
+                    con, actor, action=AuditAction.DELETE, subject=f"evaluation run #{run_id} {found[0]}",
+                    rows=int(found[1]),
+                )  # fmt: skip
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from costmodel.audit import AuditAction
 from costmodel.errors import CostModelError
 from costmodel.evals import EvalJob, RunSummary, delete_run, list_runs, result_table, summarise
-from dashboard.components.audited import audit
+from dashboard.components.audited import actor
 from dashboard.components.quality_results import accuracy_chart, disagreements, paired_lines, target_table
 from dashboard.components.quality_scenario import use_in_scenario
 from dashboard.components.quality_setup import build_settings, pick_task_set, settings_input
@@ -110,8 +109,7 @@ use_in_scenario(summary)
 with st.expander("Delete this run"):
     st.caption("Deletes its tasks, prompts, references and answers from the local store.")
     if st.button(f"Delete run #{run_id}", key="q_delete", disabled=job is not None):
-        delete_run(store_cursor(), run_id)
-        audit(AuditAction.DELETE, subject=f"evaluation run #{run_id} {info.task_set_name}", rows=info.results)
+        delete_run(store_cursor(), run_id, actor=actor())
         st.session_state.pop(_SELECTED, None)
         flash("success", f"Run #{run_id} deleted.")
         st.rerun()

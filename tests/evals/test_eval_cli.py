@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from costmodel.audit import audit_entries
 from costmodel.cli import app
 from costmodel.evals import list_runs, load_results, summarise
 from costmodel.store import connect
@@ -89,8 +90,17 @@ def test_json_output_is_the_documented_object(tmp_path, fake, fake2):
 
     runs = runner.invoke(app, ["eval-runs", "--db", str(db), "--json"])
     assert [r["run_id"] for r in json.loads(runs.stdout)] == [2, 1]
-    gone = runner.invoke(app, ["eval-delete", "1", "--db", str(db)])
+    gone = runner.invoke(app, ["eval-delete", "1", "--db", str(db)], env={"OPENTCO_ACTOR": "ops@example.com"})
     assert gone.exit_code == 0 and "deleted evaluation run #1" in gone.stdout
+    con = connect(db)
+    (line,) = audit_entries(con)  # the deletion's audit line, written in the deletion's transaction
+    con.close()
+    assert (line.who, line.action, line.subject, line.rows) == (
+        "ops@example.com",
+        "delete",
+        "evaluation run #1 tasks.jsonl",
+        80,
+    )
     again = runner.invoke(app, ["eval-delete", "1", "--db", str(db)])
     assert again.exit_code == 2 and "there is no evaluation run #1" in again.stderr
 
