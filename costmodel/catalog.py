@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
@@ -320,6 +321,62 @@ class _Index(Generic[T]):
         return list(self._canonical)
 
 
+_GPU_PHRASES = re.compile(r"macbook (pro|air)|mac (studio|mini|pro)|sxm\d?|hbm\d?e?|max-q")
+"""Machine names and form-factor words that say nothing about which GPU row it is, except Max-Q, which marks a
+lower-power part: it is kept as a word (`maxq`) so such a name matches no full-power row."""
+
+_GPU_NOISE = frozenset(
+    {
+        *("nvidia", "geforce", "amd", "instinct", "apple", "tesla", "gpu", "graphics"),
+        *("server", "workstation", "edition", "superchip", "hgx", "dgx", "oam"),
+    }
+)
+"""Vendor, brand and packaging words: "NVIDIA GeForce RTX 4090" and "RTX 4090" are one product."""
+
+
+def _gpu_words(name: str) -> tuple[frozenset[str], int | None]:
+    """A GPU name as a set of identifying words and the memory size it states (GB), if any.
+
+    Letters and digits are split apart (`rtx4090` = `rtx 4090`, `76-core` = `76 core`), so the spellings of one
+    product — a catalog alias, NVML's `NVIDIA A100-SXM4-80GB`, a cloud's `A100 80GB` — give the same words.
+    """
+    text = _GPU_PHRASES.sub(lambda m: " maxq " if m.group(0) == "max-q" else " ", name.lower())
+    tokens = re.findall(r"[a-z]+|\d+", text)
+    memory_gb = None
+    words: set[str] = set()
+    for i, tok in enumerate(tokens):
+        if tok in ("gb", "gib") and i and tokens[i - 1].isdigit():
+            memory_gb = int(tokens[i - 1])
+            words.discard(tokens[i - 1])
+        elif tok not in _GPU_NOISE:
+            words.add(tok)
+    return frozenset(words), memory_gb
+
+
+class _GpuProducts:
+    """GPU product names as NVML, clouds and spec sheets spell them, for names no alias lists.
+
+    A name matches a row when its identifying words equal those of one of the row's names, and a memory size it
+    states is the one that name states (or, when that name states none, the row's): `NVIDIA H100 80GB HBM3` is
+    H100-SXM, `NVIDIA A100-SXM4-80GB` is A100-80GB. An extra word (`H200 NVL`, `M3 Max 30-core`), a size that
+    differs, a size the row's name needs but the query lacks (`A100 PCIe`: 40 or 80 GB?) or two rows that fit
+    equally well match nothing: a wrong GPU would be worse than the question.
+    """
+
+    def __init__(self, gpus: Iterable[GpuSpec]) -> None:
+        self._names = [(g, _gpu_words(n)) for g in gpus for n in (g.gpu_id, g.name, *g.aliases)]
+
+    def match(self, name: str) -> GpuSpec | None:
+        words, memory_gb = _gpu_words(name)
+        found = {
+            g.gpu_id: g
+            for g, (row_words, row_memory_gb) in self._names
+            if row_words == words
+            and (memory_gb == row_memory_gb or (row_memory_gb is None and memory_gb in (None, round(g.memory_gb))))
+        }
+        return next(iter(found.values())) if len(found) == 1 else None
+
+
 class Catalog:
     """All curated data, loaded once per data directory."""
 
@@ -331,6 +388,7 @@ class Catalog:
         self.prices: list[GpuPrice] = _load_prices(root)
         self._price_lookups: dict[tuple[str, str | None, str | None], tuple[GpuPrice, ...]] = {}
         self._gpu = _Index("GPU", ((g, (g.gpu_id, g.name, *g.aliases)) for g in self.gpus))
+        self._gpu_products = _GpuProducts(self.gpus)
         self._model = _Index("model", ((m, (m.model_id, m.hf_repo, m.name, *m.aliases)) for m in self.models))
         self._quant = _Index("quantization", ((q, (q.quant_id, q.name, *q.aliases)) for q in self.quants))
         unknown = sorted({p.gpu_id for p in self.prices} - {g.gpu_id for g in self.gpus})
@@ -338,7 +396,14 @@ class Catalog:
             raise DataFileError(f"gpu prices name GPUs missing from gpus.csv: {', '.join(unknown)}")
 
     def gpu(self, name: str) -> GpuSpec:
-        return self._gpu.get(name)
+        """The GPU a name means: an id or alias, else the same product spelled another way (`_GpuProducts`)."""
+        try:
+            return self._gpu.get(name)
+        except UnknownName:
+            found = self._gpu_products.match(name)
+            if found is None:
+                raise
+            return found
 
     def model(self, name: str) -> ModelArch:
         return self._model.get(name)

@@ -80,6 +80,53 @@ def test_model_names_resolve_through_repo_ids_and_aliases(name, expected):
     assert catalog().model(name).model_id == expected
 
 
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("NVIDIA H100 80GB HBM3", "H100-SXM"),  # what nvidia-smi prints
+        ("NVIDIA A100-SXM4-80GB", "A100-80GB"),
+        ("NVIDIA A100-SXM4-40GB", "A100-40GB"),
+        ("NVIDIA H100 PCIe 80GB", "H100-PCIE"),
+        ("NVIDIA H100 NVL 94GB", "H100-NVL"),
+        ("H200 SXM 141GB", "H200-SXM"),
+        ("B200 SXM 180GB", "B200"),
+        ("NVIDIA RTX PRO 6000 Blackwell Workstation Edition", "RTX-PRO-6000"),
+        ("NVIDIA GeForce RTX 3090Ti", "RTX-3090-TI"),
+        ("AMD Instinct MI300X OAM", "MI300X"),
+        ("Apple M2 Ultra 76-core GPU", "M2-ULTRA"),
+        ("MacBook Pro M3 Max", "M3-MAX"),
+        ("M4 Max (40-core GPU)", "M4-MAX"),
+    ],
+)
+def test_gpu_product_names_resolve_when_no_alias_lists_them(name, expected):
+    assert catalog().gpu(name).gpu_id == expected
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "H100 40GB",  # a size the row does not have
+        "A100 PCIe",  # 40 or 80 GB: the only A100 PCIe name states 80
+        "NVIDIA H200 NVL",  # another product: an extra word
+        "NVIDIA RTX PRO 6000 Blackwell Max-Q Workstation Edition",  # the 300 W part
+        "M3 Max 30-core GPU",  # fewer cores, less bandwidth than the catalog's 40-core M3 Max
+        "RTX 6000",  # Ada or Blackwell (or Turing)?
+        "GB200",
+    ],
+)
+def test_gpu_names_that_could_mean_another_part_stay_unknown(name):
+    with pytest.raises(UnknownName):
+        catalog().gpu(name)
+
+
+def test_every_catalog_gpu_name_with_its_vendor_prefix_resolves_to_its_own_row():
+    cat = catalog()
+    vendor = {"NVIDIA": "NVIDIA ", "AMD": "AMD Instinct ", "Apple": "Apple "}
+    for g in cat.gpus:
+        for n in (g.gpu_id, g.name, *g.aliases):
+            assert cat.gpu(vendor.get(g.vendor, "") + n.upper()).gpu_id == g.gpu_id, n
+
+
 def test_unknown_gpu_suggests_close_names():
     with pytest.raises(UnknownName) as ex:
         catalog().gpu("h10")
