@@ -270,13 +270,51 @@ _VARIANT_WORDS = ("hf", "chat", "instruct", "it", "base", "pt", "latest")
 """Name parts that tell a checkpoint's training stage, not its architecture (`Llama-2-7b-hf` = `Llama-2-7b-chat-hf`)."""
 
 
+_CHECKPOINT_TAIL = re.compile(
+    r"(-(awq|gptq|gguf|mlx|bnb|fp8|fp4|nvfp4|mxfp4|int4|int8|w4a16|w8a8|w4a4|[2-8]bit|qat|dynamic|static|quantized"
+    r"|i?q[2-8](-k)?(-[sml]|-xx?s)?|q[458]-[01]|f16|f32|bf16|fp16|\d{4}))+$"
+)
+"""What a checkpoint's name adds after the architecture's: a weight format (`-AWQ`, `-FP8-dynamic`, `-GGUF`,
+`-4bit`, an Ollama/GGUF tag such as `q4_K_M`) or a dated revision (`-0528`, `-2507`). The weights change,
+the shapes do not."""
+
+
 def _variant_key(name: str) -> str:
-    """A name reduced to its architecture: no organisation, no base/chat/instruct suffixes."""
-    key = _norm(name).rsplit("/", 1)[-1].replace(":", "-")
-    parts = key.split("-")
-    while len(parts) > 1 and parts[-1] in _VARIANT_WORDS:
-        parts.pop()
-    return "-".join(parts)
+    """A name reduced to its architecture: no organisation, no base/chat/instruct suffixes, no weight format
+    or dated revision (`Qwen/Qwen3-32B-FP8`, `deepseek-ai/DeepSeek-R1-0528`, `llama3.1:70b-instruct-q4_K_M`)."""
+    key = _norm(name).rsplit("/", 1)[-1].removesuffix(".gguf").replace(":", "-").replace(" ", "-")
+    while True:  # `-Instruct-2507-FP8`: formats, revisions and stages may come in any order
+        parts = _CHECKPOINT_TAIL.sub("", key).split("-")
+        while len(parts) > 1 and parts[-1] in _VARIANT_WORDS:
+            parts.pop()
+        if (stripped := "-".join(parts)) == key:
+            return key
+        key = stripped
+
+
+_GGUF_TAG = re.compile(r"(?:^|-)(q[458]-[01]|i?q[2-8](?:-k)?(?:-[sml]|-xx?s)?)(?:[-.]|$)")
+
+
+def _checkpoint_quant_id(name: str) -> str | None:
+    """The weight format a checkpoint's name states, as a quant id (`Qwen3-32B-FP8` → `fp8`), if it states one
+    this catalog can mean without guessing: `-GGUF` alone (a folder of many formats), bitsandbytes `-4bit` or
+    `GPTQ-Int8` (no such row) say nothing."""
+    key = _norm(name).replace(":", "-").replace(" ", "-").replace(".", "-")
+    words = set(re.split(r"[-/]", key))
+    mlx = "mlx" in words or "mlx-community/" in _norm(name)
+    for word, quant_id in (("nvfp4", "nvfp4"), ("mxfp4", "mxfp4"), ("fp4", "nvfp4"), ("awq", "awq-int4")):
+        if word in words:
+            return quant_id
+    if "gptq" in words:
+        return None if "int8" in words else "gptq-int4"
+    if "fp8" in words:
+        return "fp8"
+    if "w8a8" in words or "int8" in words:
+        return "int8-w8a8"
+    if mlx and ("4bit" in words or "8bit" in words):
+        return "mlx-4bit" if "4bit" in words else "mlx-8bit"
+    tag = _GGUF_TAG.search(_norm(name).rsplit("/", 1)[-1].replace(":", "-"))
+    return f"gguf-{tag.group(1).replace('-', '_')}" if tag else None
 
 
 class _Index(Generic[T]):
@@ -415,12 +453,22 @@ class Catalog:
         if not variant:
             return model, None
         return model, (
-            f"{name} is not in the catalog; used {model.model_id} ({model.name}, {model.hf_repo}): base, chat "
-            "and instruct checkpoints of one model share its architecture, so the throughput is the same"
+            f"{name} is not in the catalog; used {model.model_id} ({model.name}, {model.hf_repo}): base, chat, "
+            "instruct, quantized and re-released checkpoints of one model share its architecture (layers, heads, "
+            "experts), so only the weight format can change the throughput"
         )
 
     def quant(self, name: str) -> QuantFormat:
         return self._quant.get(name)
+
+    def checkpoint_quant(self, name: str) -> QuantFormat | None:
+        """The catalog's quantization that a checkpoint's name states (`-AWQ`, `-FP8-dynamic`, `q4_K_M`,
+        `mlx-community/…-4bit`), or None when it states none this catalog holds."""
+        quant_id = _checkpoint_quant_id(name)
+        try:
+            return self._quant.get(quant_id) if quant_id else None
+        except UnknownName:  # a GGUF tag with no catalog row (q3_K_S …): not guessed from a neighbour
+            return None
 
     def gpu_prices(self, gpu_id: str, *, plan: str | None = None, provider: str | None = None) -> list[GpuPrice]:
         """Known hourly prices for a GPU, cheapest first, optionally for one plan and provider."""

@@ -8,7 +8,7 @@ from typing import Annotated
 import duckdb
 import typer
 
-from costmodel.catalog import ModelArch, catalog, model_from_hf_config
+from costmodel.catalog import Catalog, ModelArch, QuantFormat, catalog, model_from_hf_config
 from costmodel.cli._common import echo_json, user_errors
 from costmodel.errors import ScenarioError
 from costmodel.throughput import EstimateMode, SpeculativeDecoding, estimate, gpus_needed
@@ -83,6 +83,20 @@ def _own_run_levels(
         return [], 0
 
 
+def _quant_for(cat: Catalog, quant: str | None, model: str | None) -> tuple[QuantFormat, str | None]:
+    """The quantization to estimate in: `--quant`, else the one the checkpoint's name states, else BF16; with a
+    note when the name states one (so a user sees why, or that `--quant` overrides the name)."""
+    stated = cat.checkpoint_quant(model) if model else None
+    if quant is not None:
+        q = cat.quant(quant)
+        if stated is not None and stated.quant_id != q.quant_id:
+            return q, f"the name {model} states {stated.name}; estimated in {q.name} as --quant asks"
+        return q, None
+    if stated is not None:
+        return stated, f"the name {model} states {stated.name}: estimated in it (--quant overrides)"
+    return cat.quant("bf16"), None
+
+
 def register(app: typer.Typer) -> None:
     @app.command("estimate")
     @user_errors
@@ -100,7 +114,13 @@ def register(app: typer.Typer) -> None:
         gpus: Annotated[
             int | None, typer.Option(min=1, max=64, help="GPUs per replica; default: fewest that fit.")
         ] = None,
-        quant: Annotated[str, typer.Option(help="Quantization id (bf16, fp8, awq-int4, gguf-q4_k_m …).")] = "bf16",
+        quant: Annotated[
+            str | None,
+            typer.Option(
+                help="Quantization id (bf16, fp8, awq-int4, gguf-q4_k_m …); default: the format the model name "
+                "states (Qwen/Qwen3-32B-FP8, llama3.1:8b-instruct-q4_K_M), else bf16."
+            ),
+        ] = None,
         concurrency: Annotated[int, typer.Option(min=1, max=4096, help="Concurrent streams.")] = 1,
         input_tokens: Annotated[int, typer.Option(min=1, help="Prompt tokens per request.")] = 1000,
         output_tokens: Annotated[int, typer.Option(min=1, help="Output tokens per request.")] = 300,
@@ -141,7 +161,9 @@ def register(app: typer.Typer) -> None:
             m, note = cat.resolve_model(model)
         else:
             raise ScenarioError("give --model (a catalog name or Hugging Face id) or --model-config (a config.json)")
-        g, q = cat.gpu(gpu), cat.quant(quant)
+        g = cat.gpu(gpu)
+        q, quant_note = _quant_for(cat, quant, model if model_config is None else None)
+        note = "; ".join(n for n in (note, quant_note) if n) or None
         kv = None if kv_cache_dtype == "auto" else kv_cache_dtype
         need = gpus_needed(m, g, q, context_tokens=input_tokens + output_tokens, kv_cache_dtype=kv, runtime=runtime)
         spec = (

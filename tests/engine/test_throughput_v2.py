@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from costmodel.calibration import REGIMES, calibrated_efficiency, calibration_report, fit_to_measurements
 from costmodel.catalog import catalog, model_from_hf_config
-from costmodel.errors import DataFileError, ScenarioError
+from costmodel.errors import DataFileError, ScenarioError, UnknownName
 from costmodel.throughput import (
     ERROR_BAND_PCT,
     Basis,
@@ -297,6 +297,57 @@ def test_mlx_formats_run_on_the_mlx_family():
 def test_base_checkpoints_resolve_to_their_architecture_with_a_note(name, model_id):
     m, note = CAT.resolve_model(name)
     assert m.model_id == model_id and note and model_id in note and "architecture" in note
+
+
+@pytest.mark.parametrize(
+    ("name", "model_id", "quant_id"),
+    [
+        ("Qwen/Qwen3-32B-FP8", "qwen3-32b", "fp8"),
+        ("RedHatAI/Meta-Llama-3.1-8B-Instruct-FP8-dynamic", "llama-3.1-8b", "fp8"),
+        ("Qwen/Qwen2.5-72B-Instruct-AWQ", "qwen2.5-72b", "awq-int4"),
+        ("Qwen/Qwen2.5-7B-Instruct-GPTQ-Int4", "qwen2.5-7b", "gptq-int4"),
+        ("nvidia/Llama-3.3-70B-Instruct-FP4", "llama-3.3-70b", "nvfp4"),
+        ("mlx-community/Meta-Llama-3.1-8B-Instruct-4bit", "llama-3.1-8b", "mlx-4bit"),
+        ("llama3.1:70b-instruct-q4_K_M", "llama-3.1-70b", "gguf-q4_k_m"),
+        ("bartowski/Llama-3.1-8B-Instruct-Q8_0.gguf", "llama-3.1-8b", "gguf-q8_0"),
+        ("deepseek-ai/DeepSeek-R1-0528", "deepseek-r1", None),  # a dated re-release: same shapes
+        ("Qwen/Qwen3-30B-A3B-Instruct-2507-FP8", "qwen3-30b-a3b", "fp8"),
+        ("unsloth/Llama-3.3-70B-Instruct-GGUF", "llama-3.3-70b", None),  # many formats in one repo: not guessed
+        ("unsloth/Llama-3.1-8B-Instruct-bnb-4bit", "llama-3.1-8b", None),  # bitsandbytes: no catalog row
+        ("Qwen/Qwen2.5-7B-Instruct-GPTQ-Int8", "qwen2.5-7b", None),
+        ("Llama 3.1 8B", "llama-3.1-8b", None),
+    ],
+)
+def test_quantized_and_re_released_checkpoints_resolve_and_state_their_format(name, model_id, quant_id):
+    m, note = CAT.resolve_model(name)
+    assert m.model_id == model_id and note and "architecture" in note
+    q = CAT.checkpoint_quant(name)
+    assert (q.quant_id if q else None) == quant_id
+
+
+@pytest.mark.parametrize("name", ["ibm-granite/granite-3.3-8b-instruct", "Qwen/Qwen3-4B-AWQ", "gemma3:1b-it-qat"])
+def test_a_checkpoint_of_an_architecture_the_catalog_lacks_stays_unknown(name):
+    with pytest.raises(UnknownName):
+        CAT.resolve_model(name)
+
+
+def test_estimate_uses_the_format_the_name_states_unless_quant_is_given():
+    from costmodel.cli import app
+
+    runner = CliRunner()
+    stated = runner.invoke(
+        app, ["estimate", "--gpu", "NVIDIA H100 80GB HBM3", "--model", "Qwen/Qwen3-32B-AWQ", "--json"]
+    )
+    assert stated.exit_code == 0, stated.output
+    out = json.loads(stated.stdout)
+    assert out["quant"] == "awq-int4" and out["gpu"] == "H100-SXM" and "--quant overrides" in out["model_note"]
+    given = runner.invoke(
+        app, ["estimate", "--gpu", "h100", "--model", "Qwen/Qwen3-32B-AWQ", "--quant", "bf16", "--json"]
+    )
+    out = json.loads(given.stdout)
+    assert out["quant"] == "bf16" and "as --quant asks" in out["model_note"]
+    plain = json.loads(runner.invoke(app, ["estimate", "--gpu", "h100", "--model", "qwen3-32b", "--json"]).stdout)
+    assert plain["quant"] == "bf16" and plain["model_note"] is None
 
 
 def test_catalog_names_resolve_without_a_note():
