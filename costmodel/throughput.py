@@ -54,6 +54,7 @@ engineering values (*estimated*) and are replaced by factors fitted to published
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import lru_cache
@@ -124,9 +125,29 @@ NVIDIA NIM (its optimized profiles are TensorRT-LLM engines; NIM for LLMs docs, 
 MLPerf Inference submissions (TensorRT-LLM, per their system descriptions)."""
 
 
+_RUNTIME_SPELLINGS = {
+    **dict.fromkeys(("tensorrt", "trt-llm", "trtllm", "trtllm-serve", "tensorrt-llm-backend"), "tensorrt-llm"),
+    **dict.fromkeys(("nim", "nim-llm", "nvidia-nim-for-llms"), "nvidia-nim"),
+    **dict.fromkeys(("llamacpp", "llama-cpp", "llama-server", "llama-bench", "llama.cpp-metal"), "llama.cpp"),
+    **dict.fromkeys(("mlx-lm", "mlx-lm-server", "mlx-examples"), "mlx"),
+    **dict.fromkeys(("text-generation-inference", "hf-tgi"), "tgi"),
+    **dict.fromkeys(("vllm-openai", "vllm-serve"), "vllm"),
+    **dict.fromkeys(("lmstudio", "lm-studio"), "lm-studio"),
+}
+"""Other spellings of the runtimes the sets here name, as benchmark reports and users write them."""
+
+_RUNTIME_VERSION = re.compile(r"[\s-]*(\(.*\)|v?\d+(\.\w+)+|v\d+|b\d{3,})$")
+"""A trailing version (`0.6.3`, `v0.12.0rc1`, `v0.4.3.post2`), llama.cpp build (`b4167`) or remark in brackets."""
+
+
 def _runtime_name(runtime: str | None) -> str:
-    """A runtime name as the sets above spell it (None: no runtime named)."""
-    return (runtime or "").strip().lower()
+    """A runtime name as the sets here spell it (None: no runtime named): case, version and spelling do not
+    change the engine (`TensorRT-LLM v0.12`, `trt_llm`, `llama.cpp (Metal)`, `mlx_lm`, `vLLM 0.6.3`)."""
+    name = " ".join((runtime or "").strip().lower().split())
+    while (bare := _RUNTIME_VERSION.sub("", name)) != name:
+        name = bare
+    name = name.replace("_", "-").replace(" ", "-")
+    return _RUNTIME_SPELLINGS.get(name, name)
 
 
 def uses_tensorrt_engines(runtime: str | None) -> bool:

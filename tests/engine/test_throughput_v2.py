@@ -545,3 +545,24 @@ def test_cli_fit_my_runs_reports_error_before_and_after(tmp_path):
     assert "calibrated on your runs" in res.output
     res = runner.invoke(app, ["estimate", "--model", "qwen3-8b", "--gpu", "h100", "--db", str(db), "--fit-my-runs"])
     assert res.exit_code == 2 and "no stored" in res.output
+
+
+@pytest.mark.parametrize(
+    ("spelling", "runtime"),
+    [
+        ("TensorRT-LLM v0.12.0", "tensorrt-llm"),
+        ("trt_llm", "tensorrt-llm"),
+        ("NVIDIA NIM", "nvidia-nim"),
+        ("vLLM 0.6.3", "vllm"),
+        ("SGLang v0.4.3.post2", "sglang"),
+        ("TGI 2.4.1", "tgi"),
+        ("text-generation-inference", "tgi"),
+        ("llama.cpp (Metal)", "llama.cpp"),
+        ("llama.cpp b4167", "llama.cpp"),
+        ("mlx_lm", "mlx"),
+    ],
+)
+def test_a_runtime_spelled_with_its_version_or_another_way_is_the_same_engine(spelling, runtime):
+    m, g, q = CAT.model("llama-3.1-8b"), CAT.gpu("h100"), CAT.quant("fp16")
+    args = dict(concurrency=16, input_tokens=2000, output_tokens=200)
+    assert estimate(m, g, q, runtime=spelling, **args) == estimate(m, g, q, runtime=runtime, **args)
