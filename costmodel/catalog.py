@@ -320,8 +320,11 @@ def _checkpoint_quant_id(name: str) -> str | None:
 class _Index(Generic[T]):
     """Case-insensitive name → item lookup with did-you-mean suggestions."""
 
-    def __init__(self, kind: str, items: Iterable[tuple[T, Iterable[str]]]) -> None:
+    def __init__(self, kind: str, items: Iterable[tuple[T, Iterable[str]]], *, variants: bool = False) -> None:
+        """`variants`: also match a name by its architecture (`_variant_key`), which only models have: for GPUs
+        and formats the stripped words (`-4bit`, a 4-digit number) are what tells rows apart."""
         self.kind = kind
+        self.variants = variants
         self._by_name: dict[str, T] = {}
         self._by_variant: dict[str, T | None] = {}  # None: two rows share the key, so it resolves to neither
         self._canonical: list[str] = []
@@ -347,7 +350,7 @@ class _Index(Generic[T]):
         for suffix in ("-instruct", "-it", "-chat", ":latest"):
             if key.endswith(suffix) and key.removesuffix(suffix) in self._by_name:
                 return self._by_name[key.removesuffix(suffix)], False
-        item = self._by_variant.get(_variant_key(name))
+        item = self._by_variant.get(_variant_key(name)) if self.variants else None
         if item is not None:
             return item, True
         raise UnknownName(self.kind, name, self._canonical)
@@ -415,6 +418,31 @@ class _GpuProducts:
         return next(iter(found.values())) if len(found) == 1 else None
 
 
+_QUANT_NOISE = frozenset(
+    {"native", "dynamic", "static", "weights", "weight", "only", "quantized", "quantization", "format"}
+)
+"""Words that describe a format without choosing between catalog rows (`MXFP4 (native)`, `FP8 dynamic`)."""
+
+
+def _quant_words(name: str) -> frozenset[str]:
+    """A quantization name as a set of words: `MLX 4-bit` = `mlx-4bit`, `INT4 AWQ` = `awq-int4`."""
+    text = re.sub(r"(\d+)[\s_-]*bits?\b", r"\1bit", re.sub(r"[()]", " ", name.lower()))
+    return frozenset(w for w in re.split(r"[^a-z0-9]+", text) if w and w not in _QUANT_NOISE)
+
+
+class _QuantWords:
+    """Quantization names in any word order and spacing, for names no alias lists; two rows that fit equally
+    well match nothing."""
+
+    def __init__(self, quants: Iterable[QuantFormat]) -> None:
+        self._names = [(q, _quant_words(n)) for q in quants for n in (q.quant_id, q.name, *q.aliases)]
+
+    def match(self, name: str) -> QuantFormat | None:
+        words = _quant_words(name)
+        found = {q.quant_id: q for q, row_words in self._names if words and row_words == words}
+        return next(iter(found.values())) if len(found) == 1 else None
+
+
 class Catalog:
     """All curated data, loaded once per data directory."""
 
@@ -427,8 +455,11 @@ class Catalog:
         self._price_lookups: dict[tuple[str, str | None, str | None], tuple[GpuPrice, ...]] = {}
         self._gpu = _Index("GPU", ((g, (g.gpu_id, g.name, *g.aliases)) for g in self.gpus))
         self._gpu_products = _GpuProducts(self.gpus)
-        self._model = _Index("model", ((m, (m.model_id, m.hf_repo, m.name, *m.aliases)) for m in self.models))
+        self._model = _Index(
+            "model", ((m, (m.model_id, m.hf_repo, m.name, *m.aliases)) for m in self.models), variants=True
+        )
         self._quant = _Index("quantization", ((q, (q.quant_id, q.name, *q.aliases)) for q in self.quants))
+        self._quant_words = _QuantWords(self.quants)
         unknown = sorted({p.gpu_id for p in self.prices} - {g.gpu_id for g in self.gpus})
         if unknown:
             raise DataFileError(f"gpu prices name GPUs missing from gpus.csv: {', '.join(unknown)}")
@@ -459,7 +490,14 @@ class Catalog:
         )
 
     def quant(self, name: str) -> QuantFormat:
-        return self._quant.get(name)
+        """The quantization a name means: an id or alias, else the same words in another order or spacing."""
+        try:
+            return self._quant.get(name)
+        except UnknownName:
+            found = self._quant_words.match(name)
+            if found is None:
+                raise
+            return found
 
     def checkpoint_quant(self, name: str) -> QuantFormat | None:
         """The catalog's quantization that a checkpoint's name states (`-AWQ`, `-FP8-dynamic`, `q4_K_M`,

@@ -111,6 +111,7 @@ def test_gpu_product_names_resolve_when_no_alias_lists_them(name, expected):
         "NVIDIA RTX PRO 6000 Blackwell Max-Q Workstation Edition",  # the 300 W part
         "M3 Max 30-core GPU",  # fewer cores, less bandwidth than the catalog's 40-core M3 Max
         "RTX 6000",  # Ada or Blackwell (or Turing)?
+        "RTX PRO 5000",  # a smaller card of the same family: model names drop 4-digit revisions, GPUs must not
         "GB200",
     ],
 )
@@ -125,6 +126,27 @@ def test_every_catalog_gpu_name_with_its_vendor_prefix_resolves_to_its_own_row()
     for g in cat.gpus:
         for n in (g.gpu_id, g.name, *g.aliases):
             assert cat.gpu(vendor.get(g.vendor, "") + n.upper()).gpu_id == g.gpu_id, n
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("MLX 4-bit", "mlx-4bit"),
+        ("mlx-8-bit", "mlx-8bit"),
+        ("INT4 AWQ", "awq-int4"),
+        ("MXFP4 (native)", "mxfp4"),
+        ("FP8 (dynamic)", "fp8"),
+        ("Q4_K_M (GGUF)", "gguf-q4_k_m"),
+    ],
+)
+def test_quantization_names_resolve_in_any_word_order_and_spacing(name, expected):
+    assert catalog().quant(name).quant_id == expected
+
+
+@pytest.mark.parametrize("name", ["int4", "4-bit", "Q8", "nf4"])
+def test_quantization_names_that_fit_several_rows_or_none_stay_unknown(name):
+    with pytest.raises(UnknownName):
+        catalog().quant(name)
 
 
 def test_unknown_gpu_suggests_close_names():
