@@ -628,7 +628,9 @@ def model_from_hf_config(source: Path | str | dict[str, object], *, name: str | 
     `num_local_experts`/`num_experts`/`n_routed_experts`, `num_experts_per_tok`, `moe_intermediate_size`,
     `n_shared_experts`, `first_k_dense_replace`, MLA fields `kv_lora_rank`/`q_lora_rank`/`qk_rope_head_dim`/
     `qk_nope_head_dim`/`v_head_dim`, `sliding_window` with `layer_types` or `sliding_window_pattern`, and the
-    Mamba fields of hybrid models `mamba_expand`/`mamba_d_state`/`mamba_d_conv`), looking inside `text_config`
+    Mamba fields of hybrid models `mamba_expand`/`mamba_d_state`/`mamba_d_conv`, and the Gated DeltaNet fields of
+    linear-attention hybrids `full_attention_interval`/`linear_num_value_heads`/`linear_key_head_dim`/
+    `linear_value_head_dim`/`linear_conv_kernel_dim`, as in Qwen3-Next), looking inside `text_config`
     for multimodal checkpoints (https://huggingface.co/docs/transformers/main_classes/configuration).
     Parameter counts are derived from the shapes (gated MLPs: three matrices), so they are approximate.
 
@@ -676,10 +678,20 @@ def model_from_hf_config(source: Path | str | dict[str, object], *, name: str | 
     shared_inter = _cfg_int(cfg, "shared_expert_intermediate_size", "shared_intermediate_size")
     dense_first = _cfg_int(cfg, "first_k_dense_replace", default=0) or 0
     layer_types = [str(t).lower() for t in cfg.get("layer_types") or cfg.get("layers_block_type") or []]  # type: ignore[union-attr]
-    mamba_layers = sum("mamba" in t for t in layer_types)
+    linear_heads = _cfg_int(cfg, "linear_num_value_heads")
+    if not layer_types and linear_heads and (interval := _cfg_int(cfg, "full_attention_interval")):
+        # Qwen3-Next: every `full_attention_interval`-th layer is full attention, the rest Gated DeltaNet
+        layer_types = ["full_attention" if (i + 1) % interval == 0 else "linear_attention" for i in range(layers)]
+    mamba_layers = sum("mamba" in t or "linear" in t for t in layer_types)
     attn_layers = layers - mamba_layers
     ssm_inner = ssm_state = ssm_conv = None
-    if mamba_layers:
+    if mamba_layers and linear_heads:
+        # a Gated DeltaNet layer keeps one key_dim × value_dim state per value head, like a Mamba-2 state
+        # of inner = heads × value_dim and d_state = key_dim (transformers Qwen3NextConfig fields)
+        ssm_inner = linear_heads * (_cfg_int(cfg, "linear_value_head_dim", default=128) or 128)
+        ssm_state = _cfg_int(cfg, "linear_key_head_dim", default=128)
+        ssm_conv = _cfg_int(cfg, "linear_conv_kernel_dim", default=4)
+    elif mamba_layers:
         ssm_inner = (_cfg_int(cfg, "mamba_expand", default=2) or 2) * hidden
         ssm_state = _cfg_int(cfg, "mamba_d_state", "ssm_state_size", default=128)
         ssm_conv = _cfg_int(cfg, "mamba_d_conv", "conv_kernel", default=4)

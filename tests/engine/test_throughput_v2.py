@@ -566,3 +566,41 @@ def test_a_runtime_spelled_with_its_version_or_another_way_is_the_same_engine(sp
     m, g, q = CAT.model("llama-3.1-8b"), CAT.gpu("h100"), CAT.quant("fp16")
     args = dict(concurrency=16, input_tokens=2000, output_tokens=200)
     assert estimate(m, g, q, runtime=spelling, **args) == estimate(m, g, q, runtime=runtime, **args)
+
+
+QWEN3_NEXT_CONFIG = {  # shapes of Qwen/Qwen3-Next-80B-A3B-Instruct (transformers Qwen3NextConfig fields)
+    "_name_or_path": "Qwen/Qwen3-Next-80B-A3B-Instruct",
+    "architectures": ["Qwen3NextForCausalLM"],
+    "model_type": "qwen3_next",
+    "hidden_size": 2048,
+    "num_hidden_layers": 48,
+    "num_attention_heads": 16,
+    "num_key_value_heads": 2,
+    "head_dim": 256,
+    "intermediate_size": 5120,
+    "vocab_size": 151936,
+    "num_experts": 512,
+    "num_experts_per_tok": 10,
+    "moe_intermediate_size": 512,
+    "shared_expert_intermediate_size": 512,
+    "full_attention_interval": 4,
+    "linear_num_value_heads": 32,
+    "linear_num_key_heads": 16,
+    "linear_key_head_dim": 128,
+    "linear_value_head_dim": 128,
+    "linear_conv_kernel_dim": 4,
+    "max_position_embeddings": 262144,
+    "tie_word_embeddings": False,
+}
+
+
+def test_a_linear_attention_hybrid_config_keeps_kv_only_in_its_full_attention_layers():
+    m = model_from_hf_config(QWEN3_NEXT_CONFIG)
+    assert 75 < m.total_params_b < 85 and 2.5 < m.active_params_b < 4.5  # "80B-A3B"
+    assert (m.attention_layers, m.ssm_layers) == (12, 36)  # every 4th layer is full attention
+    q = CAT.quant("bf16")
+    per_token = 12 * 2 * 2 * 256 * 2  # full-attention layers × K and V × KV heads × head_dim × bytes
+    state = 36 * (32 * 128 * 128 + 32 * 128 * 3) * 2  # Gated DeltaNet state and conv window per layer
+    assert kv_bytes_per_sequence(m, q, 32768) == pytest.approx(32768 * per_token + state, rel=1e-6)
+    dense = model_from_hf_config({k: v for k, v in QWEN3_NEXT_CONFIG.items() if k != "full_attention_interval"})
+    assert kv_bytes_per_sequence(dense, q, 32768) > 3.5 * kv_bytes_per_sequence(m, q, 32768)
