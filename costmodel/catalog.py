@@ -12,7 +12,7 @@ import csv
 import json
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
 from decimal import Decimal
 from functools import cache
@@ -320,11 +320,20 @@ def _checkpoint_quant_id(name: str) -> str | None:
 class _Index(Generic[T]):
     """Case-insensitive name → item lookup with did-you-mean suggestions."""
 
-    def __init__(self, kind: str, items: Iterable[tuple[T, Iterable[str]]], *, variants: bool = False) -> None:
+    def __init__(
+        self,
+        kind: str,
+        items: Iterable[tuple[T, Iterable[str]]],
+        *,
+        variants: bool = False,
+        fallback: Callable[[str], T | None] | None = None,
+    ) -> None:
         """`variants`: also match a name by its architecture (`_variant_key`), which only models have: for GPUs
-        and formats the stripped words (`-4bit`, a 4-digit number) are what tells rows apart."""
+        and formats the stripped words (`-4bit`, a 4-digit number) are what tells rows apart. `fallback`: a last
+        matcher for spellings no alias lists (None when it finds no single row)."""
         self.kind = kind
         self.variants = variants
+        self.fallback = fallback
         self._by_name: dict[str, T] = {}
         self._by_variant: dict[str, T | None] = {}  # None: two rows share the key, so it resolves to neither
         self._canonical: list[str] = []
@@ -353,6 +362,9 @@ class _Index(Generic[T]):
         item = self._by_variant.get(_variant_key(name)) if self.variants else None
         if item is not None:
             return item, True
+        item = self.fallback(name) if self.fallback else None
+        if item is not None:
+            return item, False
         raise UnknownName(self.kind, name, self._canonical)
 
     def get(self, name: str) -> T:
@@ -453,26 +465,24 @@ class Catalog:
         self.quants: list[QuantFormat] = _read_rows(root / "quant.csv", QuantFormat)
         self.prices: list[GpuPrice] = _load_prices(root)
         self._price_lookups: dict[tuple[str, str | None, str | None], tuple[GpuPrice, ...]] = {}
-        self._gpu = _Index("GPU", ((g, (g.gpu_id, g.name, *g.aliases)) for g in self.gpus))
-        self._gpu_products = _GpuProducts(self.gpus)
+        self._gpu = _Index(
+            "GPU", ((g, (g.gpu_id, g.name, *g.aliases)) for g in self.gpus), fallback=_GpuProducts(self.gpus).match
+        )
         self._model = _Index(
             "model", ((m, (m.model_id, m.hf_repo, m.name, *m.aliases)) for m in self.models), variants=True
         )
-        self._quant = _Index("quantization", ((q, (q.quant_id, q.name, *q.aliases)) for q in self.quants))
-        self._quant_words = _QuantWords(self.quants)
+        self._quant = _Index(
+            "quantization",
+            ((q, (q.quant_id, q.name, *q.aliases)) for q in self.quants),
+            fallback=_QuantWords(self.quants).match,
+        )
         unknown = sorted({p.gpu_id for p in self.prices} - {g.gpu_id for g in self.gpus})
         if unknown:
             raise DataFileError(f"gpu prices name GPUs missing from gpus.csv: {', '.join(unknown)}")
 
     def gpu(self, name: str) -> GpuSpec:
         """The GPU a name means: an id or alias, else the same product spelled another way (`_GpuProducts`)."""
-        try:
-            return self._gpu.get(name)
-        except UnknownName:
-            found = self._gpu_products.match(name)
-            if found is None:
-                raise
-            return found
+        return self._gpu.get(name)
 
     def model(self, name: str) -> ModelArch:
         return self._model.get(name)
@@ -491,13 +501,7 @@ class Catalog:
 
     def quant(self, name: str) -> QuantFormat:
         """The quantization a name means: an id or alias, else the same words in another order or spacing."""
-        try:
-            return self._quant.get(name)
-        except UnknownName:
-            found = self._quant_words.match(name)
-            if found is None:
-                raise
-            return found
+        return self._quant.get(name)
 
     def checkpoint_quant(self, name: str) -> QuantFormat | None:
         """The catalog's quantization that a checkpoint's name states (`-AWQ`, `-FP8-dynamic`, `q4_K_M`,
