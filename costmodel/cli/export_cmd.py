@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+import duckdb
 import typer
 
 from costmodel.audit import AuditAction, record, sha256_of
 from costmodel.cli._common import user_errors
 from costmodel.cli._store import cli_actor, on_existing_store
-from costmodel.errors import ScenarioError
+from costmodel.errors import CostModelError, ScenarioError
 from costmodel.export import to_html, to_xlsx, usage_summary
 from costmodel.export.usage import UsageSummary
 from costmodel.scenario import load_scenario
@@ -35,14 +36,19 @@ def _usage(db: Path | None) -> UsageSummary | None:
 
 
 def _record_export(store: Path, *, file_name: str, data: bytes) -> None:
+    """Add the export's line to the store's trail. A store this command may only read (a read-only volume, a
+    file another tool wrote) still gives its workbook: the line's absence is said on stderr, not hidden."""
     actor = cli_actor(store)
-    on_existing_store(
-        store,
-        lambda con: record(
-            con, action=AuditAction.EXPORT, who=actor.who, workspace=actor.workspace, subject=file_name,
-            sha256=sha256_of(data),
-        ),
-    )  # fmt: skip
+    try:
+        on_existing_store(
+            store,
+            lambda con: record(
+                con, action=AuditAction.EXPORT, who=actor.who, workspace=actor.workspace, subject=file_name,
+                sha256=sha256_of(data),
+            ),
+        )  # fmt: skip
+    except (CostModelError, duckdb.Error, OSError) as ex:
+        typer.echo(f"warning: {file_name} is written, but its audit line is not: {ex}", err=True)
 
 
 def _write(path: Path, data: bytes) -> None:

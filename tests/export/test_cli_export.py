@@ -31,6 +31,9 @@ def test_usage_sheet_from_db(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     assert "usage: 9 model-months" in res.output
     assert "Usage" in openpyxl.load_workbook(xlsx).sheetnames
+    # a store this command can only read (here: built by another tool, no OpenTCO schema) still gives the
+    # workbook; the missing audit line is said, not hidden
+    assert "audit line is not" in res.stderr
 
 
 def test_default_db_is_not_created(tmp_path: Path, monkeypatch) -> None:
