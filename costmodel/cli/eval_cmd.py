@@ -11,7 +11,7 @@ import typer
 from pydantic import ValidationError
 
 from costmodel.cli._common import echo_json, user_errors
-from costmodel.cli._store import cli_actor, on_existing_store
+from costmodel.cli._store import DB_OPTION, cli_actor, on_existing_store
 from costmodel.errors import render_validation_error
 from costmodel.evals import (
     EvalInputError,
@@ -29,8 +29,6 @@ from costmodel.evals import (
 from costmodel.store import connect, db_path
 
 __all__ = ["register"]
-
-_DB_HELP = "DuckDB file [default: $OPENTCO_DB or var/opentco.duckdb]."
 
 
 def _pct(x: float) -> str:
@@ -119,7 +117,7 @@ def eval_cmd(
     timeout: Annotated[float, typer.Option(help="Seconds one request may take.")] = 120.0,
     retries: Annotated[int, typer.Option(help="Retries after 429, 5xx, timeouts, malformed answers.")] = 5,
     fresh: Annotated[bool, typer.Option(help="Start a new run instead of resuming the same one.")] = False,
-    db: Annotated[Path | None, typer.Option(help=_DB_HELP)] = None,
+    db: Annotated[Path | None, DB_OPTION] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Run a task set against OpenAI-compatible endpoints; score, store and compare (re-run to resume).
@@ -186,7 +184,7 @@ def eval_cmd(
 
 @user_errors
 def runs_cmd(
-    db: Annotated[Path | None, typer.Option(help=_DB_HELP)] = None,
+    db: Annotated[Path | None, DB_OPTION] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """List stored evaluation runs (newest first)."""
@@ -223,7 +221,7 @@ def runs_cmd(
 @user_errors
 def delete_cmd(
     run_id: Annotated[int, typer.Argument(help="Run number (`opentco eval-runs`).")],
-    db: Annotated[Path | None, typer.Option(help=_DB_HELP)] = None,
+    db: Annotated[Path | None, DB_OPTION] = None,
 ) -> None:
     """Delete an evaluation run with its prompts, references and answers (recorded in the audit trail)."""
     store = db_path(db)

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from costmodel.cli._common import echo_json, user_errors
+from costmodel.cli._store import DB_OPTION
 from costmodel.errors import ScenarioError
 from costmodel.fleet.report import fleet_report
 from costmodel.store import connect
@@ -35,7 +36,7 @@ def fleet_cmd(
     api: Annotated[
         list[str] | None, typer.Option("--api", help="provider/model to price the same tokens at (repeatable).")
     ] = None,
-    db: Annotated[Path | None, typer.Option("--db", help="DuckDB file (default: $OPENTCO_DB).")] = None,
+    db: Annotated[Path | None, DB_OPTION] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Tokens, utilisation, latency and $/1M tokens of the fleet whose metrics were imported, next to APIs."""

@@ -110,7 +110,7 @@ def measure(
     usd_per_gpu_hour: Annotated[str | None, typer.Option(help="GPU hourly price, USD.")] = None,
     gpus: Annotated[str | None, typer.Option(help="GPU indices the server uses, e.g. 0,1 [default: all].")] = None,
     power: Annotated[bool, typer.Option(help="Sample this machine's GPUs (--no-power when serving elsewhere).")] = True,
-    db: Annotated[Path | None, typer.Option(help="DuckDB file [default: $OPENTCO_DB or var/opentco.duckdb].")] = None,
+    db: Annotated[Path | None, DB_OPTION] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Measure throughput, latency, power and energy per token of a served model; store the run.
