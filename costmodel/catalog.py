@@ -13,11 +13,12 @@ import json
 import os
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
@@ -317,6 +318,15 @@ def _checkpoint_quant_id(name: str) -> str | None:
     return f"gguf-{tag.group(1).replace('-', '_')}" if tag else None
 
 
+@dataclass(frozen=True)
+class _Spelling(Generic[T]):
+    """How one kind of catalog name may be spelled beyond its aliases: `key` reduces a name to what identifies
+    it (computed once per catalog name), `agrees(item, its name's key, the query's key)` says they match."""
+
+    key: Callable[[str], Any]
+    agrees: Callable[[T, Any, Any], bool]
+
+
 class _Index(Generic[T]):
     """Case-insensitive name → item lookup with did-you-mean suggestions."""
 
@@ -326,16 +336,17 @@ class _Index(Generic[T]):
         items: Iterable[tuple[T, Iterable[str]]],
         *,
         variants: bool = False,
-        fallback: Callable[[str], T | None] | None = None,
+        spelling: _Spelling[T] | None = None,
     ) -> None:
         """`variants`: also match a name by its architecture (`_variant_key`), which only models have: for GPUs
-        and formats the stripped words (`-4bit`, a 4-digit number) are what tells rows apart. `fallback`: a last
-        matcher for spellings no alias lists (None when it finds no single row)."""
+        and formats the stripped words (`-4bit`, a 4-digit number) are what tells rows apart. `spelling`: a last
+        match for spellings no alias lists, taken only when it finds exactly one row."""
         self.kind = kind
         self.variants = variants
-        self.fallback = fallback
+        self.spelling = spelling
         self._by_name: dict[str, T] = {}
         self._by_variant: dict[str, T | None] = {}  # None: two rows share the key, so it resolves to neither
+        self._spelled: list[tuple[T, Any]] = []
         self._canonical: list[str] = []
         for item, names in items:
             names = list(names)
@@ -346,9 +357,12 @@ class _Index(Generic[T]):
                 if other is not None and other is not item:
                     raise DataFileError(f"{kind} name {n!r} is used by two catalog rows; make aliases unique")
                 self._by_name[key] = item
-                vkey = _variant_key(n)
-                seen = self._by_variant.get(vkey, item)
-                self._by_variant[vkey] = item if seen is item else None
+                if variants:
+                    vkey = _variant_key(n)
+                    seen = self._by_variant.get(vkey, item)
+                    self._by_variant[vkey] = item if seen is item else None
+                if spelling:
+                    self._spelled.append((item, spelling.key(n)))
 
     def lookup(self, name: str) -> tuple[T, bool]:
         """The item a name means, and whether it was matched only as a variant of another checkpoint."""
@@ -362,9 +376,11 @@ class _Index(Generic[T]):
         item = self._by_variant.get(_variant_key(name)) if self.variants else None
         if item is not None:
             return item, True
-        item = self.fallback(name) if self.fallback else None
-        if item is not None:
-            return item, False
+        if self.spelling:
+            wanted = self.spelling.key(name)
+            found = [it for it, k in self._spelled if self.spelling.agrees(it, k, wanted)]
+            if found and all(it is found[0] for it in found):
+                return found[0], False
         raise UnknownName(self.kind, name, self._canonical)
 
     def get(self, name: str) -> T:
@@ -406,7 +422,7 @@ def _gpu_words(name: str) -> tuple[frozenset[str], int | None]:
     return frozenset(words), memory_gb
 
 
-class _GpuProducts:
+def _same_gpu(gpu: GpuSpec, row: tuple[frozenset[str], int | None], query: tuple[frozenset[str], int | None]) -> bool:
     """GPU product names as NVML, clouds and spec sheets spell them, for names no alias lists.
 
     A name matches a row when its identifying words equal those of one of the row's names, and a memory size it
@@ -415,19 +431,10 @@ class _GpuProducts:
     differs, a size the row's name needs but the query lacks (`A100 PCIe`: 40 or 80 GB?) or two rows that fit
     equally well match nothing: a wrong GPU would be worse than the question.
     """
-
-    def __init__(self, gpus: Iterable[GpuSpec]) -> None:
-        self._names = [(g, _gpu_words(n)) for g in gpus for n in (g.gpu_id, g.name, *g.aliases)]
-
-    def match(self, name: str) -> GpuSpec | None:
-        words, memory_gb = _gpu_words(name)
-        found = {
-            g.gpu_id: g
-            for g, (row_words, row_memory_gb) in self._names
-            if row_words == words
-            and (memory_gb == row_memory_gb or (row_memory_gb is None and memory_gb in (None, round(g.memory_gb))))
-        }
-        return next(iter(found.values())) if len(found) == 1 else None
+    (row_words, row_memory_gb), (words, memory_gb) = row, query
+    return row_words == words and (
+        memory_gb == row_memory_gb or (row_memory_gb is None and memory_gb in (None, round(gpu.memory_gb)))
+    )
 
 
 _QUANT_NOISE = frozenset(
@@ -442,17 +449,9 @@ def _quant_words(name: str) -> frozenset[str]:
     return frozenset(w for w in re.split(r"[^a-z0-9]+", text) if w and w not in _QUANT_NOISE)
 
 
-class _QuantWords:
-    """Quantization names in any word order and spacing, for names no alias lists; two rows that fit equally
-    well match nothing."""
-
-    def __init__(self, quants: Iterable[QuantFormat]) -> None:
-        self._names = [(q, _quant_words(n)) for q in quants for n in (q.quant_id, q.name, *q.aliases)]
-
-    def match(self, name: str) -> QuantFormat | None:
-        words = _quant_words(name)
-        found = {q.quant_id: q for q, row_words in self._names if words and row_words == words}
-        return next(iter(found.values())) if len(found) == 1 else None
+def _same_quant(_quant: QuantFormat, row: frozenset[str], query: frozenset[str]) -> bool:
+    """Quantization names in any word order and spacing, for names no alias lists."""
+    return bool(query) and row == query
 
 
 class Catalog:
@@ -466,7 +465,7 @@ class Catalog:
         self.prices: list[GpuPrice] = _load_prices(root)
         self._price_lookups: dict[tuple[str, str | None, str | None], tuple[GpuPrice, ...]] = {}
         self._gpu = _Index(
-            "GPU", ((g, (g.gpu_id, g.name, *g.aliases)) for g in self.gpus), fallback=_GpuProducts(self.gpus).match
+            "GPU", ((g, (g.gpu_id, g.name, *g.aliases)) for g in self.gpus), spelling=_Spelling(_gpu_words, _same_gpu)
         )
         self._model = _Index(
             "model", ((m, (m.model_id, m.hf_repo, m.name, *m.aliases)) for m in self.models), variants=True
@@ -474,14 +473,14 @@ class Catalog:
         self._quant = _Index(
             "quantization",
             ((q, (q.quant_id, q.name, *q.aliases)) for q in self.quants),
-            fallback=_QuantWords(self.quants).match,
+            spelling=_Spelling(_quant_words, _same_quant),
         )
         unknown = sorted({p.gpu_id for p in self.prices} - {g.gpu_id for g in self.gpus})
         if unknown:
             raise DataFileError(f"gpu prices name GPUs missing from gpus.csv: {', '.join(unknown)}")
 
     def gpu(self, name: str) -> GpuSpec:
-        """The GPU a name means: an id or alias, else the same product spelled another way (`_GpuProducts`)."""
+        """The GPU a name means: an id or alias, else the same product spelled another way (`_same_gpu`)."""
         return self._gpu.get(name)
 
     def model(self, name: str) -> ModelArch:
