@@ -42,6 +42,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from costmodel.catalog import Catalog, GpuSpec, ModelArch, QuantFormat, catalog, data_dir
 from costmodel.errors import DataFileError, UnknownName
 from costmodel.throughput import (
+    PRO_SEGMENTS,
     RUNTIME_FAMILIES,
     Basis,
     Efficiency,
@@ -240,6 +241,7 @@ _GRIDS: dict[str, tuple[float, ...]] = {
     "mla_layer_overhead_us": (0.0, 25.0, 50.0, 75.0, 100.0, 150.0, 200.0, 250.0, 300.0, 400.0, 500.0),
     "rocm_factor": (0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 1.0),
     "datacenter_overhead_factor": (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0),
+    "datacenter_compute_factor": (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7, 0.8, 0.9, 1.0),
     "apple_compute_factor": (1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.8, 2.0, 2.4, 3.0),
     "tensorrt_compute_factor": (0.8, 0.9, 1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.8, 2.0),
 }
@@ -257,6 +259,9 @@ def _free_params(pts: Sequence[_Resolved]) -> list[str]:
     dc = sum(r.gpu.segment == "datacenter" for r in pts)
     if dc >= _MIN_FOR_EXTRA and len(pts) - dc >= _MIN_FOR_EXTRA and pts[0].family == "llama.cpp":
         params.append("datacenter_overhead_factor")
+    pro = sum(r.gpu.segment in PRO_SEGMENTS for r in pts)
+    if pro >= _MIN_FOR_EXTRA and len(pts) - pro >= _MIN_FOR_EXTRA and pts[0].family == "llama.cpp":
+        params.append("datacenter_compute_factor")
     trt = sum(uses_tensorrt_engines(r.point.engine) for r in pts)
     if trt >= _MIN_FOR_EXTRA and len(pts) - trt >= _MIN_FOR_EXTRA:  # a share against the family's other engines
         params.append("tensorrt_compute_factor")
@@ -320,7 +325,7 @@ FIT_FILE = "calibration_fit.json"
 """The stored fit, in the data directory next to the CSVs it was fitted to."""
 FIT_INPUTS = ("published_throughput.csv", "gpus.csv", "models.csv", "quant.csv")
 """The data files a fit reads; their sha256 in the stored fit decide whether it still holds."""
-FIT_CODE_VERSION = "throughput-v2/fit-9"
+FIT_CODE_VERSION = "throughput-v2/fit-10"
 """Version of the fit and of the physics it predicts with. Bump it when the grids, weights, free factors,
 `_predict` or `throughput.estimate` change what a fit returns: every stored fit is then refitted in-process
 until `opentco catalog calibration --refit --write` stores a new one. The slow refit test in

@@ -115,6 +115,12 @@ LONG_CONTEXT_TOKENS = 8192
 ACTIVATION_BYTES = 2
 """Bytes per activation element exchanged in tensor-parallel all-reduces (BF16/FP16)."""
 CHUNKED_PREFILL_BUDGET_TOKENS = 8192
+PRO_SEGMENTS = ("datacenter", "workstation")
+"""GPU segments sold for sustained load: lower clocks and power caps than a GeForce card of the same chip."""
+LLAMA_CPP_MMQ_MAX_BATCH = 32
+"""Batch above which llama.cpp's CUDA backend multiplies quantized weights by dequantizing them to F16 for cuBLAS
+instead of with its quantized (MMQ) kernels (ggml-cuda `MMQ_MAX_BATCH_SIZE`, llama.cpp PR #3776 "use cuBLAS with
+tensor cores for large batch sizes"); the builds behind the published llama.cpp rows (Nov 2023 – May 2024) do so."""
 """Tokens one chunked step may carry on large GPUs (vLLM's API-server `max_num_batched_tokens` default on
 ≥ 70 GiB GPUs other than the A100, 2048 on the rest; TensorRT-LLM's trtllm-bench sets at least 2048): how
 many passes a wave of queued prompts takes to prefill."""
@@ -257,6 +263,13 @@ class Efficiency:
     """Fixed time per forward pass outside the layers (scheduler, sampling, detokenisation), ms."""
     datacenter_overhead_factor: float = 1.0
     """Multiplies the layer overhead on data-centre GPUs (llama.cpp's small kernels on HBM cards)."""
+    datacenter_compute_factor: float = 1.0
+    """Multiplies compute efficiency on data-centre and workstation GPUs (`PRO_SEGMENTS`); fitted for llama.cpp,
+    whose prompt processing runs its own small kernels and cuBLAS GEMMs of a few GFLOP each per layer. A GeForce
+    card at high clocks runs them near its FP16-accumulate tensor rate; a power-capped professional card of the
+    same chip, or an HBM card with twice the tensor rate, does not. On one RunPod bench of Dec 2023
+    (XiongjieDai/GPU-Benchmarks-on-LLM-Inference, Llama-2-7B F16 pp512) the RTX 4090 ran 7,349 tok/s, the RTX 6000
+    Ada (same AD102 chip, 300 W instead of 450 W) 5,404, and the H100 PCIe (2.3× the 4090's tensor rate) 7,367."""
     rocm_factor: float = 1.0
     """Multiplies bandwidth and compute efficiency on AMD GPUs (ROCm kernels' maturity)."""
     tensorrt_compute_factor: float = 1.0
@@ -625,11 +638,14 @@ def _forward_s(
     query_multiplier: float = 1.0,
     tensor_rate_share: float = 1.0,
     engine_compute: float = 1.0,
+    dequant_above_tokens: float | None = None,
 ) -> _Step:
     """One forward pass: `decode_streams` × `query_multiplier` decode tokens at `decode_context`, plus
     `prefill_tokens` prompt tokens attending on average to `prefill_context` tokens."""
     vendor = eff.rocm_factor if gpu.vendor.upper() == "AMD" else 1.0
     alu = eff.apple_compute_factor if gpu.segment == "apple" else 1.0
+    if gpu.segment in PRO_SEGMENTS:
+        alu = eff.datacenter_compute_factor
     tp = _tp_efficiency(eff, gpus)
     bw = gpus * gpu.hbm_bandwidth_gb_s * 1e9 * min(1.0, eff.bandwidth * vendor) * tp
     share = min(1.0, eff.compute * vendor * alu * engine_compute) * tp * tensor_rate_share
@@ -644,12 +660,21 @@ def _forward_s(
     kv_read = decode_streams * kv_bytes_per_sequence(model, quant, decode_context, kv_cache_dtype=kv_cache_dtype)
     kv_read += _ssm_state_bytes(model) * decode_streams
     lin_mem = _moved_weight_bytes(model, quant, tokens) / bw
+    dequant_s = 0.0
+    if dequant_above_tokens is not None and tokens > dequant_above_tokens and quant.bits_per_weight < 16:
+        # llama.cpp multiplies a large batch against quantized weights by first writing them out as F16 for
+        # cuBLAS (`ggml_cuda_op_mul_mat_cublas` converts src0 with `to_fp16_cuda` above MMQ_MAX_BATCH_SIZE = 32
+        # tokens): one more pass that reads the quantized and writes the F16 weights, whose GEMM then reads F16.
+        quant_bytes = _moved_weight_bytes(model, quant, tokens)
+        f16_bytes = quant_bytes * 16 / quant.bits_per_weight
+        dequant_s = (quant_bytes + f16_bytes) / bw
+        lin_mem = f16_bytes / bw
     lin_comp = 2 * model.active_params_b * 1e9 * tokens / flops
     attn_work = decode_tokens * _attention_flops(model, decode_context)
     attn_work += prefill_tokens * _attention_flops(model, prefill_context)
     attn_mem, attn_comp = kv_read / bw, attn_work / attn_flops
     t_mem, t_comp = lin_mem + attn_mem, lin_comp + attn_comp
-    roofline = max(lin_mem, lin_comp) + max(attn_mem, attn_comp)
+    roofline = dequant_s + max(lin_mem, lin_comp) + max(attn_mem, attn_comp)
     comm = 2 * (model.layers or 0) * _allreduce_s(gpu, gpus, tokens * (model.hidden_size or 0) * ACTIVATION_BYTES)
     layer_us = eff.layer_overhead_us * (eff.datacenter_overhead_factor if gpu.segment == "datacenter" else 1.0)
     overhead = eff.step_overhead_ms * 1e-3 + (model.layers or 0) * layer_us * 1e-6
@@ -807,8 +832,12 @@ def estimate(
     cached_prompt = input_tokens - computed_prompt
     prefill_ctx = cached_prompt + computed_prompt / 2
     engine_compute = eff.tensorrt_compute_factor if uses_tensorrt_engines(runtime) else 1.0
+    cuda_llama_cpp = family == "llama.cpp" and gpu.vendor.upper() == "NVIDIA"
     fwd = dict(
-        kv_cache_dtype=kv_cache_dtype, tensor_rate_share=_tensor_rate_share(gpu, family), engine_compute=engine_compute
+        kv_cache_dtype=kv_cache_dtype,
+        tensor_rate_share=_tensor_rate_share(gpu, family),
+        engine_compute=engine_compute,
+        dequant_above_tokens=LLAMA_CPP_MMQ_MAX_BATCH if cuda_llama_cpp else None,
     )
     prefill = _forward_s(
         model,

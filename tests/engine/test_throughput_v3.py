@@ -14,6 +14,7 @@ from costmodel.calibration import _all_points, _predict, calibrated_efficiency
 from costmodel.catalog import catalog, data_dir
 from costmodel.throughput import (
     CHUNKED_PREFILL_BUDGET_TOKENS,
+    LLAMA_CPP_MMQ_MAX_BATCH,
     Efficiency,
     _attention_dtype,
     estimate,
@@ -221,3 +222,56 @@ def test_tensorrt_engines_reach_a_larger_share_of_the_tensor_peak_but_not_of_ban
         assert estimate(m, g, q, efficiency=trt, runtime=runtime, **args).prefill_tokens_per_s == pytest.approx(
             estimate(m, g, q, efficiency=base, runtime=runtime, **args).prefill_tokens_per_s
         )
+
+
+def test_llama_cpp_on_nvidia_dequantizes_quantized_weights_for_prompts_above_32_tokens():
+    """The builds behind the published llama.cpp rows convert Q4_0 weights to F16 for cuBLAS above
+    `LLAMA_CPP_MMQ_MAX_BATCH` tokens: one pass reading 4.5-bit and writing 16-bit weights, then an F16 GEMM."""
+    m, g = CAT.model("llama-2-7b"), CAT.gpu("A100-80GB")
+    q4, f16 = CAT.quant("gguf-q4_0"), CAT.quant("fp16")
+    slow = Efficiency(bandwidth=1.0, compute=1.0, layer_overhead_us=0.0, moe_expert_overhead_us=0.0)
+    bw = 2039e9  # A100 80GB HBM2e, gpus.csv
+    q4_bytes = m.total_params_b * 1e9 * q4.bits_per_weight / 8
+    f16_bytes = m.total_params_b * 1e9 * 2
+
+    def prefill_s(quant, tokens, gpu=g):
+        e = estimate(m, gpu, quant, input_tokens=tokens, output_tokens=1, efficiency=slow, runtime="llama.cpp")
+        return tokens / e.prefill_tokens_per_s
+
+    # 512 tokens: the Q4_0 prompt costs the F16 prompt plus the dequantization pass, to the byte
+    assert prefill_s(q4, 512) == pytest.approx(prefill_s(f16, 512) + (q4_bytes + f16_bytes) / bw, rel=1e-9)
+    # 32 tokens run in the quantized kernels: the prompt reads 4.5-bit weights, faster than F16's
+    assert prefill_s(q4, LLAMA_CPP_MMQ_MAX_BATCH) < prefill_s(f16, LLAMA_CPP_MMQ_MAX_BATCH)
+    # Metal multiplies quantized weights in place: no pass on a Mac
+    mac = CAT.gpu("M2-ULTRA")
+    assert prefill_s(q4, 512, mac) <= prefill_s(f16, 512, mac)
+    # servers never pay it
+    vllm = estimate(m, g, CAT.quant("awq"), input_tokens=512, output_tokens=1, efficiency=slow, runtime="vllm")
+    vllm_f16 = estimate(m, g, f16, input_tokens=512, output_tokens=1, efficiency=slow, runtime="vllm")
+    assert vllm.prefill_tokens_per_s >= vllm_f16.prefill_tokens_per_s
+
+
+def test_datacenter_compute_factor_slows_professional_cards_only_and_is_fitted_for_llama_cpp():
+    m, inp = CAT.model("llama-3.1-8b"), 2048
+    flops = 2 * 8.03e9 * inp + inp * _llama_8b_attention_flops_per_token(inp / 2)
+    eff = Efficiency(bandwidth=1.0, compute=0.4, layer_overhead_us=0.0, moe_expert_overhead_us=0.0,
+                     datacenter_compute_factor=0.5)  # fmt: skip
+    # gpus.csv FP16 tensor rates: the A100 and RTX 6000 Ada run at 0.4 × 0.5 of theirs, the RTX 4090 at 0.4
+    for gpu, rate, share in (("A100-80GB", 312e12, 0.2), ("RTX-6000-ADA", 362e12, 0.2), ("RTX-4090", 330.3e12, 0.4)):
+        e = estimate(m, CAT.gpu(gpu), CAT.quant("fp16"), input_tokens=inp, output_tokens=1, efficiency=eff,
+                     runtime="llama.cpp")  # fmt: skip
+        assert inp / e.prefill_tokens_per_s == pytest.approx(flops / (rate * share), rel=1e-9), gpu
+    fitted = calibrated_efficiency("llama.cpp").datacenter_compute_factor
+    assert 0.3 <= fitted < 1  # the published A100 / H100 PCIe / RTX 6000 Ada prompts are far below a GeForce's
+    assert calibrated_efficiency("server").datacenter_compute_factor == 1  # not fitted where it is not needed
+
+
+def test_published_llama_cpp_prompt_rows_are_within_2x_in_sample():
+    """XiongjieDai's Dec 2023 pp512 rows: the A100 Q4_0 row was 2.3× over, and the H100 PCIe ones up to 3.5×,
+    before the two terms above."""
+    eff = calibrated_efficiency("llama.cpp")
+    pts = [r for r in _all_points(str(data_dir())) if r.point.id.startswith("xjd-l2") and r.point.id.endswith("-pp")]
+    assert len(pts) >= 25
+    ratios = [_predict(r, eff) / r.point.value for r in pts]
+    assert all(0.5 <= x <= 2 for x in ratios), [(r.point.id, round(x, 2)) for r, x in zip(pts, ratios, strict=True)]
+    assert sorted(abs(x - 1) for x in ratios)[len(ratios) // 2] < 0.25
