@@ -135,16 +135,16 @@ def test_committed_fit_regimes_count_every_fitted_row():
         assert sum(fam.regimes[g].points for fam in fit.families.values() if g in fam.regimes) == fit.regimes[g].points
     # the figures the README quotes (leave-one-source-out median |error| per regime, %)
     assert {g: round(r.loso_median_pct or math.nan, 1) for g, r in fit.regimes.items()} == {
-        "single_stream": 12.6,
-        "fixed_concurrency": 15.7,
-        "max_load": 13.3,
-        "long_context": 9.7,
-        "moe": 14.6,
-        "4bit": 16.3,
-        "multi_gpu": 13.9,
-        "consumer_apple": 10.0,
+        "single_stream": 11.5,
+        "fixed_concurrency": 20.2,
+        "max_load": 12.6,
+        "long_context": 8.6,
+        "moe": 14.3,
+        "4bit": 15.7,
+        "multi_gpu": 12.6,
+        "consumer_apple": 9.7,
     }
-    assert fit.overall.points == 219 and fit.overall.loso_median_pct == pytest.approx(12.8, abs=0.05)
+    assert fit.overall.points == 225 and fit.overall.loso_median_pct == pytest.approx(11.9, abs=0.05)
 
 
 # --- reading it -------------------------------------------------------------------------------------------------------
@@ -161,7 +161,7 @@ def test_fresh_file_is_read_without_fitting(data_copy, no_fitting, caplog):
         f"fitted to {fit.families['server'].points} published server measurements from "
         f"{fit.families['server'].sources} sources (data/published_throughput.csv)"
     )
-    assert (server.bandwidth, server.compute, server.layer_overhead_us) == (0.825, 0.375, 80.0)
+    assert (server.bandwidth, server.compute, server.layer_overhead_us) == (0.825, 0.4, 80.0)
     # the per-point report is rebuilt from the stored factors, no refit
     rep = fit_report("mlx")
     assert rep.loso_median_pct == fit.families["mlx"].leave_one_source_out.median_pct
@@ -181,8 +181,8 @@ def test_cli_prints_the_stored_calibration_without_fitting(data_copy, no_fitting
     assert rows[("family", "llama.cpp")]["loso_median_pct"] == round(
         fit.families["llama.cpp"].leave_one_source_out.median_pct, 1
     )
-    assert rows[("regime", "moe")]["loso_median_pct"] == 14.6
-    assert rows[("regime", "all")]["points"] == 219
+    assert rows[("regime", "moe")]["loso_median_pct"] == 14.3
+    assert rows[("regime", "all")]["points"] == 225
     server = fit.families["server"].efficiency
     assert rows[("family", "server")]["mla_layer_overhead_us"] == server["mla_layer_overhead_us"]
     assert rows[("family", "server")]["tensorrt_compute_factor"] == server["tensorrt_compute_factor"] == 1.3
@@ -287,7 +287,7 @@ def test_error_bands_are_the_stored_leave_one_source_out_figures():
     single = estimate(cat.model("llama-3.1-8b"), cat.gpu("H100-SXM"), cat.quant("bf16"))
     assert single.regimes == ("single_stream",) and single.error_band_pct == ERROR_BAND_PCT["single_stream"]
     moe = estimate(cat.model("mixtral-8x7b"), cat.gpu("H100-SXM"), cat.quant("fp8"), concurrency=8)
-    assert "moe" in moe.regimes and moe.error_band_pct == 15.7  # the widest regime it falls in (fixed concurrency here)
+    assert "moe" in moe.regimes and moe.error_band_pct == 20.2  # the widest regime it falls in (fixed concurrency here)
 
 
 def test_error_bands_fall_back_to_the_shipped_file(data_copy):
