@@ -115,15 +115,15 @@ LONG_CONTEXT_TOKENS = 8192
 ACTIVATION_BYTES = 2
 """Bytes per activation element exchanged in tensor-parallel all-reduces (BF16/FP16)."""
 CHUNKED_PREFILL_BUDGET_TOKENS = 8192
+"""Tokens one chunked step may carry on large GPUs (vLLM's API-server `max_num_batched_tokens` default on
+≥ 70 GiB GPUs other than the A100, 2048 on the rest; TensorRT-LLM's trtllm-bench sets at least 2048): how
+many passes a wave of queued prompts takes to prefill."""
 PRO_SEGMENTS = ("datacenter", "workstation")
 """GPU segments sold for sustained load: lower clocks and power caps than a GeForce card of the same chip."""
 LLAMA_CPP_MMQ_MAX_BATCH = 32
 """Batch above which llama.cpp's CUDA backend multiplies quantized weights by dequantizing them to F16 for cuBLAS
 instead of with its quantized (MMQ) kernels (ggml-cuda `MMQ_MAX_BATCH_SIZE`, llama.cpp PR #3776 "use cuBLAS with
 tensor cores for large batch sizes"); the builds behind the published llama.cpp rows (Nov 2023 – May 2024) do so."""
-"""Tokens one chunked step may carry on large GPUs (vLLM's API-server `max_num_batched_tokens` default on
-≥ 70 GiB GPUs other than the A100, 2048 on the rest; TensorRT-LLM's trtllm-bench sets at least 2048): how
-many passes a wave of queued prompts takes to prefill."""
 _TRTLLM_RUNTIMES = {"tensorrt-llm", "tensorrt_llm", "trtllm", "trt-llm", "trtllm-bench"}
 TENSORRT_ENGINES = frozenset({*_TRTLLM_RUNTIMES, "nvidia-nim", "nim", "mlperf-nvidia"})
 """Runtimes that serve with TensorRT-LLM engines (`Efficiency.tensorrt_compute_factor`): TensorRT-LLM itself,
@@ -673,7 +673,7 @@ def _forward_s(
     attn_work = decode_tokens * _attention_flops(model, decode_context)
     attn_work += prefill_tokens * _attention_flops(model, prefill_context)
     attn_mem, attn_comp = kv_read / bw, attn_work / attn_flops
-    t_mem, t_comp = lin_mem + attn_mem, lin_comp + attn_comp
+    t_mem, t_comp = dequant_s + lin_mem + attn_mem, lin_comp + attn_comp
     roofline = dequant_s + max(lin_mem, lin_comp) + max(attn_mem, attn_comp)
     comm = 2 * (model.layers or 0) * _allreduce_s(gpu, gpus, tokens * (model.hidden_size or 0) * ACTIVATION_BYTES)
     layer_us = eff.layer_overhead_us * (eff.datacenter_overhead_factor if gpu.segment == "datacenter" else 1.0)
