@@ -293,3 +293,24 @@ def test_error_bands_are_the_stored_leave_one_source_out_figures():
 def test_error_bands_fall_back_to_the_shipped_file(data_copy):
     (data_copy / FIT_FILE).unlink()
     assert error_bands_pct() == {g: round(r.loso_median_pct, 1) for g, r in _committed().regimes.items()}
+
+
+def test_a_first_token_latency_is_fitted_without_an_output_length_and_a_throughput_is_not():
+    row = dict(
+        id="t", model_id="llama-2-7b", gpu_id="A100-80GB", gpu_count=1, quant_id="fp16", engine="tensorrt-llm",
+        concurrency=1, input_tokens=2048, output_tokens=None, source="https://example.org/x", as_of="2024-01-01",
+    )  # fmt: skip
+    ttft = calibration.PublishedPoint(**row, metric="ttft_ms", value=133.0)
+    tput = calibration.PublishedPoint(**row, metric="output_tokens_per_s_total", value=50.0)
+    resolved = calibration._resolve(calibration.catalog(), [ttft, tput])
+    assert [r.point.metric for r in resolved] == ["ttft_ms"]
+    # the six TensorRT-LLM v0.5 batch-1 TTFT rows are among the fitted points
+    fitted = {r.point.id for r in calibration._all_points(str(REPO_DATA))}
+    assert {i for i in fitted if i.startswith("trtllm05-") and "-ttft-" in i} == {
+        "trtllm05-l2-7b-h100-ttft-128",
+        "trtllm05-l2-7b-h100-ttft-2048",
+        "trtllm05-l2-7b-l40s-ttft-2048",
+        "trtllm05-l2-7b-a100-ttft-2048",
+        "trtllm05-l2-70b-h100tp4-ttft-2048",
+        "trtllm05-l2-70b-a100tp4-ttft-2048",
+    }
