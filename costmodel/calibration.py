@@ -243,7 +243,7 @@ _GRIDS: dict[str, tuple[float, ...]] = {
     "mla_layer_overhead_us": (0.0, 25.0, 50.0, 75.0, 100.0, 150.0, 200.0, 250.0, 300.0, 400.0, 500.0),
     "rocm_factor": (0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 1.0),
     "datacenter_overhead_factor": (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0),
-    "datacenter_compute_factor": (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7, 0.8, 0.9, 1.0),
+    "pro_compute_factor": (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7, 0.8, 0.9, 1.0),
     "apple_compute_factor": (1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.8, 2.0, 2.4, 3.0),
     "tensorrt_compute_factor": (0.8, 0.9, 1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.8, 2.0),
 }
@@ -263,7 +263,7 @@ def _free_params(pts: Sequence[_Resolved]) -> list[str]:
         params.append("datacenter_overhead_factor")
     pro = sum(r.gpu.segment in PRO_SEGMENTS for r in pts)
     if pro >= _MIN_FOR_EXTRA and len(pts) - pro >= _MIN_FOR_EXTRA and pts[0].family == "llama.cpp":
-        params.append("datacenter_compute_factor")
+        params.append("pro_compute_factor")
     trt = sum(uses_tensorrt_engines(r.point.engine) for r in pts)
     if trt >= _MIN_FOR_EXTRA and len(pts) - trt >= _MIN_FOR_EXTRA:  # a share against the family's other engines
         params.append("tensorrt_compute_factor")

@@ -263,7 +263,7 @@ class Efficiency:
     """Fixed time per forward pass outside the layers (scheduler, sampling, detokenisation), ms."""
     datacenter_overhead_factor: float = 1.0
     """Multiplies the layer overhead on data-centre GPUs (llama.cpp's small kernels on HBM cards)."""
-    datacenter_compute_factor: float = 1.0
+    pro_compute_factor: float = 1.0
     """Multiplies compute efficiency on data-centre and workstation GPUs (`PRO_SEGMENTS`); fitted for llama.cpp,
     whose prompt processing runs its own small kernels and cuBLAS GEMMs of a few GFLOP each per layer. A GeForce
     card at high clocks runs them near its FP16-accumulate tensor rate; a power-capped professional card of the
@@ -645,7 +645,7 @@ def _forward_s(
     vendor = eff.rocm_factor if gpu.vendor.upper() == "AMD" else 1.0
     alu = eff.apple_compute_factor if gpu.segment == "apple" else 1.0
     if gpu.segment in PRO_SEGMENTS:
-        alu = eff.datacenter_compute_factor
+        alu = eff.pro_compute_factor
     tp = _tp_efficiency(eff, gpus)
     bw = gpus * gpu.hbm_bandwidth_gb_s * 1e9 * min(1.0, eff.bandwidth * vendor) * tp
     share = min(1.0, eff.compute * vendor * alu * engine_compute) * tp * tensor_rate_share
@@ -659,16 +659,14 @@ def _forward_s(
     # Each stream reads its KV cache (and Mamba state) once per step; the state is also written back.
     kv_read = decode_streams * kv_bytes_per_sequence(model, quant, decode_context, kv_cache_dtype=kv_cache_dtype)
     kv_read += _ssm_state_bytes(model) * decode_streams
-    lin_mem = _moved_weight_bytes(model, quant, tokens) / bw
-    dequant_s = 0.0
+    weight_bytes = _moved_weight_bytes(model, quant, tokens)
+    lin_mem, dequant_s = weight_bytes / bw, 0.0
     if dequant_above_tokens is not None and tokens > dequant_above_tokens and quant.bits_per_weight < 16:
         # llama.cpp multiplies a large batch against quantized weights by first writing them out as F16 for
         # cuBLAS (`ggml_cuda_op_mul_mat_cublas` converts src0 with `to_fp16_cuda` above MMQ_MAX_BATCH_SIZE = 32
         # tokens): one more pass that reads the quantized and writes the F16 weights, whose GEMM then reads F16.
-        quant_bytes = _moved_weight_bytes(model, quant, tokens)
-        f16_bytes = quant_bytes * 16 / quant.bits_per_weight
-        dequant_s = (quant_bytes + f16_bytes) / bw
-        lin_mem = f16_bytes / bw
+        f16_bytes = weight_bytes * 16 / quant.bits_per_weight
+        lin_mem, dequant_s = f16_bytes / bw, (weight_bytes + f16_bytes) / bw
     lin_comp = 2 * model.active_params_b * 1e9 * tokens / flops
     attn_work = decode_tokens * _attention_flops(model, decode_context)
     attn_work += prefill_tokens * _attention_flops(model, prefill_context)

@@ -251,19 +251,19 @@ def test_llama_cpp_on_nvidia_dequantizes_quantized_weights_for_prompts_above_32_
     assert vllm.prefill_tokens_per_s >= vllm_f16.prefill_tokens_per_s
 
 
-def test_datacenter_compute_factor_slows_professional_cards_only_and_is_fitted_for_llama_cpp():
+def test_pro_compute_factor_slows_professional_cards_only_and_is_fitted_for_llama_cpp():
     m, inp = CAT.model("llama-3.1-8b"), 2048
     flops = 2 * 8.03e9 * inp + inp * _llama_8b_attention_flops_per_token(inp / 2)
     eff = Efficiency(bandwidth=1.0, compute=0.4, layer_overhead_us=0.0, moe_expert_overhead_us=0.0,
-                     datacenter_compute_factor=0.5)  # fmt: skip
+                     pro_compute_factor=0.5)  # fmt: skip
     # gpus.csv FP16 tensor rates: the A100 and RTX 6000 Ada run at 0.4 × 0.5 of theirs, the RTX 4090 at 0.4
     for gpu, rate, share in (("A100-80GB", 312e12, 0.2), ("RTX-6000-ADA", 362e12, 0.2), ("RTX-4090", 330.3e12, 0.4)):
         e = estimate(m, CAT.gpu(gpu), CAT.quant("fp16"), input_tokens=inp, output_tokens=1, efficiency=eff,
                      runtime="llama.cpp")  # fmt: skip
         assert inp / e.prefill_tokens_per_s == pytest.approx(flops / (rate * share), rel=1e-9), gpu
-    fitted = calibrated_efficiency("llama.cpp").datacenter_compute_factor
+    fitted = calibrated_efficiency("llama.cpp").pro_compute_factor
     assert 0.3 <= fitted < 1  # the published A100 / H100 PCIe / RTX 6000 Ada prompts are far below a GeForce's
-    assert calibrated_efficiency("server").datacenter_compute_factor == 1  # not fitted where it is not needed
+    assert calibrated_efficiency("server").pro_compute_factor == 1  # not fitted where it is not needed
 
 
 def test_published_llama_cpp_prompt_rows_are_within_2x_in_sample():
