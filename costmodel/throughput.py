@@ -79,6 +79,7 @@ __all__ = [
     "gpus_needed",
     "kv_bytes_per_sequence",
     "kv_bytes_per_token",
+    "kv_copies",
     "max_concurrency_meeting",
     "regimes_of",
     "runtime_family",
@@ -463,16 +464,41 @@ def _ssm_state_bytes(model: ModelArch) -> float:
 
 
 def kv_bytes_per_sequence(
-    model: ModelArch, quant: QuantFormat, context_tokens: float, *, kv_cache_dtype: str | None = None
+    model: ModelArch,
+    quant: QuantFormat,
+    context_tokens: float,
+    *,
+    kv_cache_dtype: str | None = None,
+    copies: float = 1.0,
 ) -> float:
     """Bytes one sequence of `context_tokens` holds: full-attention layers keep every token, sliding-window
     layers at most the window (vLLM's hybrid KV cache manager and llama.cpp's SWA cache free the rest), and
-    Mamba layers a fixed state."""
+    Mamba layers a fixed state. `copies` is how many GPUs of a tensor-parallel replica hold each KV element
+    (`kv_copies`)."""
     per_layer = _kv_elements_per_token_per_layer(model) * _kv_element_bytes(quant, kv_cache_dtype)
     swa = model.sliding_kv_layers
     full = model.kv_layers - swa
     held = full * context_tokens + swa * min(context_tokens, model.sliding_window or 0)
-    return held * per_layer + _ssm_state_bytes(model)
+    return held * per_layer * copies + _ssm_state_bytes(model)
+
+
+def kv_copies(model: ModelArch, gpus: int, family: str) -> float:
+    """How many GPUs of a tensor-parallel replica store each KV-cache element.
+
+    Multi-head latent attention (DeepSeek-V2/V3/R1) caches one latent per token that every head reads, so
+    tensor parallelism cannot split it by head: each GPU holds, and each decode step reads, the whole latent
+    cache. SGLang's data-parallel attention exists to remove that duplication (SGLang documentation, "Data
+    Parallelism Attention": "MLA models like DeepSeek have only one KV head. With standard Tensor Parallelism:
+    KV cache duplicated across all GPUs").
+    Grouped-query models with fewer KV heads than GPUs are replicated too in vLLM (`QKVParallelLinear` copies
+    KV heads when tp_size > num_kv_heads), but counting that moved the TensorRT-LLM Qwen3-235B TP8 rows
+    (4 KV heads) from +1 % to −24 % and the overall leave-one-source-out error from 11.9 % to 13.8 %, so it is
+    not counted.
+    llama.cpp splits layers across GPUs, never heads: one copy.
+    """
+    if gpus <= 1 or family not in ("server", "server-w4a16") or not model.kv_lora_rank:
+        return 1.0
+    return float(gpus)
 
 
 def _weights_bytes(model: ModelArch, quant: QuantFormat) -> float:
@@ -599,11 +625,12 @@ def gpus_needed(
 ) -> int | None:
     """Fewest tensor-parallel GPUs (1, 2, 4, 8 …) whose memory holds the weights and one full context."""
     family = runtime_family(quant, runtime=runtime)
-    kv_seq_gb = kv_bytes_per_sequence(model, quant, context_tokens, kv_cache_dtype=kv_cache_dtype) / 1e9
     for n in TP_DEGREES:
         if gpu.segment == "apple" and n > 1:
             return None  # one Mac is one device; llama.cpp RPC across Macs is not modelled
-        if _memory(model, gpu, quant, n, family)[2] >= kv_seq_gb:
+        copies = kv_copies(model, n, family)
+        kv_seq_gb = kv_bytes_per_sequence(model, quant, context_tokens, kv_cache_dtype=kv_cache_dtype, copies=copies)
+        if _memory(model, gpu, quant, n, family)[2] >= kv_seq_gb / 1e9:
             return n
     return None
 
@@ -639,6 +666,7 @@ def _forward_s(
     tensor_rate_share: float = 1.0,
     engine_compute: float = 1.0,
     dequant_above_tokens: float | None = None,
+    kv_copies_read: float = 1.0,
 ) -> _Step:
     """One forward pass: `decode_streams` × `query_multiplier` decode tokens at `decode_context`, plus
     `prefill_tokens` prompt tokens attending on average to `prefill_context` tokens."""
@@ -657,7 +685,9 @@ def _forward_s(
     # after the other within a layer; so their times add (the per-operator roofline of LLM-Viewer, Yuan et al.
     # 2024, arXiv:2402.16363 §3). At max load the long-context KV reads cannot hide under compute-bound GEMMs.
     # Each stream reads its KV cache (and Mamba state) once per step; the state is also written back.
-    kv_read = decode_streams * kv_bytes_per_sequence(model, quant, decode_context, kv_cache_dtype=kv_cache_dtype)
+    kv_read = decode_streams * kv_bytes_per_sequence(
+        model, quant, decode_context, kv_cache_dtype=kv_cache_dtype, copies=kv_copies_read
+    )
     kv_read += _ssm_state_bytes(model) * decode_streams
     weight_bytes = _moved_weight_bytes(model, quant, tokens)
     lin_mem, dequant_s = weight_bytes / bw, 0.0
@@ -779,8 +809,9 @@ def estimate(
     # Paged KV caches hold what streams have actually written, on average I + O/2 tokens each; a
     # replica must still hold at least one full-length request to serve any.
     mean_ctx = input_tokens + output_tokens / 2
-    seq_full_gb = kv_bytes_per_sequence(model, quant, ctx, kv_cache_dtype=kv_cache_dtype) / 1e9
-    seq_mean_gb = kv_bytes_per_sequence(model, quant, mean_ctx, kv_cache_dtype=kv_cache_dtype) / 1e9
+    copies = kv_copies(model, n, family)
+    seq_full_gb = kv_bytes_per_sequence(model, quant, ctx, kv_cache_dtype=kv_cache_dtype, copies=copies) / 1e9
+    seq_mean_gb = kv_bytes_per_sequence(model, quant, mean_ctx, kv_cache_dtype=kv_cache_dtype, copies=copies) / 1e9
     admission = _admission(runtime, gpu, family)
     batch_kv_gb, batch_seq_gb = kv_cap_gb, seq_mean_gb
     if admission.kv_share_of_free is not None:
@@ -833,6 +864,7 @@ def estimate(
     cuda_llama_cpp = family == "llama.cpp" and gpu.vendor.upper() == "NVIDIA"
     fwd = dict(
         kv_cache_dtype=kv_cache_dtype,
+        kv_copies_read=copies,
         tensor_rate_share=_tensor_rate_share(gpu, family),
         engine_compute=engine_compute,
         dequant_above_tokens=LLAMA_CPP_MMQ_MAX_BATCH if cuda_llama_cpp else None,

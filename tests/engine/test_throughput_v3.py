@@ -19,6 +19,7 @@ from costmodel.throughput import (
     _attention_dtype,
     estimate,
     kv_bytes_per_sequence,
+    kv_copies,
 )
 
 CAT = catalog()
@@ -88,6 +89,22 @@ def test_tensorrt_llm_admits_whole_sequences_and_vllm_admits_on_what_streams_hol
     # vLLM: 0.90 of the card minus weights and buffers; streams hold I + O/2 = 1500 tokens on average
     assert vllm.max_concurrency == min(1024, math.floor((0.90 * card_gb - weights_gb - 3.3) * 1e9 / (per_token * 1500)))
     assert trt.concurrency == trt.max_concurrency and vllm.concurrency == vllm.max_concurrency
+
+
+def test_latent_attention_cache_is_held_by_every_gpu_of_a_tensor_parallel_replica():
+    dsv3, llama = CAT.model("deepseek-v3"), CAT.model("llama-3.3-70b")
+    assert kv_copies(dsv3, 8, "server") == 8.0  # one latent per token, read by every head on every GPU
+    assert kv_copies(dsv3, 1, "server") == kv_copies(dsv3, 8, "llama.cpp") == 1.0  # one GPU; layer split
+    assert kv_copies(llama, 8, "server") == 1.0  # grouped-query heads split across the GPUs
+    g, q = CAT.gpu("H200-SXM"), CAT.quant("fp8")
+    est = estimate(dsv3, g, q, gpus=8, mode="max_load", input_tokens=30000, output_tokens=2000, runtime="vllm")
+    # 61 layers × (512 latent + 64 rope) values × 2 bytes (16-bit KV) = 70.3 kB per token and GPU, and streams
+    # hold I + O/2 = 31,000 tokens on average: 8 copies of 2.18 GB each
+    per_seq = 61 * (512 + 64) * 2 * 31000
+    assert kv_bytes_per_sequence(dsv3, q, 31000) == pytest.approx(per_seq)
+    assert est.max_concurrency == math.floor(est.kv_capacity_gb * 1e9 / (8 * per_seq)) == 21
+    # the same memory split by head would hold eight times as many
+    assert math.floor(est.kv_capacity_gb * 1e9 / per_seq) == 173
 
 
 def test_tensorrt_llm_batch_is_capped_at_4096_and_vllm_at_1024():
