@@ -281,7 +281,25 @@ def _weights(pts: Sequence[_Resolved]) -> list[float]:
 
 
 def _loss(eff: Efficiency, pts: Sequence[_Resolved], weights: Sequence[float]) -> float:
-    return sum(w * math.log(_predict(r, eff) / r.point.value) ** 2 for r, w in zip(pts, weights, strict=True))
+    return math.fsum(_terms(eff, pts, weights))
+
+
+def _terms(eff: Efficiency, pts: Sequence[_Resolved], weights: Sequence[float]) -> list[float]:
+    """Each row's share of the loss: its weight × squared log error."""
+    return [w * math.log(_predict(r, eff) / r.point.value) ** 2 for r, w in zip(pts, weights, strict=True)]
+
+
+_ROWS_MOVED_BY: dict[str, Callable[[_Resolved], bool]] = {
+    "moe_expert_overhead_us": lambda r: r.model.is_moe,
+    "mla_layer_overhead_us": lambda r: bool(r.model.kv_lora_rank),
+    "rocm_factor": lambda r: r.gpu.vendor.upper() == "AMD",
+    "datacenter_overhead_factor": lambda r: r.gpu.segment == "datacenter",
+    "pro_compute_factor": lambda r: r.gpu.segment in PRO_SEGMENTS,
+    "apple_compute_factor": lambda r: r.gpu.segment == "apple",
+    "tensorrt_compute_factor": lambda r: uses_tensorrt_engines(r.point.engine),
+}
+"""The rows a factor can change (`throughput._forward_s` applies it to these only); a factor not listed moves
+every row. Searching a factor re-predicts only its rows, which is what keeps a full refit fast."""
 
 
 def fit_efficiency(
@@ -306,7 +324,9 @@ def fit_efficiency(
         return eff
     names = list(params) if params is not None else _free_params(points)
     weights = _weights(points)
-    best = _loss(eff, points, weights)
+    terms = _terms(eff, points, weights)
+    best = math.fsum(terms)
+    rows = {n: [i for i, r in enumerate(points) if _ROWS_MOVED_BY.get(n, lambda _: True)(r)] for n in names}
     for _ in range(sweeps):
         improved = False
         for name in names:
@@ -314,9 +334,12 @@ def fit_efficiency(
                 if v == getattr(eff, name):
                     continue
                 cand = replace(eff, **{name: v})
-                loss = _loss(cand, points, weights)
+                trial = list(terms)
+                for i in rows[name]:
+                    trial[i] = weights[i] * math.log(_predict(points[i], cand) / points[i].point.value) ** 2
+                loss = math.fsum(trial)
                 if loss < best - 1e-12:
-                    eff, best, improved = cand, loss, True
+                    eff, best, terms, improved = cand, loss, trial, True
         if not improved:
             break
     return eff
@@ -331,8 +354,9 @@ FIT_INPUTS = ("published_throughput.csv", "gpus.csv", "models.csv", "quant.csv")
 FIT_CODE_VERSION = "throughput-v2/fit-12"
 """Version of the fit and of the physics it predicts with. Bump it when the grids, weights, free factors,
 `_predict` or `throughput.estimate` change what a fit returns: every stored fit is then refitted in-process
-until `opentco catalog calibration --refit --write` stores a new one. The slow refit test in
-tests/engine/test_calibration_refit.py catches a forgotten bump."""
+until `opentco catalog calibration --refit --write` stores a new one. The refit tests in
+tests/engine/test_calibration_refit.py (every family's fit, and each family's fit without its largest
+publication) catch a forgotten bump."""
 _FACTORS = tuple(f.name for f in fields(Efficiency) if f.name not in ("basis", "source"))
 _SHIPPED_FIT = Path(__file__).resolve().parents[1] / "data" / FIT_FILE
 _log = logging.getLogger(__name__)
