@@ -535,15 +535,27 @@ def _moved_weight_bytes(model: ModelArch, quant: QuantFormat, tokens: float) -> 
     return (shared + experts * _expected_experts_share(model, tokens)) * 1e9 * quant.bits_per_weight / 8
 
 
-def _attention_flops(model: ModelArch, context: float) -> float:
+MLA_QK_NOPE_HEAD_DIM = 128
+"""DeepSeek-V2/V3/R1 `qk_nope_head_dim`: the per-head query/key width without rotary dims, once decompressed."""
+MLA_V_HEAD_DIM = 128
+"""DeepSeek-V2/V3/R1 `v_head_dim`: the per-head value width, once decompressed."""
+
+
+def _attention_flops(model: ModelArch, context: float, *, prefill: bool = False) -> float:
     """Attention FLOPs for one query token attending to `context` tokens, all layers.
 
     QKᵀ and AV are two matmuls of 2 FLOPs per multiply-add over heads × head_dim × context (Kaplan et al. 2020,
-    table 1). Sliding-window layers attend to at most the window; MLA attends in its latent width
-    (kv_lora_rank for AV, + rope dims for QKᵀ, as absorbed-weight MLA decoding does).
+    table 1). Sliding-window layers attend to at most the window. MLA decodes in its latent width (kv_lora_rank
+    for AV, + rope dims for QKᵀ: the absorbed weights, which read the least memory) but prefills in the
+    decompressed multi-head form (128 + 64 dims for QKᵀ, 128 for AV: 3.4× fewer FLOPs per head). vLLM's MLA
+    backend (vllm/attention/backends/mla/common.py): "MLA has two possible ways of computing, a data-movement
+    friendly approach and a compute friendly approach ... the compute friendly approach for "prefill" ... and the
+    data-movement friendly approach for "decode"".
     """
     heads = model.attention_heads or 0
-    if model.kv_lora_rank:
+    if model.kv_lora_rank and prefill:
+        per_ctx = 2 * heads * (MLA_QK_NOPE_HEAD_DIM + (model.qk_rope_head_dim or 0) + MLA_V_HEAD_DIM)
+    elif model.kv_lora_rank:
         per_ctx = 2 * heads * (2 * model.kv_lora_rank + (model.qk_rope_head_dim or 0))
     else:
         per_ctx = 4 * heads * model.attention_head_dim
@@ -699,7 +711,7 @@ def _forward_s(
         lin_mem, dequant_s = f16_bytes / bw, (weight_bytes + f16_bytes) / bw
     lin_comp = 2 * model.active_params_b * 1e9 * tokens / flops
     attn_work = decode_tokens * _attention_flops(model, decode_context)
-    attn_work += prefill_tokens * _attention_flops(model, prefill_context)
+    attn_work += prefill_tokens * _attention_flops(model, prefill_context, prefill=True)
     attn_mem, attn_comp = kv_read / bw, attn_work / attn_flops
     t_mem, t_comp = dequant_s + lin_mem + attn_mem, lin_comp + attn_comp
     roofline = dequant_s + max(lin_mem, lin_comp) + max(attn_mem, attn_comp)

@@ -17,6 +17,7 @@ from costmodel.throughput import (
     LLAMA_CPP_MMQ_MAX_BATCH,
     Efficiency,
     _attention_dtype,
+    _attention_flops,
     estimate,
     kv_bytes_per_sequence,
     kv_copies,
@@ -105,6 +106,18 @@ def test_latent_attention_cache_is_held_by_every_gpu_of_a_tensor_parallel_replic
     assert est.max_concurrency == math.floor(est.kv_capacity_gb * 1e9 / (8 * per_seq)) == 21
     # the same memory split by head would hold eight times as many
     assert math.floor(est.kv_capacity_gb * 1e9 / per_seq) == 173
+
+
+def test_latent_attention_decodes_in_the_latent_width_and_prefills_in_the_decompressed_heads():
+    dsv3 = CAT.model("deepseek-v3")  # 61 layers, 128 heads, kv_lora_rank 512, rope 64; nope 128, v 128
+    ctx = 4096
+    # decode (absorbed, MQA over the latent): QKᵀ over 512 + 64 dims, AV over 512, 2 FLOPs per multiply-add
+    assert _attention_flops(dsv3, ctx) == 2 * 128 * (512 + 64 + 512) * 61 * ctx
+    # prefill (decompressed, MHA): QKᵀ over 128 + 64 dims, AV over 128
+    assert _attention_flops(dsv3, ctx, prefill=True) == 2 * 128 * (128 + 64 + 128) * 61 * ctx
+    assert _attention_flops(dsv3, ctx) / _attention_flops(dsv3, ctx, prefill=True) == pytest.approx(3.4)
+    llama = CAT.model("llama-3.1-8b")  # no latent: one form for both
+    assert _attention_flops(llama, ctx, prefill=True) == _attention_flops(llama, ctx)
 
 
 def test_tensorrt_llm_batch_is_capped_at_4096_and_vllm_at_1024():
