@@ -11,6 +11,7 @@ import logging
 import math
 import shutil
 import statistics
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -123,6 +124,22 @@ def test_committed_fit_reproduces_its_errors_with_todays_physics():
         # the fit is no worse than the defaults on what it saw, and the factors stay physical
         assert fam.in_sample.median_pct <= fam.defaults.median_pct
         assert 0.3 <= fam.efficiency["bandwidth"] <= 1.0 and 0.15 <= fam.efficiency["compute"] <= 0.95
+
+
+@pytest.mark.parametrize("factor", sorted(calibration._ROWS_MOVED_BY))
+def test_a_factor_moves_only_the_rows_the_fit_re_predicts_for_it(factor):
+    """The fit re-predicts only `_ROWS_MOVED_BY[factor]` while it searches a factor; any other row must keep its
+    prediction whatever the factor's value, or the search would score candidates on stale predictions."""
+    moved = calibration._ROWS_MOVED_BY[factor]
+    pts = calibration._all_points(str(REPO_DATA))
+    base = Efficiency()
+    other = replace(base, **{factor: next(v for v in calibration._GRIDS[factor] if v != getattr(base, factor))})
+    kept = [r for r in pts if not moved(r)]
+    changed = [r for r in pts if moved(r)]
+    assert kept and changed
+    for r in kept:
+        assert calibration._predict(r, other) == calibration._predict(r, base), (factor, r.point.id)
+    assert any(calibration._predict(r, other) != calibration._predict(r, base) for r in changed), factor
 
 
 def test_committed_fit_regimes_count_every_fitted_row():
