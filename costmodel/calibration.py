@@ -250,26 +250,36 @@ _GRIDS: dict[str, tuple[float, ...]] = {
 _MIN_FOR_EXTRA = 2  # rows a factor needs before it is fitted rather than left at its default
 
 
+_ROWS_MOVED_BY: dict[str, Callable[[_Resolved], bool]] = {
+    "moe_expert_overhead_us": lambda r: r.model.is_moe,
+    "mla_layer_overhead_us": lambda r: bool(r.model.kv_lora_rank),
+    "rocm_factor": lambda r: r.gpu.vendor.upper() == "AMD",
+    "datacenter_overhead_factor": lambda r: r.gpu.segment == "datacenter",
+    "pro_compute_factor": lambda r: r.gpu.segment in PRO_SEGMENTS,
+    "tensorrt_compute_factor": lambda r: uses_tensorrt_engines(r.point.engine),
+    "apple_compute_factor": lambda r: r.gpu.segment == "apple",
+}
+"""The rows each extra factor can change (`throughput._forward_s` applies it to these only), in the order the fit
+searches them. A factor is fitted where a family has rows of its kind; searching it re-predicts only those rows,
+which is what keeps a full refit fast. Bandwidth, compute and layer overhead move every row."""
+_SPLIT_FACTORS = frozenset(
+    {"datacenter_overhead_factor", "pro_compute_factor", "tensorrt_compute_factor", "apple_compute_factor"}
+)
+"""Factors that set one kind of row against the family's others (TensorRT-LLM against the other engines, Macs
+against the rest): they need rows on both sides, so a family all on Macs needs no Apple split."""
+_LLAMA_CPP_FACTORS = frozenset({"datacenter_overhead_factor", "pro_compute_factor"})
+"""Factors fitted for llama.cpp only (its small kernels on professional cards)."""
+
+
 def _free_params(pts: Sequence[_Resolved]) -> list[str]:
     params = ["bandwidth", "compute", "layer_overhead_us"]
-    if sum(r.model.is_moe for r in pts) >= _MIN_FOR_EXTRA:
-        params.append("moe_expert_overhead_us")
-    if sum(bool(r.model.kv_lora_rank) for r in pts) >= _MIN_FOR_EXTRA:
-        params.append("mla_layer_overhead_us")
-    if sum(r.gpu.vendor.upper() == "AMD" for r in pts) >= _MIN_FOR_EXTRA:
-        params.append("rocm_factor")
-    dc = sum(r.gpu.segment == "datacenter" for r in pts)
-    if dc >= _MIN_FOR_EXTRA and len(pts) - dc >= _MIN_FOR_EXTRA and pts[0].family == "llama.cpp":
-        params.append("datacenter_overhead_factor")
-    pro = sum(r.gpu.segment in PRO_SEGMENTS for r in pts)
-    if pro >= _MIN_FOR_EXTRA and len(pts) - pro >= _MIN_FOR_EXTRA and pts[0].family == "llama.cpp":
-        params.append("pro_compute_factor")
-    trt = sum(uses_tensorrt_engines(r.point.engine) for r in pts)
-    if trt >= _MIN_FOR_EXTRA and len(pts) - trt >= _MIN_FOR_EXTRA:  # a share against the family's other engines
-        params.append("tensorrt_compute_factor")
-    apple = sum(r.gpu.segment == "apple" for r in pts)
-    if apple >= _MIN_FOR_EXTRA and len(pts) - apple >= _MIN_FOR_EXTRA:  # a family all on Macs needs no split
-        params.append("apple_compute_factor")
+    for name, moved in _ROWS_MOVED_BY.items():
+        kind = sum(moved(r) for r in pts)
+        if kind < _MIN_FOR_EXTRA or (name in _SPLIT_FACTORS and len(pts) - kind < _MIN_FOR_EXTRA):
+            continue
+        if name in _LLAMA_CPP_FACTORS and pts[0].family != "llama.cpp":
+            continue
+        params.append(name)
     return params
 
 
@@ -280,26 +290,9 @@ def _weights(pts: Sequence[_Resolved]) -> list[float]:
     return [1 / math.sqrt(per_source[r.point.source_key]) for r in pts]
 
 
-def _loss(eff: Efficiency, pts: Sequence[_Resolved], weights: Sequence[float]) -> float:
-    return math.fsum(_terms(eff, pts, weights))
-
-
-def _terms(eff: Efficiency, pts: Sequence[_Resolved], weights: Sequence[float]) -> list[float]:
-    """Each row's share of the loss: its weight × squared log error."""
-    return [w * math.log(_predict(r, eff) / r.point.value) ** 2 for r, w in zip(pts, weights, strict=True)]
-
-
-_ROWS_MOVED_BY: dict[str, Callable[[_Resolved], bool]] = {
-    "moe_expert_overhead_us": lambda r: r.model.is_moe,
-    "mla_layer_overhead_us": lambda r: bool(r.model.kv_lora_rank),
-    "rocm_factor": lambda r: r.gpu.vendor.upper() == "AMD",
-    "datacenter_overhead_factor": lambda r: r.gpu.segment == "datacenter",
-    "pro_compute_factor": lambda r: r.gpu.segment in PRO_SEGMENTS,
-    "apple_compute_factor": lambda r: r.gpu.segment == "apple",
-    "tensorrt_compute_factor": lambda r: uses_tensorrt_engines(r.point.engine),
-}
-"""The rows a factor can change (`throughput._forward_s` applies it to these only); a factor not listed moves
-every row. Searching a factor re-predicts only its rows, which is what keeps a full refit fast."""
+def _term(eff: Efficiency, r: _Resolved, weight: float) -> float:
+    """A row's share of the loss: its weight × squared log error."""
+    return weight * math.log(_predict(r, eff) / r.point.value) ** 2
 
 
 def fit_efficiency(
@@ -324,7 +317,7 @@ def fit_efficiency(
         return eff
     names = list(params) if params is not None else _free_params(points)
     weights = _weights(points)
-    terms = _terms(eff, points, weights)
+    terms = [_term(eff, r, w) for r, w in zip(points, weights, strict=True)]
     best = math.fsum(terms)
     rows = {n: [i for i, r in enumerate(points) if _ROWS_MOVED_BY.get(n, lambda _: True)(r)] for n in names}
     for _ in range(sweeps):
@@ -336,7 +329,7 @@ def fit_efficiency(
                 cand = replace(eff, **{name: v})
                 trial = list(terms)
                 for i in rows[name]:
-                    trial[i] = weights[i] * math.log(_predict(points[i], cand) / points[i].point.value) ** 2
+                    trial[i] = _term(cand, points[i], weights[i])
                 loss = math.fsum(trial)
                 if loss < best - 1e-12:
                     eff, best, terms, improved = cand, loss, trial, True
