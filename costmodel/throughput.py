@@ -190,7 +190,7 @@ trtllm-bench caps the batch at 4096 (`finetune_setting` in tensorrt_llm/bench/bu
 
 
 def _admission(runtime: str | None, gpu: GpuSpec, family: str) -> _Admission:
-    if family not in ("server", "server-w4a16"):
+    if family not in SERVER_FAMILIES:
         return _VLLM_ADMISSION  # llama.cpp and MLX: slots bounded by memory only
     if _runtime_name(runtime) in _TRTLLM_RUNTIMES:
         return _TRTLLM_ADMISSION
@@ -383,7 +383,10 @@ class ThroughputEstimate:
         return self.output_tokens_per_s / self.output_tokens if self.output_tokens else 0.0
 
 
-RUNTIME_FAMILIES = ("server", "server-w4a16", "llama.cpp", "mlx")
+SERVER_FAMILIES = ("server", "server-w4a16")
+"""Families run by serving engines (vLLM, SGLang, TensorRT-LLM, TGI): their admission rules, chunked prefill,
+FP32-accumulate GEMMs and tensor-parallel heads, none of which llama.cpp or MLX share."""
+RUNTIME_FAMILIES = (*SERVER_FAMILIES, "llama.cpp", "mlx")
 _LLAMA_CPP_RUNTIMES = {"llama.cpp", "llamacpp", "llama-cpp", "ollama", "lm-studio", "lmstudio", "llamafile"}
 
 
@@ -405,7 +408,7 @@ def runtime_family(quant: QuantFormat, *, runtime: str | None = None) -> str:
 
 
 def _chunked_default(family: str) -> bool:
-    return family in ("server", "server-w4a16")
+    return family in SERVER_FAMILIES
 
 
 @dataclass(frozen=True)
@@ -496,7 +499,7 @@ def kv_copies(model: ModelArch, gpus: int, family: str) -> float:
     not counted.
     llama.cpp splits layers across GPUs, never heads: one copy.
     """
-    if gpus <= 1 or family not in ("server", "server-w4a16") or not model.kv_lora_rank:
+    if gpus <= 1 or family not in SERVER_FAMILIES or not model.kv_lora_rank:
         return 1.0
     return float(gpus)
 
@@ -583,7 +586,7 @@ def _tensor_rate_share(gpu: GpuSpec, family: str) -> float:
     llama.cpp multiplies F16 in FP16 accumulation (`CUBLAS_COMPUTE_16F`), so it keeps the full rate.
     """
     geforce = gpu.segment == "consumer" and gpu.vendor.upper() == "NVIDIA"
-    return 0.5 if geforce and family in ("server", "server-w4a16") else 1.0
+    return 0.5 if geforce and family in SERVER_FAMILIES else 1.0
 
 
 def _tp_efficiency(eff: Efficiency, gpus: int) -> float:
