@@ -44,6 +44,7 @@ from costmodel.errors import DataFileError, UnknownName
 from costmodel.throughput import (
     PRO_SEGMENTS,
     RUNTIME_FAMILIES,
+    SERVER_FAMILIES,
     Basis,
     Efficiency,
     EstimateMode,
@@ -245,6 +246,7 @@ _GRIDS: dict[str, tuple[float, ...]] = {
     "datacenter_overhead_factor": (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0),
     "pro_compute_factor": (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7, 0.8, 0.9, 1.0),
     "apple_compute_factor": (1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.8, 2.0, 2.4, 3.0),
+    "attention_compute_factor": (0.6, 0.8, 1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 3.5, 4.0),
     "tensorrt_compute_factor": (0.8, 0.9, 1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.8, 2.0),
 }
 _MIN_FOR_EXTRA = 2  # rows a factor needs before it is fitted rather than left at its default
@@ -261,7 +263,7 @@ _ROWS_MOVED_BY: dict[str, Callable[[_Resolved], bool]] = {
 }
 """The rows each extra factor can change (`throughput._forward_s` applies it to these only), in the order the fit
 searches them. A factor is fitted where a family has rows of its kind; searching it re-predicts only those rows,
-which is what keeps a full refit fast. Bandwidth, compute and layer overhead move every row."""
+which is what keeps a full refit fast. Bandwidth, compute, layer overhead and the attention factor move every row."""
 _SPLIT_FACTORS = frozenset(
     {"datacenter_overhead_factor", "pro_compute_factor", "tensorrt_compute_factor", "apple_compute_factor"}
 )
@@ -280,6 +282,10 @@ def _free_params(pts: Sequence[_Resolved]) -> list[str]:
         if name in _LLAMA_CPP_FACTORS and pts[0].family != "llama.cpp":
             continue
         params.append(name)
+    if pts[0].family in SERVER_FAMILIES and sum("long_context" in r.regimes for r in pts) >= _MIN_FOR_EXTRA:
+        # FlashAttention's share (the serving engines' kernels; llama.cpp and MLX run their own). It moves every
+        # row, but only long prompts pin it down.
+        params.append("attention_compute_factor")
     return params
 
 
@@ -308,7 +314,8 @@ def fit_efficiency(
         points: resolved measurements of one runtime family.
         start: factors to start from (default: the engineering defaults).
         params: factors to fit (default: bandwidth, compute, layer overhead, plus MoE/ROCm/data-centre factors
-            where the points have at least two rows of that kind).
+            where the points have at least two rows of that kind, and the serving engines' attention factor where
+            at least two rows have long prompts).
         sweeps: most passes over the factors; it stops at the first pass that improves nothing (3 passes left
             the server fit short of its optimum once the data passed 200 rows).
     """
@@ -344,7 +351,7 @@ FIT_FILE = "calibration_fit.json"
 """The stored fit, in the data directory next to the CSVs it was fitted to."""
 FIT_INPUTS = ("published_throughput.csv", "gpus.csv", "models.csv", "quant.csv")
 """The data files a fit reads; their sha256 in the stored fit decide whether it still holds."""
-FIT_CODE_VERSION = "throughput-v2/fit-13"
+FIT_CODE_VERSION = "throughput-v2/fit-14"
 """Version of the fit and of the physics it predicts with. Bump it when the grids, weights, free factors,
 `_predict` or `throughput.estimate` change what a fit returns: every stored fit is then refitted in-process
 until `opentco catalog calibration --refit --write` stores a new one. The refit tests in

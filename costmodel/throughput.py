@@ -260,6 +260,14 @@ class Efficiency:
     routing are several more small kernels per layer than grouped-query attention. Fitted to the published
     DeepSeek rows (SGLang 0.4.1 at 1–32 streams, vLLM 0.11 at max load); no other MLA model is in the data,
     so it is a DeepSeek-architecture term."""
+    attention_compute_factor: float = 1.0
+    """Multiplies compute efficiency for the attention matmuls (QKᵀ and AV). A runtime's whole forward pass reaches
+    a smaller share of the tensor peak than its FlashAttention kernels do on long sequences: FlashAttention-2 reaches
+    50–73 % of the A100's peak (Dao 2023, arXiv:2307.08691), FlashAttention-3 75 % of the H100's in BF16 (Shah et al.
+    2024, arXiv:2407.08608), while the fitted `compute` of vLLM-class runtimes is about 35 %: it also carries the
+    norms, activations, sampling and scheduling a step runs besides its GEMMs. Fitted where a family has
+    long-prompt rows, the only ones whose time this term moves much (the Qwen speed benchmarks up to 128k tokens), and
+    for the serving engines only: llama.cpp and MLX run their own attention kernels."""
     step_overhead_ms: float = 0.0
     """Fixed time per forward pass outside the layers (scheduler, sampling, detokenisation), ms."""
     datacenter_overhead_factor: float = 1.0
@@ -693,7 +701,8 @@ def _forward_s(
     bw = gpus * gpu.hbm_bandwidth_gb_s * 1e9 * min(1.0, eff.bandwidth * vendor) * tp
     share = min(1.0, eff.compute * vendor * alu * engine_compute) * tp * tensor_rate_share
     flops = gpus * gpu.tflops(quant.compute_dtype) * 1e12 * share
-    attn_flops = gpus * gpu.tflops(_attention_dtype(quant, kv_cache_dtype)) * 1e12 * share
+    attn_share = min(1.0, eff.compute * eff.attention_compute_factor * vendor * alu * engine_compute)
+    attn_flops = gpus * gpu.tflops(_attention_dtype(quant, kv_cache_dtype)) * 1e12 * attn_share * tp * tensor_rate_share
     decode_tokens = decode_streams * query_multiplier
     tokens = decode_tokens + prefill_tokens
     # The weight matmuls and attention are separate kernels, each bound by its own roofline, and they run one

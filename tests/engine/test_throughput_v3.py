@@ -7,10 +7,11 @@ names, with all efficiencies at 1 and no fixed overheads, so a change in the phy
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 
-from costmodel.calibration import _all_points, _predict, calibrated_efficiency
+from costmodel.calibration import _all_points, _free_params, _predict, calibrated_efficiency, calibration_fit
 from costmodel.catalog import catalog, data_dir
 from costmodel.throughput import (
     CHUNKED_PREFILL_BUDGET_TOKENS,
@@ -74,6 +75,41 @@ def test_nvfp4_long_prompt_prefill_pays_attention_at_the_fp8_rate():
     gemm_s = 2 * 8.03e9 * inp / fp4
     attn_s = inp * _llama_8b_attention_flops_per_token(inp / 2) / fp8  # each prompt token sees half on average
     assert 1000 * inp / e.prefill_tokens_per_s == pytest.approx(1000 * (gemm_s + attn_s), rel=0.02)
+
+
+def test_attention_runs_at_its_own_share_of_the_tensor_peak_capped_at_the_peak():
+    m, g, q = CAT.model("llama-3.1-8b"), CAT.gpu("H100-SXM"), CAT.quant("bf16")
+    inp, peak = 64_000, 989.5e12  # H100 SXM dense BF16 (gpus.csv)
+    gemm_s = 2 * 8.03e9 * inp / (0.4 * peak)
+
+    def prefill_s(factor: float) -> float:
+        eff = replace(IDEAL, compute=0.4, attention_compute_factor=factor)
+        return inp / estimate(m, g, q, input_tokens=inp, output_tokens=1, efficiency=eff).prefill_tokens_per_s
+
+    attn_flops = inp * _llama_8b_attention_flops_per_token(inp / 2)
+    assert prefill_s(1.0) == pytest.approx(gemm_s + attn_flops / (0.4 * peak), rel=0.02)
+    assert prefill_s(2.0) == pytest.approx(gemm_s + attn_flops / (0.8 * peak), rel=0.02)
+    assert prefill_s(4.0) == pytest.approx(gemm_s + attn_flops / peak, rel=0.02)  # never above the datasheet peak
+    # a short prompt's attention is a sliver of its time, so the factor barely moves it
+    short = [
+        estimate(m, g, q, input_tokens=200, output_tokens=1, efficiency=replace(IDEAL, attention_compute_factor=f))
+        for f in (1.0, 2.0)
+    ]
+    assert short[1].prefill_tokens_per_s / short[0].prefill_tokens_per_s < 1.02
+
+
+def test_only_the_serving_engines_with_long_prompts_fit_an_attention_share():
+    fit = calibration_fit()
+    for family, fam in fit.families.items():
+        pts = [r for r in _all_points(str(data_dir())) if r.family == family]
+        long_rows = sum("long_context" in r.regimes for r in pts)
+        fitted = "attention_compute_factor" in _free_params(pts)
+        assert fitted == (family in ("server", "server-w4a16") and long_rows >= 2), family
+        if not fitted:
+            assert fam.efficiency.get("attention_compute_factor", 1.0) == 1.0, family
+    # the engines' FlashAttention runs at a larger share of the peak than their whole forward pass
+    assert calibrated_efficiency("server").attention_compute_factor > 1.0
+    assert calibrated_efficiency("llama.cpp").attention_compute_factor == 1.0
 
 
 def test_tensorrt_llm_admits_whole_sequences_and_vllm_admits_on_what_streams_hold():
