@@ -699,10 +699,10 @@ def _forward_s(
         alu = eff.pro_compute_factor
     tp = _tp_efficiency(eff, gpus)
     bw = gpus * gpu.hbm_bandwidth_gb_s * 1e9 * min(1.0, eff.bandwidth * vendor) * tp
-    share = min(1.0, eff.compute * vendor * alu * engine_compute) * tp * tensor_rate_share
-    flops = gpus * gpu.tflops(quant.compute_dtype) * 1e12 * share
-    attn_share = min(1.0, eff.compute * eff.attention_compute_factor * vendor * alu * engine_compute)
-    attn_flops = gpus * gpu.tflops(_attention_dtype(quant, kv_cache_dtype)) * 1e12 * attn_share * tp * tensor_rate_share
+    compute = eff.compute * vendor * alu * engine_compute  # share of the tensor peak the weight matmuls reach
+    flops = gpus * gpu.tflops(quant.compute_dtype) * 1e12 * min(1.0, compute) * tp * tensor_rate_share
+    attn_share = min(1.0, compute * eff.attention_compute_factor) * tp * tensor_rate_share
+    attn_flops = gpus * gpu.tflops(_attention_dtype(quant, kv_cache_dtype)) * 1e12 * attn_share
     decode_tokens = decode_streams * query_multiplier
     tokens = decode_tokens + prefill_tokens
     # The weight matmuls and attention are separate kernels, each bound by its own roofline, and they run one

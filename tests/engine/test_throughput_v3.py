@@ -11,11 +11,19 @@ from dataclasses import replace
 
 import pytest
 
-from costmodel.calibration import _all_points, _free_params, _predict, calibrated_efficiency, calibration_fit
+from costmodel.calibration import (
+    _all_points,
+    _family_points,
+    _free_params,
+    _predict,
+    calibrated_efficiency,
+    calibration_fit,
+)
 from costmodel.catalog import catalog, data_dir
 from costmodel.throughput import (
     CHUNKED_PREFILL_BUDGET_TOKENS,
     LLAMA_CPP_MMQ_MAX_BATCH,
+    SERVER_FAMILIES,
     Efficiency,
     _attention_dtype,
     _attention_flops,
@@ -101,10 +109,10 @@ def test_attention_runs_at_its_own_share_of_the_tensor_peak_capped_at_the_peak()
 def test_only_the_serving_engines_with_long_prompts_fit_an_attention_share():
     fit = calibration_fit()
     for family, fam in fit.families.items():
-        pts = [r for r in _all_points(str(data_dir())) if r.family == family]
+        pts = _family_points(str(data_dir()), family)
         long_rows = sum("long_context" in r.regimes for r in pts)
         fitted = "attention_compute_factor" in _free_params(pts)
-        assert fitted == (family in ("server", "server-w4a16") and long_rows >= 2), family
+        assert fitted == (family in SERVER_FAMILIES and long_rows >= 2), family
         if not fitted:
             assert fam.efficiency.get("attention_compute_factor", 1.0) == 1.0, family
     # the engines' FlashAttention runs at a larger share of the peak than their whole forward pass
