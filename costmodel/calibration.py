@@ -76,6 +76,8 @@ __all__ = [
     "fit_efficiency",
     "fit_report",
     "fit_to_measurements",
+    "gpu_band_floor_pct",
+    "gpu_error_floors_pct",
     "published_points",
     "stored_calibration_fit",
     "write_calibration_fit",
@@ -419,6 +421,8 @@ class RegimeFit(_Stored):
     """Predicted by the uncalibrated engineering defaults."""
     loso_within_2x: Annotated[int, Field(ge=0)]
     """Rows whose leave-one-source-out prediction is within a factor of two."""
+    sources: Annotated[int, Field(ge=0)] = 0
+    """Publications those rows come from."""
 
 
 class FamilyFit(_Stored):
@@ -441,6 +445,9 @@ class FamilyFit(_Stored):
     """Per regime this family has rows in."""
     loso_fits: dict[str, Factors]
     """Per publication (its source key): the factors fitted without its rows, which predicted them."""
+    gpus: dict[str, RegimeFit] = Field(default_factory=dict)
+    """Per GPU type (`gpu_id`) this family has rows on: how well the family's fit does on that hardware, which
+    `gpu_error_floors_pct` turns into the least error band an estimate on it carries."""
 
 
 class CalibrationFit(_Stored):
@@ -482,6 +489,7 @@ def _regime_fit(rows: Sequence[tuple[_Resolved, float, float, float]]) -> Regime
             points=0, in_sample_median_pct=None, loso_median_pct=None, default_median_pct=None, loso_within_2x=0
         )
     return RegimeFit(
+        sources=len({r.point.source_key for r, _, _, _ in rows}),
         points=len(rows),
         in_sample_median_pct=_pct(statistics.median(abs(_err(i, r)) for r, i, _, _ in rows)),
         loso_median_pct=_pct(statistics.median(abs(_err(o, r)) for r, _, o, _ in rows)),
@@ -551,6 +559,7 @@ def _computed_fit(root: str) -> CalibrationFit:
             rest = [r for r in pts if r.point.source_key != src]
             loso[src] = fit_efficiency(rest, start=defaults) if len(rest) >= MIN_POINTS else defaults
         fam_rows = [(r, _predict(r, eff), _predict(r, loso[r.point.source_key]), _predict(r, defaults)) for r in pts]
+        gpu_ids = {r.gpu.gpu_id for r in pts}
         rows += fam_rows
         families[family] = FamilyFit(
             points=len(pts),
@@ -567,6 +576,7 @@ def _computed_fit(root: str) -> CalibrationFit:
                 if any(g in r.regimes for r in pts)
             },
             loso_fits={src: _factors_of(e) for src, e in loso.items()},
+            gpus={g: _regime_fit([x for x in fam_rows if x[0].gpu.gpu_id == g]) for g in sorted(gpu_ids)},
         )
     published = published_points()
     fitted_ids = {r.point.id for r in _all_points(root)}
@@ -668,7 +678,7 @@ def write_calibration_fit(*, today: date | None = None) -> Path:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(fit.model_dump(mode="json"), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     tmp.replace(path)
-    for fn in (_read_stored_fit, _current_stored_fit, _calibrated, _error_bands):
+    for fn in (_read_stored_fit, _current_stored_fit, _calibrated, _error_bands, _gpu_floors):
         fn.cache_clear()
     return path
 
@@ -690,14 +700,47 @@ def calibrated_efficiency(family: str) -> Efficiency:
     return _calibrated(str(data_dir()), family)
 
 
-@cache
-def _error_bands(root: str) -> tuple[tuple[str, float], ...]:
+def _band_source(root: str) -> CalibrationFit | None:
+    """The stored fit, even when stale; the repository's own when the data directory has none."""
     fit = _read_stored_fit(root)[0]
     if fit is None and Path(root) != _SHIPPED_FIT.parent:
         fit = _read_stored_fit(str(_SHIPPED_FIT.parent))[0]
+    return fit
+
+
+@cache
+def _error_bands(root: str) -> tuple[tuple[str, float], ...]:
+    fit = _band_source(root)
     if fit is None:
         return ()
     return tuple((g, round(r.loso_median_pct, 1)) for g, r in fit.regimes.items() if r.loso_median_pct is not None)
+
+
+GPU_FLOOR_MIN_ROWS = 5
+"""Published rows a family needs on one GPU type before its error there sets a floor under the band."""
+
+
+def gpu_band_floor_pct(r: RegimeFit) -> float | None:
+    """The floor one GPU's figures set under the error band (`gpu_error_floors_pct`), or None below
+    `GPU_FLOOR_MIN_ROWS` rows."""
+    if r.points < GPU_FLOOR_MIN_ROWS:
+        return None
+    pct = r.loso_median_pct if r.sources >= 2 else r.in_sample_median_pct
+    return None if pct is None else round(pct, 1)
+
+
+@cache
+def _gpu_floors(root: str) -> tuple[tuple[tuple[str, str], float], ...]:
+    fit = _band_source(root)
+    if fit is None:
+        return ()
+    out = []
+    for family, fam in fit.families.items():
+        for gpu_id, r in fam.gpus.items():
+            floor = gpu_band_floor_pct(r)
+            if floor is not None:
+                out.append(((family, gpu_id), floor))
+    return tuple(out)
 
 
 def error_bands_pct() -> dict[str, float]:
@@ -708,6 +751,18 @@ def error_bands_pct() -> dict[str, float]:
     Empty when neither can be read (estimates then carry the generic band).
     """
     return dict(_error_bands(str(data_dir())))
+
+
+def gpu_error_floors_pct() -> dict[tuple[str, str], float]:
+    """Least expected relative error, %, per (runtime family, GPU type) the published rows measure.
+
+    A regime's band is the median over every GPU in it, and one GPU can sit far from that median (the H20's
+    batch-1 decode, the B200's NVFP4 rows). Where a family has `GPU_FLOOR_MIN_ROWS` rows on a GPU, its median
+    |error| there is a floor under the band of every estimate of that family on that GPU: leave-one-source-out
+    where two or more publications measured the GPU, else in-sample (one publication's fit is all there is, and
+    even the fit that saw its rows misses them by that much). Read like `error_bands_pct`.
+    """
+    return dict(_gpu_floors(str(data_dir())))
 
 
 @dataclass(frozen=True)

@@ -757,7 +757,9 @@ def regimes_of(
     return tuple(out)
 
 
-def _error_band(regimes: tuple[str, ...], basis: Basis, eff: Efficiency) -> float:
+def _error_band(
+    regimes: tuple[str, ...], basis: Basis, eff: Efficiency, *, family: str | None = None, gpu_id: str | None = None
+) -> float:
     if basis is Basis.MEASURED and eff.source.startswith("calibrated on your runs"):
         marker = "error after "
         if marker in eff.source:
@@ -767,6 +769,11 @@ def _error_band(regimes: tuple[str, ...], basis: Basis, eff: Efficiency) -> floa
                 pass
     bands = _error_bands()
     known = [bands[r] for r in regimes if r in bands]
+    if basis is Basis.CALIBRATED and family and gpu_id:
+        from costmodel.calibration import gpu_error_floors_pct
+
+        floor = gpu_error_floors_pct().get((family, gpu_id))
+        known += [floor] if floor is not None else []
     band = max(known) if known else 25.0
     return band if basis is not Basis.ESTIMATED else max(band, 35.0)
 
@@ -862,7 +869,7 @@ def estimate(
         output_tokens=output_tokens,
         basis=eff.basis,
         efficiency=eff,
-        error_band_pct=_error_band(regimes, eff.basis, eff),
+        error_band_pct=_error_band(regimes, eff.basis, eff, family=family, gpu_id=gpu.gpu_id),
         mode=mode,
         runtime_family=family,
         regimes=regimes,

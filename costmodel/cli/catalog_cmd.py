@@ -11,6 +11,7 @@ from costmodel.calibration import (
     FIT_FILE,
     CalibrationFit,
     calibration_fit,
+    gpu_band_floor_pct,
     stored_calibration_fit,
     write_calibration_fit,
 )
@@ -74,8 +75,23 @@ def _calibration_rows(fit: CalibrationFit) -> tuple[list[dict[str, object]], lis
         }
         for name, g in (*fit.regimes.items(), ("all", fit.overall))
     ]
+    rows += [
+        {
+            "table": "gpu",
+            "name": f"{family}/{gpu_id}",
+            "points": g.points,
+            "sources": g.sources,
+            "in_sample_median_pct": _r1(g.in_sample_median_pct),
+            "loso_median_pct": _r1(g.loso_median_pct),
+            "default_median_pct": _r1(g.default_median_pct),
+            "loso_within_2x": g.loso_within_2x,
+            "band_floor_pct": gpu_band_floor_pct(g),
+        }
+        for family, f in fit.families.items()
+        for gpu_id, g in f.gpus.items()
+    ]
     cols = ["table", "name", "points", "in_sample_median_pct", "loso_median_pct", "default_median_pct"]
-    cols += ["loso_within_2x", "sources", "bandwidth_eff", "compute_eff", "layer_overhead_us"]
+    cols += ["loso_within_2x", "band_floor_pct", "sources", "bandwidth_eff", "compute_eff", "layer_overhead_us"]
     cols += ["moe_expert_overhead_us", "mla_layer_overhead_us", "tensorrt_compute_factor"]
     return rows, cols
 

@@ -29,6 +29,7 @@ from costmodel.calibration import (
     calibration_report,
     error_bands_pct,
     fit_report,
+    gpu_error_floors_pct,
     stored_calibration_fit,
     write_calibration_fit,
 )
@@ -200,6 +201,9 @@ def test_cli_prints_the_stored_calibration_without_fitting(data_copy, no_fitting
     )
     assert rows[("regime", "moe")]["loso_median_pct"] == 12.6
     assert rows[("regime", "all")]["points"] == 365
+    h20 = rows[("gpu", "server/H20")]
+    assert h20["sources"] == 1 and h20["band_floor_pct"] == h20["in_sample_median_pct"] == 14.5
+    assert rows[("gpu", "server/L40S")]["band_floor_pct"] is None  # 3 rows: too few to set a floor
     server = fit.families["server"].efficiency
     assert rows[("family", "server")]["mla_layer_overhead_us"] == server["mla_layer_overhead_us"]
     assert rows[("family", "server")]["tensorrt_compute_factor"] == server["tensorrt_compute_factor"] == 1.5
@@ -307,9 +311,43 @@ def test_error_bands_are_the_stored_leave_one_source_out_figures():
     assert "moe" in moe.regimes and moe.error_band_pct == 13.3  # the widest regime it falls in (fixed concurrency here)
 
 
+def test_a_gpu_the_fit_misses_widens_the_band_of_its_estimates():
+    fit = _committed()
+    h20 = fit.families["server"].gpus["H20"]
+    # one publication measured the H20 (the Qwen3 speed benchmark): its in-sample median is the floor, and it sits
+    # above every regime the H20's single-stream rows fall in
+    assert h20.sources == 1 and h20.points >= 50
+    floors = gpu_error_floors_pct()
+    assert floors[("server", "H20")] == round(h20.in_sample_median_pct, 1) > error_bands_pct()["single_stream"]
+    cat = catalog()
+    on_h20 = estimate(cat.model("qwen3-8b"), cat.gpu("H20"), cat.quant("bf16"), runtime="sglang")
+    on_h100 = estimate(cat.model("qwen3-8b"), cat.gpu("H100-SXM"), cat.quant("bf16"), runtime="sglang")
+    assert on_h20.regimes == on_h100.regimes == ("single_stream",)
+    assert on_h20.error_band_pct == floors[("server", "H20")]
+    assert on_h100.error_band_pct == error_bands_pct()["single_stream"]  # the H100's own figure is below the band
+    # several publications on one GPU: the floor is their leave-one-source-out median
+    h100 = fit.families["server"].gpus["H100-SXM"]
+    assert h100.sources >= 2 and floors[("server", "H100-SXM")] == round(h100.loso_median_pct, 1)
+    # too few rows set no floor; a family's floor does not reach another family's estimates
+    assert fit.families["server"].gpus["L40S"].points < calibration.GPU_FLOOR_MIN_ROWS
+    assert ("server", "L40S") not in floors and ("llama.cpp", "H20") not in floors
+    custom = estimate(cat.model("qwen3-8b"), cat.gpu("H20"), cat.quant("bf16"), efficiency=Efficiency())
+    assert custom.error_band_pct == 35.0  # uncalibrated factors keep their own, wider band
+
+
+def test_gpu_floor_rules():
+    row = dict(in_sample_median_pct=14.44, loso_median_pct=24.2, default_median_pct=80.0, loso_within_2x=5)
+    assert calibration.gpu_band_floor_pct(calibration.RegimeFit(points=5, sources=1, **row)) == 14.4
+    assert calibration.gpu_band_floor_pct(calibration.RegimeFit(points=5, sources=2, **row)) == 24.2
+    assert calibration.gpu_band_floor_pct(calibration.RegimeFit(points=4, sources=2, **row)) is None
+
+
 def test_error_bands_fall_back_to_the_shipped_file(data_copy):
     (data_copy / FIT_FILE).unlink()
     assert error_bands_pct() == {g: round(r.loso_median_pct, 1) for g, r in _committed().regimes.items()}
+    assert gpu_error_floors_pct()[("server", "B200")] == round(
+        _committed().families["server"].gpus["B200"].in_sample_median_pct, 1
+    )
 
 
 def test_a_first_token_latency_is_fitted_without_an_output_length_and_a_throughput_is_not():

@@ -10,7 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from costmodel.calibration import REGIMES, calibrated_efficiency, calibration_report, fit_to_measurements
+from costmodel.calibration import (
+    REGIMES,
+    calibrated_efficiency,
+    calibration_report,
+    fit_to_measurements,
+    gpu_error_floors_pct,
+)
 from costmodel.catalog import catalog, model_from_hf_config
 from costmodel.errors import DataFileError, ScenarioError, UnknownName
 from costmodel.throughput import (
@@ -87,7 +93,9 @@ def test_deepseek_v3_single_stream_on_8x_h200_is_tens_of_tokens_per_second():
         CAT.model("deepseek-v3"), CAT.gpu("H200"), CAT.quant("fp8"), gpus=8, input_tokens=128, output_tokens=256
     )
     assert 13 <= e.output_tokens_per_s <= 99
-    assert "moe" in e.regimes and e.error_band_pct == max(ERROR_BAND_PCT[r] for r in e.regimes)
+    # the widest of its regimes' bands and of the server family's figure on the H200 (`gpu_error_floors_pct`)
+    widest = max([ERROR_BAND_PCT[r] for r in e.regimes] + [gpu_error_floors_pct()[("server", "H200-SXM")]])
+    assert "moe" in e.regimes and e.error_band_pct == widest
 
 
 def test_moe_overhead_grows_with_the_distinct_experts_a_step_touches():
