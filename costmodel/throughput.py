@@ -375,6 +375,8 @@ class ThroughputEstimate:
     efficiency: Efficiency = field(repr=False)
     error_band_pct: float = 25.0
     """Expected relative error of `output_tokens_per_s`, % (one standard band, for Monte Carlo draws)."""
+    error_band_basis: str = "no calibration figures"
+    """What sets `error_band_pct`: the estimate's widest regime, the fit's error on its GPU type, or your runs."""
     mode: EstimateMode = EstimateMode.FIXED_CONCURRENCY
     runtime_family: str = "server"
     regimes: tuple[str, ...] = ()
@@ -759,23 +761,28 @@ def regimes_of(
 
 def _error_band(
     regimes: tuple[str, ...], basis: Basis, eff: Efficiency, *, family: str | None = None, gpu_id: str | None = None
-) -> float:
+) -> tuple[float, str]:
+    """The band, %, and what sets it: the widest of the estimate's regimes, or the family's figure on this GPU
+    where that is wider (`gpu_error_floors_pct`), or the user's own runs."""
     if basis is Basis.MEASURED and eff.source.startswith("calibrated on your runs"):
         marker = "error after "
         if marker in eff.source:
             try:
-                return max(3.0, float(eff.source.split(marker, 1)[1].split("%", 1)[0]))
+                after = float(eff.source.split(marker, 1)[1].split("%", 1)[0])
+                return max(3.0, after), "the median error on your runs after fitting to them"
             except ValueError:
                 pass
     bands = _error_bands()
-    known = [bands[r] for r in regimes if r in bands]
+    known = [(bands[r], f"{r} regime") for r in regimes if r in bands]
     if basis is Basis.CALIBRATED and family and gpu_id:
         from costmodel.calibration import gpu_error_floors_pct
 
         floor = gpu_error_floors_pct().get((family, gpu_id))
-        known += [floor] if floor is not None else []
-    band = max(known) if known else 25.0
-    return band if basis is not Basis.ESTIMATED else max(band, 35.0)
+        known += [(floor, f"the {family} fit's median error on {gpu_id}")] if floor is not None else []
+    band, why = max(known) if known else (25.0, "no calibration figures")
+    if basis is Basis.ESTIMATED and band < 35.0:
+        return 35.0, "uncalibrated factors"
+    return band, why
 
 
 def estimate(
@@ -855,6 +862,7 @@ def estimate(
     max_conc = min(admission.max_batch, max(1, by_memory)) if fits_one else 0
     b = max_conc if mode is EstimateMode.MAX_LOAD else max(1, min(concurrency, max_conc))
     regimes = regimes_of(model=model, gpu=gpu, quant=quant, gpus=n, concurrency=b, mode=mode, context=ctx)
+    band_pct, band_basis = _error_band(regimes, eff.basis, eff, family=family, gpu_id=gpu.gpu_id)
     common = dict(
         model_id=model.model_id,
         gpu_id=gpu.gpu_id,
@@ -869,7 +877,8 @@ def estimate(
         output_tokens=output_tokens,
         basis=eff.basis,
         efficiency=eff,
-        error_band_pct=_error_band(regimes, eff.basis, eff, family=family, gpu_id=gpu.gpu_id),
+        error_band_pct=band_pct,
+        error_band_basis=band_basis,
         mode=mode,
         runtime_family=family,
         regimes=regimes,

@@ -215,6 +215,7 @@ def register(app: typer.Typer) -> None:
             "basis": e.basis.value,
             "basis_source": e.efficiency.source,
             "error_band_pct": e.error_band_pct,
+            "error_band_basis": e.error_band_basis,
             "mode": e.mode.value,
             "runtime_family": e.runtime_family,
             "regimes": list(e.regimes),
@@ -271,7 +272,8 @@ def register(app: typer.Typer) -> None:
             f"max {e.max_concurrency} streams at {input_tokens}+{output_tokens} tokens; fewest GPUs: {need})\n"
             f"  at {e.concurrency} streams: {e.output_tokens_per_s:,.0f} output tok/s total, "
             f"{e.output_tokens_per_s_per_stream:,.1f} per stream, TTFT {e.ttft_ms:,.0f} ms ({e.bound}-bound decode)\n"
-            f"  expected error ±{e.error_band_pct:.0f}% ({', '.join(e.regimes)}); per step: "
+            f"  expected error ±{e.error_band_pct:.0f}% (from {e.error_band_basis}; "
+            f"regimes: {', '.join(e.regimes)}); per step: "
             f"{e.decode_step_ms:,.1f} ms, of which all-reduce {e.communication_ms:,.2f} ms, fixed overhead "
             f"{e.overhead_ms:,.2f} ms"
         )

@@ -340,7 +340,8 @@ class _Builder:
             "measured by the user (scenario: measured_output_tokens_per_s)"
             if rep.basis.value == "measured"
             else f"{rep.basis.value} by the OpenTCO throughput model at {rep.concurrency} streams "
-            f"meeting the latency targets, ±{rep.error_band_pct:.0f} % ({e.efficiency.source})"
+            f"meeting the latency targets, ±{rep.error_band_pct:.0f} % from {e.error_band_basis} "
+            f"({e.efficiency.source})"
         )
         per_replica = sc + "gpus_per_replica" if opt.gpus_per_replica else "cheapest shape the engine found"
         q = rep.queue

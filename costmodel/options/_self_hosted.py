@@ -196,7 +196,8 @@ def fleet_sources(rep: ReplicaSpec) -> list[SourceLine]:
         SourceLine(
             "Replica throughput",
             f"{rep.output_tokens_per_s:,.0f} output tok/s at {rep.concurrency} streams on {rep.gpus_per_replica} "
-            f"GPU(s), ±{rep.error_band_pct:.0f} %",
+            f"GPU(s), ±{rep.error_band_pct:.0f} %"
+            + ("" if rep.basis.value == "measured" else f" (from {e.error_band_basis})"),
             "measured by the user" if rep.basis.value == "measured" else e.efficiency.source,
         ),
         SourceLine(

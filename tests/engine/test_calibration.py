@@ -324,7 +324,9 @@ def test_a_gpu_the_fit_misses_widens_the_band_of_its_estimates():
     on_h100 = estimate(cat.model("qwen3-8b"), cat.gpu("H100-SXM"), cat.quant("bf16"), runtime="sglang")
     assert on_h20.regimes == on_h100.regimes == ("single_stream",)
     assert on_h20.error_band_pct == floors[("server", "H20")]
+    assert on_h20.error_band_basis == "the server fit's median error on H20"
     assert on_h100.error_band_pct == error_bands_pct()["single_stream"]  # the H100's own figure is below the band
+    assert on_h100.error_band_basis == "single_stream regime"
     # several publications on one GPU: the floor is their leave-one-source-out median
     h100 = fit.families["server"].gpus["H100-SXM"]
     assert h100.sources >= 2 and floors[("server", "H100-SXM")] == round(h100.loso_median_pct, 1)
@@ -332,7 +334,10 @@ def test_a_gpu_the_fit_misses_widens_the_band_of_its_estimates():
     assert fit.families["server"].gpus["L40S"].points < calibration.GPU_FLOOR_MIN_ROWS
     assert ("server", "L40S") not in floors and ("llama.cpp", "H20") not in floors
     custom = estimate(cat.model("qwen3-8b"), cat.gpu("H20"), cat.quant("bf16"), efficiency=Efficiency())
-    assert custom.error_band_pct == 35.0  # uncalibrated factors keep their own, wider band
+    assert (custom.error_band_pct, custom.error_band_basis) == (35.0, "uncalibrated factors")  # their own band
+    res = CliRunner().invoke(app, ["estimate", "--model", "qwen3-8b", "--gpu", "H20", "--runtime", "sglang"])
+    assert res.exit_code == 0, res.output
+    assert f"expected error ±{on_h20.error_band_pct:.0f}% (from the server fit's median error on H20;" in res.output
 
 
 def test_gpu_floor_rules():

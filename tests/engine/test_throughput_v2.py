@@ -523,6 +523,7 @@ def test_fit_to_own_measurements_lowers_the_error_and_labels_the_estimate():
     assert fit.efficiency.source.startswith("calibrated on your runs")
     e = estimate(m, g, q, concurrency=8, efficiency=fit.efficiency)
     assert e.basis is Basis.MEASURED and e.error_band_pct == pytest.approx(max(3.0, round(fit.error_after_pct, 1)))
+    assert e.error_band_basis == "the median error on your runs after fitting to them"
     with pytest.raises(DataFileError):
         fit_to_measurements([(1, 1, 10, 10, 0.0)], model=m, gpu=g, quant=q)
 
