@@ -83,6 +83,7 @@ __all__ = [
     "max_concurrency_meeting",
     "regimes_of",
     "runtime_family",
+    "uses_fp4_units",
     "uses_tensorrt_engines",
 ]
 
@@ -287,6 +288,13 @@ class Efficiency:
     tuned CUTLASS/cuBLASLt GEMMs and fused attention and norm kernels, so under load they reach a larger share of
     the tensor-core peak than vLLM's, SGLang's or TGI's kernels: on the same H100 at max load the published
     TensorRT-LLM rows sit 10–25 % above, and vLLM's 20–40 % below, one shared compute efficiency."""
+    fp4_compute_factor: float = 1.0
+    """Multiplies compute efficiency where a GPU with FP4 tensor cores (`fp4_tflops`: B200, B300, RTX PRO 6000,
+    MI355X) multiplies FP4 weights and activations (NVFP4, MXFP4) at its FP4 rate. The FP4 peak is twice the FP8
+    one, but block-scaled FP4 GEMMs reach a smaller share of it: every 16 (NVFP4) or 32 (MXFP4) values carry a
+    scale the kernel must load and apply, and at twice the arithmetic rate the same tiles leave less time to hide
+    their loads. Fitted to TensorRT-LLM's perf-overview rows (Llama 3.1/3.3 dense on B200 and RTX PRO 6000,
+    Qwen3 MoE), where one share for FP8 and FP4 left every dense NVFP4 row 11–35 % fast."""
     apple_compute_factor: float = 1.0
     """Multiplies compute efficiency on Apple GPUs. Their catalog rate is the plain ALU rate (no tensor cores),
     which Metal's simdgroup-matrix kernels reach a larger share of than the same runtime reaches of an NVIDIA
@@ -701,7 +709,8 @@ def _forward_s(
         alu = eff.pro_compute_factor
     tp = _tp_efficiency(eff, gpus)
     bw = gpus * gpu.hbm_bandwidth_gb_s * 1e9 * min(1.0, eff.bandwidth * vendor) * tp
-    compute = eff.compute * vendor * alu * engine_compute  # share of the tensor peak the weight matmuls reach
+    fp4 = eff.fp4_compute_factor if uses_fp4_units(gpu, quant) else 1.0
+    compute = eff.compute * vendor * alu * engine_compute * fp4  # share of the tensor peak the weight matmuls reach
     flops = gpus * gpu.tflops(quant.compute_dtype) * 1e12 * min(1.0, compute) * tp * tensor_rate_share
     attn_share = min(1.0, compute * eff.attention_compute_factor) * tp * tensor_rate_share
     attn_flops = gpus * gpu.tflops(_attention_dtype(quant, kv_cache_dtype)) * 1e12 * attn_share
@@ -757,6 +766,11 @@ def regimes_of(
     if gpu.segment != "datacenter":
         out.append("consumer_apple")
     return tuple(out)
+
+
+def uses_fp4_units(gpu: GpuSpec, quant: QuantFormat) -> bool:
+    """Whether a format's matmuls run on the GPU's FP4 tensor cores (else it is dequantized: weight-only)."""
+    return quant.compute_dtype == "fp4" and bool(gpu.fp4_tflops)
 
 
 def _error_band(
