@@ -54,6 +54,7 @@ def _calibration_rows(fit: CalibrationFit) -> tuple[list[dict[str, object]], lis
             "moe_expert_overhead_us": f.efficiency.get("moe_expert_overhead_us"),
             "mla_layer_overhead_us": f.efficiency.get("mla_layer_overhead_us"),
             "tensorrt_compute_factor": f.efficiency.get("tensorrt_compute_factor"),
+            "fp4_compute_factor": f.efficiency.get("fp4_compute_factor"),
             "in_sample_median_pct": _r1(f.in_sample.median_pct),
             "loso_median_pct": _r1(f.leave_one_source_out.median_pct),
             "default_median_pct": _r1(f.defaults.median_pct),
@@ -92,7 +93,7 @@ def _calibration_rows(fit: CalibrationFit) -> tuple[list[dict[str, object]], lis
     ]
     cols = ["table", "name", "points", "in_sample_median_pct", "loso_median_pct", "default_median_pct"]
     cols += ["loso_within_2x", "band_floor_pct", "sources", "bandwidth_eff", "compute_eff", "layer_overhead_us"]
-    cols += ["moe_expert_overhead_us", "mla_layer_overhead_us", "tensorrt_compute_factor"]
+    cols += ["moe_expert_overhead_us", "mla_layer_overhead_us", "tensorrt_compute_factor", "fp4_compute_factor"]
     return rows, cols
 
 

@@ -207,6 +207,7 @@ def test_cli_prints_the_stored_calibration_without_fitting(data_copy, no_fitting
     server = fit.families["server"].efficiency
     assert rows[("family", "server")]["mla_layer_overhead_us"] == server["mla_layer_overhead_us"]
     assert rows[("family", "server")]["tensorrt_compute_factor"] == server["tensorrt_compute_factor"] == 1.5
+    assert rows[("family", "server")]["fp4_compute_factor"] == server["fp4_compute_factor"] == 0.7
     assert f"from data/{FIT_FILE}, fitted {fit.as_of}" in res.stderr
     res = runner.invoke(app, ["catalog", "calibration"])
     assert res.exit_code == 0 and res.stdout.splitlines()[0].startswith("table")
