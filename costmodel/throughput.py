@@ -774,7 +774,7 @@ def uses_fp4_units(gpu: GpuSpec, quant: QuantFormat) -> bool:
 
 
 def _error_band(
-    regimes: tuple[str, ...], basis: Basis, eff: Efficiency, *, family: str | None = None, gpu_id: str | None = None
+    regimes: tuple[str, ...], basis: Basis, eff: Efficiency, *, family: str, gpu_id: str
 ) -> tuple[float, str]:
     """The band, %, and what sets it: the widest of the estimate's regimes, or the family's figure on this GPU
     where that is wider (`gpu_error_floors_pct`), or the user's own runs."""
@@ -788,12 +788,13 @@ def _error_band(
                 pass
     bands = _error_bands()
     known = [(bands[r], f"{r} regime") for r in regimes if r in bands]
-    if basis is Basis.CALIBRATED and family and gpu_id:
+    if basis is Basis.CALIBRATED:
         from costmodel.calibration import gpu_error_floors_pct
 
         floor = gpu_error_floors_pct().get((family, gpu_id))
         known += [(floor, f"the {family} fit's median error on {gpu_id}")] if floor is not None else []
-    band, why = max(known) if known else (25.0, "no calibration figures")
+    # the first of the widest: a GPU's figure sets the band only where it is wider than every regime's
+    band, why = max(known, key=lambda k: k[0]) if known else (25.0, "no calibration figures")
     if basis is Basis.ESTIMATED and band < 35.0:
         return 35.0, "uncalibrated factors"
     return band, why
