@@ -273,7 +273,7 @@ _VARIANT_WORDS = ("hf", "chat", "instruct", "it", "base", "pt", "latest")
 
 _CHECKPOINT_TAIL = re.compile(
     r"(-(awq|gptq|gguf|mlx|bnb|fp8|fp4|nvfp4|mxfp4|int4|int8|w4a16|w8a8|w4a4|[2-8]bit|qat|dynamic|static|quantized"
-    r"|i?q[2-8](-k)?(-[sml]|-xx?s)?|q[458]-[01]|f16|f32|bf16|fp16|\d{4}))+$"
+    r"|iq[1-4](-xx?s|-[sml]|-nl)?|q[2-8](-k)?(-[sml])?|q[458]-[01]|f16|f32|bf16|fp16|\d{4}))+$"
 )
 """What a checkpoint's name adds after the architecture's: a weight format (`-AWQ`, `-FP8-dynamic`, `-GGUF`,
 `-4bit`, an Ollama/GGUF tag such as `q4_K_M`) or a dated revision (`-0528`, `-2507`). The weights change,
@@ -293,13 +293,13 @@ def _variant_key(name: str) -> str:
         key = stripped
 
 
-_GGUF_TAG = re.compile(r"(?:^|-)(q[458]-[01]|i?q[2-8](?:-k)?(?:-[sml]|-xx?s)?)(?:[-.]|$)")
+_GGUF_TAG = re.compile(r"(?:^|-)(q[458]-[01]|iq[1-4](?:-xx?s|-[sml]|-nl)?|q[2-8](?:-k)?(?:-[sml])?)(?:[-.]|$)")
 
 
 def _checkpoint_quant_id(name: str) -> str | None:
     """The weight format a checkpoint's name states, as a quant id (`Qwen3-32B-FP8` → `fp8`), if it states one
-    this catalog can mean without guessing: `-GGUF` alone (a folder of many formats), bitsandbytes `-4bit` or
-    `GPTQ-Int8` (no such row) say nothing."""
+    this catalog can mean without guessing: `-GGUF` alone (a folder of many formats) or bitsandbytes `-4bit`
+    outside MLX say nothing."""
     key = _norm(name).replace(":", "-").replace(" ", "-").replace(".", "-")
     words = set(re.split(r"[-/]", key))
     mlx = "mlx" in words or "mlx-community/" in _norm(name)
@@ -307,13 +307,13 @@ def _checkpoint_quant_id(name: str) -> str | None:
         if word in words:
             return quant_id
     if "gptq" in words:
-        return None if "int8" in words else "gptq-int4"
+        return "gptq-int8" if "int8" in words or "8bit" in words else "gptq-int4"
     if "fp8" in words:
         return "fp8"
     if "w8a8" in words or "int8" in words:
         return "int8-w8a8"
-    if mlx and ("4bit" in words or "8bit" in words):
-        return "mlx-4bit" if "4bit" in words else "mlx-8bit"
+    if mlx and (bits := next((w for w in sorted(words) if re.fullmatch(r"[2-8]bit", w)), None)):
+        return f"mlx-{bits}"
     tag = _GGUF_TAG.search(_norm(name).rsplit("/", 1)[-1].replace(":", "-"))
     return f"gguf-{tag.group(1).replace('-', '_')}" if tag else None
 

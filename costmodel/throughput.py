@@ -412,7 +412,8 @@ def runtime_family(quant: QuantFormat, *, runtime: str | None = None) -> str:
     """Which kernels run a format, since each class reaches its own share of the datasheet figures.
 
     GGUF formats (and any format run by llama.cpp, Ollama or LM Studio) run on llama.cpp; MLX formats on
-    Apple's MLX; 4-bit weight-only formats (AWQ, GPTQ) on servers pay for dequantization inside the matmul;
+    Apple's MLX; weight-only formats (AWQ, GPTQ 4- and 8-bit: integer weights, 16-bit matmuls) on servers pay for
+    dequantization inside the matmul (the family keeps its first name, `server-w4a16`, and covers W8A16 too);
     everything else runs native 16/8/4-bit server kernels (vLLM, SGLang, TensorRT-LLM, TGI).
     """
     r = _runtime_name(runtime)
@@ -420,7 +421,7 @@ def runtime_family(quant: QuantFormat, *, runtime: str | None = None) -> str:
         return "llama.cpp"
     if quant.quant_id.startswith("mlx") or r == "mlx":
         return "mlx"
-    if quant.bits_per_weight < 8 and quant.compute_dtype == "fp16":
+    if quant.bits_per_weight < 16 and quant.compute_dtype == "fp16":
         return "server-w4a16"
     return "server"
 

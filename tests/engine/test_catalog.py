@@ -143,6 +143,63 @@ def test_quantization_names_resolve_in_any_word_order_and_spacing(name, expected
     assert catalog().quant(name).quant_id == expected
 
 
+# Every weight type `llama-quantize` offers (tools/quantize/quantize.cpp, QUANT_OPTIONS @42ea59b), by the name it
+# prints, except the ternary TQ1_0/TQ2_0, MXFP4_MOE (the mxfp4 row) and the unquantized F32/BF16/F16 copies.
+LLAMA_QUANTIZE_TYPES = [
+    "Q4_0",
+    "Q4_1",
+    "Q5_0",
+    "Q5_1",
+    "IQ2_XXS",
+    "IQ2_XS",
+    "IQ2_S",
+    "IQ2_M",
+    "IQ1_S",
+    "IQ1_M",
+    "Q2_K",
+    "Q2_K_S",
+    "IQ3_XXS",
+    "IQ3_S",
+    "IQ3_M",
+    "Q3_K",
+    "IQ3_XS",
+    "Q3_K_S",
+    "Q3_K_M",
+    "Q3_K_L",
+    "IQ4_NL",
+    "IQ4_XS",
+    "Q4_K",
+    "Q4_K_S",
+    "Q4_K_M",
+    "Q5_K",
+    "Q5_K_S",
+    "Q5_K_M",
+    "Q6_K",
+    "Q8_0",
+]
+
+
+@pytest.mark.parametrize("name", LLAMA_QUANTIZE_TYPES)
+def test_every_gguf_type_llama_quantize_writes_has_a_row_with_its_bits(name):
+    q = catalog().quant(name)
+    assert q.quant_id.startswith("gguf-") and q.compute_dtype == "fp16"
+    nominal = int(name[1] if name[0] == "Q" else name[2])  # Q4_K_M -> 4, IQ2_XS -> 2
+    # scales and the k-quant mixes' higher-precision tensors add at most 1.5 bits a weight (Q3_K_L: 4.30 bpw)
+    assert nominal < q.bits_per_weight < nominal + 1.5, (name, q.bits_per_weight)
+
+
+def test_the_k_quant_ladder_gets_smaller_and_loses_quality_in_order():
+    ladder = [catalog().quant(n) for n in ("Q2_K", "Q3_K_S", "Q3_K_M", "Q3_K_L", "Q4_K_S", "Q4_K_M", "Q5_K_S")]
+    assert [q.bits_per_weight for q in ladder] == sorted(q.bits_per_weight for q in ladder)
+    retention = [q.quality_retention_pct for q in ladder]
+    assert all(r is not None for r in retention) and retention == sorted(retention)
+
+
+@pytest.mark.parametrize(("bits", "bpw"), [(2, 2.5), (3, 3.5), (4, 4.5), (5, 5.5), (6, 6.5), (8, 8.5)])
+def test_every_mlx_affine_width_has_a_row_with_its_group_overhead(bits, bpw):
+    assert catalog().quant(f"mlx {bits}bit").bits_per_weight == bpw
+
+
 @pytest.mark.parametrize("name", ["int4", "4-bit", "Q8", "nf4"])
 def test_quantization_names_that_fit_several_rows_or_none_stay_unknown(name):
     with pytest.raises(UnknownName):
