@@ -59,12 +59,14 @@ __all__ = [
     "FIT_CODE_VERSION",
     "FIT_FILE",
     "FIT_INPUTS",
+    "HOLDOUT_FILE",
     "REGIMES",
     "CalibrationFit",
     "CalibrationReport",
     "ErrorFigures",
     "FamilyFit",
     "FitReport",
+    "HoldoutCheck",
     "InputFile",
     "OwnRunsFit",
     "PublishedPoint",
@@ -79,6 +81,7 @@ __all__ = [
     "fit_to_measurements",
     "gpu_band_floor_pct",
     "gpu_error_floors_pct",
+    "holdout_check",
     "published_points",
     "stored_calibration_fit",
     "write_calibration_fit",
@@ -141,8 +144,17 @@ class _Resolved:
     regimes: tuple[str, ...]
 
 
+HOLDOUT_FILE = "published_throughput_holdout.csv"
+"""Published rows the fit never reads, so the stored factors are scored on measurements they were not fitted to, as a
+new user's own measurement would score them (`holdout_check`)."""
+
+
 def published_points() -> list[PublishedPoint]:
-    path = data_dir() / "published_throughput.csv"
+    """The rows the calibration fits to (data/published_throughput.csv)."""
+    return _read_points(data_dir() / "published_throughput.csv")
+
+
+def _read_points(path: Path) -> list[PublishedPoint]:
     if not path.exists():
         return []
     out = []
@@ -816,6 +828,44 @@ def _family_report(root: str, family: str, fam: FamilyFit) -> FitReport:
         per_point=tuple((r.point, _predict(r, eff)) for r in pts),
         loso_per_point=tuple((r.point, _predict(r, loso[r.point.source_key])) for r in pts),
     )
+
+
+@dataclass(frozen=True)
+class HoldoutCheck:
+    """The stored fit's error on published rows it never saw (data/published_throughput_holdout.csv)."""
+
+    rows: int
+    """Rows in the file."""
+    errors: tuple[tuple[PublishedPoint, str, float], ...]
+    """Each row the catalog resolves: the row, its runtime family and the estimate's signed relative error."""
+
+    def median_pct(self, family: str | None = None) -> float | None:
+        """Median |error|, %, over every resolved row or one family's."""
+        errs = [abs(e) for _, fam, e in self.errors if family in (None, fam)]
+        return 100 * statistics.median(errs) if errs else None
+
+    def within_2x(self, family: str | None = None) -> int:
+        """Rows the estimate puts within a factor of two of the published figure."""
+        return sum(1 for _, fam, e in self.errors if family in (None, fam) and 0.5 <= 1 + e <= 2)
+
+
+def holdout_check(fit: CalibrationFit | None = None) -> HoldoutCheck | None:
+    """Predict every held-out published row with the fit's factors (the stored fit unless one is given).
+
+    None where the data directory has no holdout file. Rows whose model, GPU or format the catalog lacks are
+    counted in `rows` but not scored.
+    """
+    root = data_dir()
+    if not (root / HOLDOUT_FILE).exists():
+        return None
+    fit = fit or calibration_fit()
+    points = _read_points(root / HOLDOUT_FILE)
+    errors = []
+    for r in _resolve(catalog(), points):
+        fam = fit.families.get(r.family)
+        eff = _efficiency_of(fam, r.family) if fam is not None else _defaults_for(r.family, 0)
+        errors.append((r.point, r.family, _err(_predict(r, eff), r)))
+    return HoldoutCheck(rows=len(points), errors=tuple(errors))
 
 
 def fit_report(family: str, *, progress: Callable[[int, int], None] | None = None) -> FitReport:

@@ -12,6 +12,7 @@ from costmodel.calibration import (
     CalibrationFit,
     calibration_fit,
     gpu_band_floor_pct,
+    holdout_check,
     stored_calibration_fit,
     write_calibration_fit,
 )
@@ -91,7 +92,21 @@ def _calibration_rows(fit: CalibrationFit) -> tuple[list[dict[str, object]], lis
         for family, f in fit.families.items()
         for gpu_id, g in f.gpus.items()
     ]
+    check = holdout_check(fit)
+    if check is not None:  # published rows the fit never read: the figure a new measurement should expect
+        families = [None, *sorted({fam for _, fam, _ in check.errors})]
+        rows += [
+            {
+                "table": "holdout",
+                "name": fam or "all",
+                "points": sum(1 for _, f, _ in check.errors if fam in (None, f)),
+                "holdout_median_pct": _r1(check.median_pct(fam)),
+                "holdout_within_2x": check.within_2x(fam),
+            }
+            for fam in families
+        ]
     cols = ["table", "name", "points", "in_sample_median_pct", "loso_median_pct", "default_median_pct"]
+    cols += ["holdout_median_pct", "holdout_within_2x"] if check is not None else []
     cols += ["loso_within_2x", "band_floor_pct", "sources", "bandwidth_eff", "compute_eff", "layer_overhead_us"]
     cols += ["moe_expert_overhead_us", "mla_layer_overhead_us", "tensorrt_compute_factor", "fp4_compute_factor"]
     return rows, cols
@@ -156,7 +171,8 @@ def register(app: typer.Typer) -> None:
 
         `calibration` prints the median |error| against data/published_throughput.csv per runtime family and per
         regime: in-sample, leave-one-source-out (each publication predicted by a fit that never saw it: the figure
-        to expect) and with the uncalibrated defaults. It reads data/calibration_fit.json when that still matches
+        to expect) and with the uncalibrated defaults; `holdout` rows score the fit on published rows it never
+        reads (data/published_throughput_holdout.csv). It reads data/calibration_fit.json when that still matches
         the data; `--refit` fits again (seconds: one fit per publication left out), `--write` also stores the fit.
         """
         if (refit or write) and what is not What.calibration:

@@ -330,6 +330,9 @@ def test_base_checkpoints_resolve_to_their_architecture_with_a_note(name, model_
         ("mlx-community/Qwen2.5-7B-Instruct-3bit", "qwen2.5-7b", "mlx-3bit"),
         ("mlx-community/Qwen2.5-7B-Instruct-6bit", "qwen2.5-7b", "mlx-6bit"),
         ("mlx-community/Qwen2.5-7B-Instruct-7bit", "qwen2.5-7b", None),  # MLX has no 7-bit affine mode
+        ("Qwen/Qwen3-4B-AWQ", "qwen3-4b", "awq-int4"),
+        ("gemma3:1b-it-qat", "gemma-3-1b", None),  # quantization-aware trained: the tag names no format
+        ("llama3.2:3b-instruct-q4_K_M", "llama-3.2-3b", "gguf-q4_k_m"),
         ("Llama 3.1 8B", "llama-3.1-8b", None),
     ],
 )
@@ -353,7 +356,9 @@ def test_gptq_int8_is_a_weight_only_format_read_at_eight_bits_and_multiplied_at_
     assert tps["gptq-int8"] == pytest.approx(122.01, rel=0.25)
 
 
-@pytest.mark.parametrize("name", ["ibm-granite/granite-3.3-8b-instruct", "Qwen/Qwen3-4B-AWQ", "gemma3:1b-it-qat"])
+@pytest.mark.parametrize(
+    "name", ["ibm-granite/granite-3.3-8b-instruct", "Qwen/Qwen3-Next-80B-A3B-Instruct-AWQ", "gemma3:270m-it-qat"]
+)
 def test_a_checkpoint_of_an_architecture_the_catalog_lacks_stays_unknown(name):
     with pytest.raises(UnknownName):
         CAT.resolve_model(name)
