@@ -515,8 +515,13 @@ def _regime_fit(rows: Sequence[tuple[_Resolved, float, float, float]]) -> Regime
         in_sample_median_pct=_pct(statistics.median(abs(_err(i, r)) for r, i, _, _ in rows)),
         loso_median_pct=_pct(statistics.median(abs(_err(o, r)) for r, _, o, _ in rows)),
         default_median_pct=_pct(statistics.median(abs(_err(d, r)) for r, _, _, d in rows)),
-        loso_within_2x=sum(0.5 <= o / r.point.value <= 2.0 for r, _, o, _ in rows),
+        loso_within_2x=sum(_within_2x(o / r.point.value) for r, _, o, _ in rows),
     )
+
+
+def _within_2x(ratio: float) -> bool:
+    """Whether a prediction ÷ published ratio is within a factor of two."""
+    return 0.5 <= ratio <= 2.0
 
 
 def _factors_of(eff: Efficiency) -> dict[str, float]:
@@ -839,14 +844,18 @@ class HoldoutCheck:
     errors: tuple[tuple[PublishedPoint, str, float], ...]
     """Each row the catalog resolves: the row, its runtime family and the estimate's signed relative error."""
 
+    def of(self, family: str | None = None) -> list[float]:
+        """The signed errors of every resolved row, or of one family's."""
+        return [e for _, fam, e in self.errors if family in (None, fam)]
+
     def median_pct(self, family: str | None = None) -> float | None:
         """Median |error|, %, over every resolved row or one family's."""
-        errs = [abs(e) for _, fam, e in self.errors if family in (None, fam)]
+        errs = [abs(e) for e in self.of(family)]
         return 100 * statistics.median(errs) if errs else None
 
     def within_2x(self, family: str | None = None) -> int:
         """Rows the estimate puts within a factor of two of the published figure."""
-        return sum(1 for _, fam, e in self.errors if family in (None, fam) and 0.5 <= 1 + e <= 2)
+        return sum(_within_2x(1 + e) for e in self.of(family))
 
 
 def holdout_check(fit: CalibrationFit | None = None) -> HoldoutCheck | None:

@@ -99,7 +99,7 @@ def _calibration_rows(fit: CalibrationFit) -> tuple[list[dict[str, object]], lis
             {
                 "table": "holdout",
                 "name": fam or "all",
-                "points": sum(1 for _, f, _ in check.errors if fam in (None, f)),
+                "points": len(check.of(fam)),
                 "holdout_median_pct": _r1(check.median_pct(fam)),
                 "holdout_within_2x": check.within_2x(fam),
             }
