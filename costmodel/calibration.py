@@ -127,6 +127,9 @@ class PublishedPoint(BaseModel):
     notes: Annotated[str | None, BeforeValidator(_blank)] = None
     kv_cache_dtype: Annotated[str | None, BeforeValidator(_blank)] = None
     """KV cache dtype the run used (fp8 for TensorRT-LLM/MLPerf FP8 runs); empty: the format's default."""
+    attention_dp: Annotated[bool | None, BeforeValidator(_blank)] = None
+    """Whether the run put attention data-parallel across its GPUs (TensorRT-LLM's MoE recipe, SGLang
+    `--enable-dp-attention`); empty: the runtime's default (`throughput.attention_dp_default`)."""
 
     @property
     def source_key(self) -> str:
@@ -217,6 +220,7 @@ def _predict(r: _Resolved, eff: Efficiency) -> float:
         runtime=p.engine,
         kv_cache_dtype=p.kv_cache_dtype,
         chunked_prefill=False if p.concurrency is None else None,
+        attention_dp=p.attention_dp,
     )
     value = {
         "output_tokens_per_s_total": est.output_tokens_per_s,
@@ -374,7 +378,7 @@ FIT_FILE = "calibration_fit.json"
 """The stored fit, in the data directory next to the CSVs it was fitted to."""
 FIT_INPUTS = ("published_throughput.csv", "gpus.csv", "models.csv", "quant.csv")
 """The data files a fit reads; their sha256 in the stored fit decide whether it still holds."""
-FIT_CODE_VERSION = "throughput-v2/fit-15"
+FIT_CODE_VERSION = "throughput-v2/fit-16"
 """Version of the fit and of the physics it predicts with. Bump it when the grids, weights, free factors,
 `_predict` or `throughput.estimate` change what a fit returns: every stored fit is then refitted in-process
 until `opentco catalog calibration --refit --write` stores a new one. The refit tests in

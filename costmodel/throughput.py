@@ -395,6 +395,8 @@ class ThroughputEstimate:
     """Tensor-parallel all-reduce time within one decode step."""
     overhead_ms: float = 0.0
     """Fixed per-step time within one decode step."""
+    attention_dp: bool = False
+    """Attention ran data-parallel across the replica's GPUs (`attention_dp_default`)."""
 
     @property
     def requests_per_s(self) -> float:
@@ -504,7 +506,7 @@ def kv_bytes_per_sequence(
     return held * per_layer * copies + _ssm_state_bytes(model)
 
 
-def kv_copies(model: ModelArch, gpus: int, family: str) -> float:
+def kv_copies(model: ModelArch, gpus: int, family: str, *, attention_dp: bool = False) -> float:
     """How many GPUs of a tensor-parallel replica store each KV-cache element.
 
     Multi-head latent attention (DeepSeek-V2/V3/R1) caches one latent per token that every head reads, so
@@ -516,9 +518,10 @@ def kv_copies(model: ModelArch, gpus: int, family: str) -> float:
     KV heads when tp_size > num_kv_heads), but counting that moved the TensorRT-LLM Qwen3-235B TP8 rows
     (4 KV heads) from +1 % to −24 % and the overall leave-one-source-out error from 11.9 % to 13.8 %, so it is
     not counted.
-    llama.cpp splits layers across GPUs, never heads: one copy.
+    llama.cpp splits layers across GPUs, never heads: one copy. Under attention data parallelism each GPU caches
+    only its own requests: one copy.
     """
-    if gpus <= 1 or family not in SERVER_FAMILIES or not model.kv_lora_rank:
+    if gpus <= 1 or family not in SERVER_FAMILIES or not model.kv_lora_rank or attention_dp:
         return 1.0
     return float(gpus)
 
@@ -555,6 +558,29 @@ def _moved_weight_bytes(model: ModelArch, quant: QuantFormat, tokens: float) -> 
     """Weight bytes one forward pass over `tokens` tokens reads: the always-used part and the experts touched."""
     shared, experts = _expert_split(model)
     return (shared + experts * _expected_experts_share(model, tokens)) * 1e9 * quant.bits_per_weight / 8
+
+
+def attention_dp_default(runtime: str | None, model: ModelArch, gpus: int, mode: EstimateMode) -> bool:
+    """Whether a runtime's own max-throughput recipe runs attention data-parallel for this replica.
+
+    TensorRT-LLM's perf overview (docs/source/performance/perf-overview.md) benchmarks every MoE model with
+    `enable_attention_dp: true`: each GPU runs attention for its own share of the requests and the experts are
+    split across GPUs. Other runtimes have it off unless asked (SGLang `--enable-dp-attention`), and so does
+    TensorRT-LLM at a fixed concurrency, where its low-latency recipes keep attention tensor-parallel.
+    """
+    return model.is_moe and gpus > 1 and mode is EstimateMode.MAX_LOAD and _runtime_name(runtime) in _TRTLLM_RUNTIMES
+
+
+def _replicated_params_b(model: ModelArch, gpus: int, attention_dp: bool) -> float:
+    """Extra parameters (billions) a replica holds, and reads every step, when attention runs data-parallel.
+
+    Under attention DP every GPU keeps its own full copy of the weights outside the routed experts (attention,
+    dense and shared-expert MLPs, embeddings; `_expert_split`): gpus − 1 more copies than tensor parallelism,
+    which splits them. Only the routed experts stay sharded.
+    """
+    if not attention_dp or gpus <= 1:
+        return 0.0
+    return _expert_split(model)[0] * (gpus - 1)
 
 
 MLA_QK_NOPE_HEAD_DIM = 128
@@ -701,6 +727,7 @@ def _forward_s(
     engine_compute: float = 1.0,
     dequant_above_tokens: float | None = None,
     kv_copies_read: float = 1.0,
+    replicated_params_b: float = 0.0,
 ) -> _Step:
     """One forward pass: `decode_streams` × `query_multiplier` decode tokens at `decode_context`, plus
     `prefill_tokens` prompt tokens attending on average to `prefill_context` tokens."""
@@ -725,7 +752,7 @@ def _forward_s(
         model, quant, decode_context, kv_cache_dtype=kv_cache_dtype, copies=kv_copies_read
     )
     kv_read += _ssm_state_bytes(model) * decode_streams
-    weight_bytes = _moved_weight_bytes(model, quant, tokens)
+    weight_bytes = _moved_weight_bytes(model, quant, tokens) + replicated_params_b * 1e9 * quant.bits_per_weight / 8
     lin_mem, dequant_s = weight_bytes / bw, 0.0
     if dequant_above_tokens is not None and tokens > dequant_above_tokens and quant.bits_per_weight < 16:
         # llama.cpp multiplies a large batch against quantized weights by first writing them out as F16 for
@@ -817,6 +844,7 @@ def estimate(
     prefix_cache_hit_share: float = 0.0,
     chunked_prefill: bool | None = None,
     speculative: SpeculativeDecoding | None = None,
+    attention_dp: bool | None = None,
 ) -> ThroughputEstimate:
     """Estimate one replica's speed at a given number of concurrent streams, or at the load memory allows.
 
@@ -839,6 +867,8 @@ def estimate(
         chunked_prefill: whether prompts are split into chunks batched with decode steps; None: the runtime's
             default (on for servers, off for llama.cpp/MLX).
         speculative: draft-and-verify decoding settings; None: off.
+        attention_dp: attention data-parallel across the replica's GPUs (the weights outside the routed experts
+            copied on each, latent KV not); None: the runtime's recipe (`attention_dp_default`).
 
     Returns:
         The estimate; `fits` is False (and speeds 0) when the model does not fit in memory.
@@ -859,11 +889,15 @@ def estimate(
     n = gpus or gpus_needed(model, gpu, quant, context_tokens=ctx, kv_cache_dtype=kv_cache_dtype, runtime=runtime)
     n = n or TP_DEGREES[-1]
     weights_gb, total_gb, kv_cap_gb = _memory(model, gpu, quant, n, family)
+    dp = attention_dp_default(runtime, model, n, mode) if attention_dp is None else attention_dp and n > 1
+    replicated_b = _replicated_params_b(model, n, dp)
+    weights_gb += replicated_b * quant.bits_per_weight / 8
+    kv_cap_gb -= replicated_b * quant.bits_per_weight / 8
     kv_tok_gb = kv_bytes_per_token(model, quant, kv_cache_dtype=kv_cache_dtype) / 1e9
     # Paged KV caches hold what streams have actually written, on average I + O/2 tokens each; a
     # replica must still hold at least one full-length request to serve any.
     mean_ctx = input_tokens + output_tokens / 2
-    copies = kv_copies(model, n, family)
+    copies = kv_copies(model, n, family, attention_dp=dp)
     seq_full_gb = kv_bytes_per_sequence(model, quant, ctx, kv_cache_dtype=kv_cache_dtype, copies=copies) / 1e9
     seq_mean_gb = kv_bytes_per_sequence(model, quant, mean_ctx, kv_cache_dtype=kv_cache_dtype, copies=copies) / 1e9
     admission = _admission(runtime, gpu, family)
@@ -900,6 +934,7 @@ def estimate(
         regimes=regimes,
         kv_cache_dtype=(kv_cache_dtype or "auto").lower(),
         prefix_cache_hit_share=prefix_cache_hit_share,
+        attention_dp=dp,
     )
     if max_conc < 1:
         return ThroughputEstimate(
@@ -921,6 +956,7 @@ def estimate(
     fwd = dict(
         kv_cache_dtype=kv_cache_dtype,
         kv_copies_read=copies,
+        replicated_params_b=replicated_b,
         tensor_rate_share=_tensor_rate_share(gpu, family),
         engine_compute=engine_compute,
         dequant_above_tokens=LLAMA_CPP_MMQ_MAX_BATCH if cuda_llama_cpp else None,

@@ -141,6 +141,14 @@ def register(app: typer.Typer) -> None:
         spec_acceptance: Annotated[
             float, typer.Option(min=0.0, max=0.99, help="Speculative decoding: per-token acceptance rate.")
         ] = 0.7,
+        attention_dp: Annotated[
+            bool | None,
+            typer.Option(
+                "--attention-dp/--no-attention-dp",
+                help="Attention data-parallel across the replica's GPUs (weights outside the experts copied on "
+                "each); default: the runtime's recipe (TensorRT-LLM MoE at max load).",
+            ),
+        ] = None,
         fit_my_runs: Annotated[
             bool, typer.Option("--fit-my-runs", help="Fit the efficiency to your stored `opentco measure` runs.")
         ] = False,
@@ -181,6 +189,7 @@ def register(app: typer.Typer) -> None:
             kv_cache_dtype=kv,
             prefix_cache_hit_share=prefix_cache_hit_share,
             speculative=spec,
+            attention_dp=attention_dp,
         )
         own = None
         if fit_my_runs:
@@ -222,6 +231,7 @@ def register(app: typer.Typer) -> None:
             "decode_step_ms": round(e.decode_step_ms, 3) if e.fits else None,
             "communication_ms": round(e.communication_ms, 3),
             "overhead_ms": round(e.overhead_ms, 3),
+            "attention_dp": e.attention_dp,
             "model_note": note,
         }
         if own is not None:
@@ -275,5 +285,5 @@ def register(app: typer.Typer) -> None:
             f"  expected error ±{e.error_band_pct:.0f}% (from {e.error_band_basis}; "
             f"regimes: {', '.join(e.regimes)}); per step: "
             f"{e.decode_step_ms:,.1f} ms, of which all-reduce {e.communication_ms:,.2f} ms, fixed overhead "
-            f"{e.overhead_ms:,.2f} ms"
+            f"{e.overhead_ms:,.2f} ms" + ("; attention data-parallel" if e.attention_dp else "")
         )

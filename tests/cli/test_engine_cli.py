@@ -37,6 +37,16 @@ def test_estimate_json_keys_and_values():
     assert out["output_tokens_per_s"] == pytest.approx(out["output_tokens_per_s_per_stream"] * 8, rel=1e-3)
 
 
+def test_estimate_runs_attention_data_parallel_where_the_runtime_recipe_does_unless_told():
+    args = ["estimate", "--model", "llama-4-maverick", "--gpu", "h200", "--gpus", "8", "--quant", "fp8"]
+    args += ["--runtime", "tensorrt-llm", "--mode", "max_load", "--json"]
+    recipe, told = (json.loads(runner.invoke(app, args + extra).stdout) for extra in ([], ["--no-attention-dp"]))
+    assert recipe["attention_dp"] is True and told["attention_dp"] is False
+    assert recipe["weights_gb"] > told["weights_gb"] and recipe["max_concurrency"] < told["max_concurrency"]
+    res = runner.invoke(app, args[:-1])
+    assert res.exit_code == 0 and "attention data-parallel" in res.output
+
+
 def test_estimate_does_not_fit_exits_1():
     res = runner.invoke(app, ["estimate", "--model", "llama-3.1-405b", "--gpu", "L4", "--gpus", "1"])
     assert res.exit_code == 1

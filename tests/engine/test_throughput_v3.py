@@ -25,8 +25,10 @@ from costmodel.throughput import (
     LLAMA_CPP_MMQ_MAX_BATCH,
     SERVER_FAMILIES,
     Efficiency,
+    EstimateMode,
     _attention_dtype,
     _attention_flops,
+    attention_dp_default,
     estimate,
     kv_bytes_per_sequence,
     kv_copies,
@@ -150,6 +152,43 @@ def test_latent_attention_cache_is_held_by_every_gpu_of_a_tensor_parallel_replic
     assert est.max_concurrency == math.floor(est.kv_capacity_gb * 1e9 / (8 * per_seq)) == 21
     # the same memory split by head would hold eight times as many
     assert math.floor(est.kv_capacity_gb * 1e9 / per_seq) == 173
+
+
+def test_attention_data_parallel_is_tensorrt_llms_moe_recipe_at_max_load_only():
+    maverick, llama = CAT.model("llama-4-maverick"), CAT.model("llama-3.3-70b")
+    assert attention_dp_default("tensorrt-llm", maverick, 8, EstimateMode.MAX_LOAD)  # perf-overview MoE recipe
+    assert not attention_dp_default("vllm", maverick, 8, EstimateMode.MAX_LOAD)  # SGLang/vLLM: only when asked
+    assert not attention_dp_default("tensorrt-llm", maverick, 8, EstimateMode.FIXED_CONCURRENCY)
+    assert not attention_dp_default("tensorrt-llm", maverick, 1, EstimateMode.MAX_LOAD)  # one GPU: nothing to split
+    assert not attention_dp_default("tensorrt-llm", llama, 8, EstimateMode.MAX_LOAD)  # dense: tensor parallel
+
+
+def test_attention_data_parallel_copies_the_weights_outside_the_experts_on_every_gpu():
+    m, g, q = CAT.model("llama-4-maverick"), CAT.gpu("H100-SXM"), CAT.quant("fp8")
+    args = dict(gpus=8, mode="max_load", input_tokens=1000, output_tokens=1000, runtime="tensorrt-llm")
+    dp, tp = estimate(m, g, q, **args), estimate(m, g, q, attention_dp=False, **args)
+    assert dp.attention_dp and not tp.attention_dp
+    # Maverick: 400 B parameters of which 17 B are active with 1 of 128 experts per token, so the routed experts
+    # hold (400 − 17) ÷ (1 − 1/128) = 386.0 B and 14.0 B sit outside them; FP8 stores one byte per weight
+    outside_b = 400 - (400 - 17) / (1 - 1 / 128)
+    extra_gb = 7 * outside_b  # seven more copies than tensor parallelism's one
+    assert dp.weights_gb == pytest.approx(tp.weights_gb + extra_gb)
+    assert dp.kv_capacity_gb == pytest.approx(tp.kv_capacity_gb - extra_gb)
+    assert dp.max_concurrency < tp.max_concurrency and dp.output_tokens_per_s < tp.output_tokens_per_s
+    # each GPU also reads its own copy every step: at the same batch the step is longer by the copies' bytes
+    ideal = dict(efficiency=IDEAL, concurrency=64, mode="fixed_concurrency", chunked_prefill=False)
+    fixed = {**args, **ideal}
+    one = estimate(m, g, q, attention_dp=True, **fixed).decode_step_ms
+    many = estimate(m, g, q, attention_dp=False, **fixed).decode_step_ms
+    assert one - many == pytest.approx(1000 * extra_gb * 1e9 / (8 * 3350e9), rel=1e-6)
+
+
+def test_attention_data_parallel_keeps_one_copy_of_the_latent_cache():
+    dsv3, g, q = CAT.model("deepseek-v3"), CAT.gpu("H200-SXM"), CAT.quant("fp8")
+    assert kv_copies(dsv3, 8, "server", attention_dp=True) == 1.0  # each GPU caches its own requests only
+    args = dict(gpus=8, mode="max_load", input_tokens=30000, output_tokens=2000, runtime="sglang")
+    tp, dp = estimate(dsv3, g, q, **args), estimate(dsv3, g, q, attention_dp=True, **args)
+    assert tp.max_concurrency == 21 and dp.max_concurrency > 4 * tp.max_concurrency
 
 
 def test_latent_attention_decodes_in_the_latent_width_and_prefills_in_the_decompressed_heads():
