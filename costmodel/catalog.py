@@ -184,6 +184,9 @@ class ModelArch(_Row):
     """Mamba layers: causal-convolution width (mamba_d_conv); the last kernel-1 inputs are kept per sequence."""
     moe_layers: PosIntOpt = None
     """Layers with routed experts, where fewer than `layers` have them (DeepSeek: first 3 dense)."""
+    released_quant: Annotated[str | None, Opt] = None
+    """The weight format the model's own checkpoint ships in, where it is not 16-bit (DeepSeek-V3/R1: FP8;
+    gpt-oss: MXFP4 experts): what an estimate assumes when neither the user nor the checkpoint name picks one."""
 
     @property
     def has_architecture(self) -> bool:
@@ -475,6 +478,15 @@ class Catalog:
             ((q, (q.quant_id, q.name, *q.aliases)) for q in self.quants),
             spelling=_Spelling(_quant_words, _same_quant),
         )
+        for m in self.models:
+            if m.released_quant:
+                try:
+                    self._quant.get(m.released_quant)
+                except UnknownName:
+                    raise DataFileError(
+                        f"models.csv, model {m.model_id}, column 'released_quant': {m.released_quant!r} is not in "
+                        "quant.csv"
+                    ) from None
         unknown = sorted({p.gpu_id for p in self.prices} - {g.gpu_id for g in self.gpus})
         if unknown:
             raise DataFileError(f"gpu prices name GPUs missing from gpus.csv: {', '.join(unknown)}")
@@ -615,6 +627,18 @@ def catalog() -> Catalog:
     return _catalog_at(str(data_dir()))
 
 
+def _released_quant_id(cfg: dict[str, object]) -> str | None:
+    """The catalog format a checkpoint's `quantization_config` declares (transformers' `quant_method` with its
+    `bits`), or None for 16-bit weights and methods the catalog holds no row for."""
+    qc = cfg.get("quantization_config")
+    if not isinstance(qc, dict):
+        return None
+    method, bits = str(qc.get("quant_method") or "").lower(), qc.get("bits")
+    if method in ("fp8", "mxfp4"):
+        return method
+    return {("awq", 4): "awq-int4", ("gptq", 4): "gptq-int4", ("gptq", 8): "gptq-int8"}.get((method, bits))
+
+
 def _cfg_int(cfg: dict[str, object], *keys: str, default: int | None = None) -> int | None:
     for k in keys:
         v = cfg.get(k)
@@ -753,6 +777,7 @@ def model_from_hf_config(source: Path | str | dict[str, object], *, name: str | 
         ssm_state_dim=ssm_state,
         ssm_conv_kernel=ssm_conv,
         moe_layers=routed_layers if routed_layers and routed_layers < layers else None,
+        released_quant=_released_quant_id(cfg),
         source=where,
         as_of=date.today(),
         notes="read from a Hugging Face config.json; parameter counts derived from the shapes (approximate)",

@@ -83,9 +83,12 @@ def _own_run_levels(
         return [], 0
 
 
-def _quant_for(cat: Catalog, quant: str | None, model: str | None) -> tuple[QuantFormat, str | None]:
-    """The quantization to estimate in: `--quant`, else the one the checkpoint's name states, else BF16; with a
-    note when the name states one (so a user sees why, or that `--quant` overrides the name)."""
+def _quant_for(
+    cat: Catalog, quant: str | None, model: str | None, arch: ModelArch | None = None
+) -> tuple[QuantFormat, str | None]:
+    """The quantization to estimate in: `--quant`, else the one the checkpoint's name states, else the format the
+    model is released in (DeepSeek-V3: FP8, gpt-oss: MXFP4), else BF16; with a note when the name or the release
+    chose it (so a user sees why, and that `--quant` overrides it)."""
     stated = cat.checkpoint_quant(model) if model else None
     if quant is not None:
         q = cat.quant(quant)
@@ -94,6 +97,9 @@ def _quant_for(cat: Catalog, quant: str | None, model: str | None) -> tuple[Quan
         return q, None
     if stated is not None:
         return stated, f"the name {model} states {stated.name}: estimated in it (--quant overrides)"
+    if arch is not None and arch.released_quant:
+        released = cat.quant(arch.released_quant)
+        return released, f"{arch.name} is released in {released.name}: estimated in it (--quant overrides)"
     return cat.quant("bf16"), None
 
 
@@ -170,7 +176,7 @@ def register(app: typer.Typer) -> None:
         else:
             raise ScenarioError("give --model (a catalog name or Hugging Face id) or --model-config (a config.json)")
         g = cat.gpu(gpu)
-        q, quant_note = _quant_for(cat, quant, model if model_config is None else None)
+        q, quant_note = _quant_for(cat, quant, model if model_config is None else None, m)
         note = "; ".join(n for n in (note, quant_note) if n) or None
         kv = None if kv_cache_dtype == "auto" else kv_cache_dtype
         need = gpus_needed(m, g, q, context_tokens=input_tokens + output_tokens, kv_cache_dtype=kv, runtime=runtime)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 
 import pytest
 from hypothesis import given, settings
@@ -17,7 +18,7 @@ from costmodel.calibration import (
     fit_to_measurements,
     gpu_error_floors_pct,
 )
-from costmodel.catalog import catalog, model_from_hf_config
+from costmodel.catalog import catalog, data_dir, model_from_hf_config
 from costmodel.errors import DataFileError, ScenarioError, UnknownName
 from costmodel.throughput import (
     ERROR_BAND_PCT,
@@ -381,6 +382,54 @@ def test_estimate_uses_the_format_the_name_states_unless_quant_is_given():
     assert out["quant"] == "bf16" and "as --quant asks" in out["model_note"]
     plain = json.loads(runner.invoke(app, ["estimate", "--gpu", "h100", "--model", "qwen3-32b", "--json"]).stdout)
     assert plain["quant"] == "bf16" and plain["model_note"] is None
+
+
+def test_estimate_uses_the_format_a_model_is_released_in_unless_quant_is_given():
+    from costmodel.cli import app
+
+    runner = CliRunner()
+    # gpt-oss ships its experts in MXFP4 (openai/gpt-oss README): 120b on one 80 GB H100, as OpenAI states
+    args = ["estimate", "--gpu", "h100", "--model", "openai/gpt-oss-120b", "--json"]
+    oss = json.loads(runner.invoke(app, args).stdout)
+    assert oss["quant"] == "mxfp4" and oss["gpus_needed"] == 1 and oss["fits"] is True
+    assert "released in MXFP4" in oss["model_note"] and "--quant overrides" in oss["model_note"]
+    r1 = json.loads(runner.invoke(app, ["estimate", "--gpu", "h200", "--model", "deepseek-r1", "--json"]).stdout)
+    assert r1["quant"] == "fp8" and r1["gpus_needed"] == 8  # 671 GB of FP8 weights: 8 × 141 GB, not 16
+    bf16 = runner.invoke(app, ["estimate", "--gpu", "h200", "--model", "deepseek-r1", "--quant", "bf16", "--json"])
+    assert json.loads(bf16.stdout)["quant"] == "bf16"
+    assert {m.model_id: m.released_quant for m in CAT.models if m.released_quant} == {
+        "deepseek-v3": "fp8",
+        "deepseek-r1": "fp8",
+        "gpt-oss-20b": "mxfp4",
+        "gpt-oss-120b": "mxfp4",
+    }
+
+
+@pytest.mark.parametrize(
+    ("quantization_config", "quant_id"),
+    [
+        ({"quant_method": "fp8", "weight_block_size": [128, 128]}, "fp8"),  # DeepSeek-V3's config.json
+        ({"quant_method": "mxfp4"}, "mxfp4"),  # gpt-oss
+        ({"quant_method": "awq", "bits": 4}, "awq-int4"),
+        ({"quant_method": "gptq", "bits": 8}, "gptq-int8"),
+        ({"quant_method": "bitsandbytes", "load_in_4bit": True}, None),  # no catalog row: left to --quant
+        (None, None),
+    ],
+)
+def test_model_from_hf_config_reads_the_released_format(quantization_config, quant_id):
+    cfg = dict(LLAMA_31_8B_CONFIG, quantization_config=quantization_config)
+    assert model_from_hf_config(cfg).released_quant == quant_id
+
+
+def test_a_released_format_the_catalog_lacks_is_a_data_error(tmp_path, monkeypatch):
+    root = tmp_path / "data"
+    shutil.copytree(data_dir(), root)
+    models = root / "models.csv"
+    text = models.read_text(encoding="utf-8")
+    models.write_text(text.replace(",mxfp4\n", ",mxfp5\n", 1), encoding="utf-8")
+    monkeypatch.setenv("OPENTCO_DATA_DIR", str(root))
+    with pytest.raises(DataFileError, match=r"models.csv, model gpt-oss-20b, column 'released_quant': 'mxfp5'"):
+        catalog()
 
 
 def test_catalog_names_resolve_without_a_note():
