@@ -708,7 +708,7 @@ def write_calibration_fit(*, today: date | None = None) -> Path:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(fit.model_dump(mode="json"), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     tmp.replace(path)
-    for fn in (_read_stored_fit, _current_stored_fit, _calibrated, _error_bands, _gpu_floors):
+    for fn in (_read_stored_fit, _current_stored_fit, _calibrated, _error_bands, _fitted_gpu_floors, _gpu_floors):
         fn.cache_clear()
     return path
 
@@ -759,18 +759,45 @@ def gpu_band_floor_pct(r: RegimeFit) -> float | None:
     return None if pct is None else round(pct, 1)
 
 
+def band_floors_pct(fit: CalibrationFit, check: HoldoutCheck | None = None) -> dict[tuple[str, str], float]:
+    """Floors under the error band per (runtime family, GPU type), % (`gpu_error_floors_pct`): each fitted GPU's
+    `gpu_band_floor_pct`, raised to the held-out rows' median |error| where `GPU_FLOOR_MIN_ROWS` of them
+    measured that GPU."""
+    floors = {
+        (family, gpu_id): floor
+        for family, fam in fit.families.items()
+        for gpu_id, r in fam.gpus.items()
+        if (floor := gpu_band_floor_pct(r)) is not None
+    }
+    for key in check.gpus() if check is not None else ():
+        errs = check.of(*key)
+        if len(errs) >= GPU_FLOOR_MIN_ROWS:
+            floors[key] = max(floors.get(key, 0.0), round(100 * statistics.median(abs(e) for e in errs), 1))
+    return floors
+
+
+@cache
+def _fitted_gpu_floors(root: str) -> tuple[tuple[tuple[str, str], float], ...]:
+    fit = _band_source(root)
+    return tuple(band_floors_pct(fit).items()) if fit is not None else ()
+
+
+_SCORING_HOLDOUT: set[str] = set()
+"""Data directories whose held-out rows are being scored for their floors: the estimates that scoring makes ask
+for floors too, and get the fitted ones (their bands do not change their predictions)."""
+
+
 @cache
 def _gpu_floors(root: str) -> tuple[tuple[tuple[str, str], float], ...]:
     fit = _band_source(root)
     if fit is None:
         return ()
-    out = []
-    for family, fam in fit.families.items():
-        for gpu_id, r in fam.gpus.items():
-            floor = gpu_band_floor_pct(r)
-            if floor is not None:
-                out.append(((family, gpu_id), floor))
-    return tuple(out)
+    _SCORING_HOLDOUT.add(root)
+    try:
+        check = holdout_check(fit)
+    finally:
+        _SCORING_HOLDOUT.discard(root)
+    return tuple(band_floors_pct(fit, check).items())
 
 
 def error_bands_pct() -> dict[str, float]:
@@ -790,9 +817,11 @@ def gpu_error_floors_pct() -> dict[tuple[str, str], float]:
     batch-1 decode, the B200's NVFP4 rows). Where a family has `GPU_FLOOR_MIN_ROWS` rows on a GPU, its median
     |error| there is a floor under the band of every estimate of that family on that GPU: leave-one-source-out
     where two or more publications measured the GPU, else in-sample (one publication's fit is all there is, and
-    even the fit that saw its rows misses them by that much). Read like `error_bands_pct`.
+    even the fit that saw its rows misses them by that much); and where as many held-out rows
+    (`holdout_check`) measured it, their median |error| if that is wider. Read like `error_bands_pct`.
     """
-    return dict(_gpu_floors(str(data_dir())))
+    root = str(data_dir())
+    return dict(_fitted_gpu_floors(root) if root in _SCORING_HOLDOUT else _gpu_floors(root))
 
 
 @dataclass(frozen=True)
@@ -848,18 +877,22 @@ class HoldoutCheck:
     errors: tuple[tuple[PublishedPoint, str, float], ...]
     """Each row the catalog resolves: the row, its runtime family and the estimate's signed relative error."""
 
-    def of(self, family: str | None = None) -> list[float]:
-        """The signed errors of every resolved row, or of one family's."""
-        return [e for _, fam, e in self.errors if family in (None, fam)]
+    def of(self, family: str | None = None, gpu_id: str | None = None) -> list[float]:
+        """The signed errors of every resolved row, or of one family's (on one GPU type)."""
+        return [e for p, fam, e in self.errors if family in (None, fam) and gpu_id in (None, p.gpu_id)]
 
-    def median_pct(self, family: str | None = None) -> float | None:
-        """Median |error|, %, over every resolved row or one family's."""
-        errs = [abs(e) for e in self.of(family)]
+    def gpus(self) -> list[tuple[str, str]]:
+        """The (runtime family, GPU type) pairs the resolved rows measure, sorted."""
+        return sorted({(fam, p.gpu_id) for p, fam, _ in self.errors})
+
+    def median_pct(self, family: str | None = None, gpu_id: str | None = None) -> float | None:
+        """Median |error|, %, over every resolved row or one family's (on one GPU type)."""
+        errs = [abs(e) for e in self.of(family, gpu_id)]
         return 100 * statistics.median(errs) if errs else None
 
-    def within_2x(self, family: str | None = None) -> int:
+    def within_2x(self, family: str | None = None, gpu_id: str | None = None) -> int:
         """Rows the estimate puts within a factor of two of the published figure."""
-        return sum(_within_2x(1 + e) for e in self.of(family))
+        return sum(_within_2x(1 + e) for e in self.of(family, gpu_id))
 
 
 def holdout_check(fit: CalibrationFit | None = None) -> HoldoutCheck | None:

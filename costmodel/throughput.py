@@ -820,7 +820,7 @@ def _error_band(
         from costmodel.calibration import gpu_error_floors_pct
 
         floor = gpu_error_floors_pct().get((family, gpu_id))
-        known += [(floor, f"the {family} fit's median error on {gpu_id}")] if floor is not None else []
+        known += [(floor, f"the {family} fit's median error on {gpu_id}, fitted or held-out rows")] if floor else []
     # the first of the widest: a GPU's figure sets the band only where it is wider than every regime's
     band, why = max(known, key=lambda k: k[0]) if known else (25.0, "no calibration figures")
     if basis is Basis.ESTIMATED and band < 35.0:

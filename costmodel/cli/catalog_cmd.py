@@ -10,8 +10,8 @@ import typer
 from costmodel.calibration import (
     FIT_FILE,
     CalibrationFit,
+    band_floors_pct,
     calibration_fit,
-    gpu_band_floor_pct,
     holdout_check,
     stored_calibration_fit,
     write_calibration_fit,
@@ -77,6 +77,8 @@ def _calibration_rows(fit: CalibrationFit) -> tuple[list[dict[str, object]], lis
         }
         for name, g in (*fit.regimes.items(), ("all", fit.overall))
     ]
+    check = holdout_check(fit)
+    floors = band_floors_pct(fit, check)
     rows += [
         {
             "table": "gpu",
@@ -87,12 +89,11 @@ def _calibration_rows(fit: CalibrationFit) -> tuple[list[dict[str, object]], lis
             "loso_median_pct": _r1(g.loso_median_pct),
             "default_median_pct": _r1(g.default_median_pct),
             "loso_within_2x": g.loso_within_2x,
-            "band_floor_pct": gpu_band_floor_pct(g),
+            "band_floor_pct": floors.get((family, gpu_id)),
         }
         for family, f in fit.families.items()
         for gpu_id, g in f.gpus.items()
     ]
-    check = holdout_check(fit)
     if check is not None:  # published rows the fit never read: the figure a new measurement should expect
         families = [None, *sorted({fam for _, fam, _ in check.errors})]
         rows += [
@@ -104,6 +105,17 @@ def _calibration_rows(fit: CalibrationFit) -> tuple[list[dict[str, object]], lis
                 "holdout_within_2x": check.within_2x(fam),
             }
             for fam in families
+        ]
+        rows += [  # per GPU type: where as many rows as a band floor needs, their median sets one
+            {
+                "table": "holdout",
+                "name": f"{fam}/{gpu_id}",
+                "points": len(check.of(fam, gpu_id)),
+                "holdout_median_pct": _r1(check.median_pct(fam, gpu_id)),
+                "holdout_within_2x": check.within_2x(fam, gpu_id),
+                "band_floor_pct": floors.get((fam, gpu_id)),
+            }
+            for fam, gpu_id in check.gpus()
         ]
     cols = ["table", "name", "points", "in_sample_median_pct", "loso_median_pct", "default_median_pct"]
     cols += ["holdout_median_pct", "holdout_within_2x"] if check is not None else []
