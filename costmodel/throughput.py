@@ -515,9 +515,10 @@ def kv_copies(model: ModelArch, gpus: int, family: str, *, attention_dp: bool = 
     Parallelism Attention": "MLA models like DeepSeek have only one KV head. With standard Tensor Parallelism:
     KV cache duplicated across all GPUs").
     Grouped-query models with fewer KV heads than GPUs are replicated too in vLLM (`QKVParallelLinear` copies
-    KV heads when tp_size > num_kv_heads), but counting that moved the TensorRT-LLM Qwen3-235B TP8 rows
-    (4 KV heads) from +1 % to −24 % and the overall leave-one-source-out error from 11.9 % to 13.8 %, so it is
-    not counted.
+    KV heads when tp_size > num_kv_heads), but it is not counted: before attention DP was modelled it moved the
+    TensorRT-LLM Qwen3-235B TP8 rows (4 KV heads; run attention-DP, so one copy) from +1 % to −24 % and the
+    overall leave-one-source-out error from 11.9 % to 13.8 %, and it would slow SGLang's Qwen3-235B rows on
+    8 × H20 at long prompts, already 9–26 % slow (data/PUBLISHED_THROUGHPUT.md).
     llama.cpp splits layers across GPUs, never heads: one copy. Under attention data parallelism each GPU caches
     only its own requests: one copy.
     """
