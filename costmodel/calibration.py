@@ -770,9 +770,9 @@ def band_floors_pct(fit: CalibrationFit, check: HoldoutCheck | None = None) -> d
         if (floor := gpu_band_floor_pct(r)) is not None
     }
     for key in check.gpus() if check is not None else ():
-        errs = check.of(*key)
-        if len(errs) >= GPU_FLOOR_MIN_ROWS:
-            floors[key] = max(floors.get(key, 0.0), round(100 * statistics.median(abs(e) for e in errs), 1))
+        held_out = check.median_pct(*key)
+        if held_out is not None and len(check.of(*key)) >= GPU_FLOOR_MIN_ROWS:
+            floors[key] = max(floors.get(key, 0.0), round(held_out, 1))
     return floors
 
 

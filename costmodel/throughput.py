@@ -892,8 +892,8 @@ def estimate(
     weights_gb, total_gb, kv_cap_gb = _memory(model, gpu, quant, n, family)
     dp = attention_dp_default(runtime, model, n, mode) if attention_dp is None else attention_dp and n > 1
     replicated_b = _replicated_params_b(model, n, dp)
-    weights_gb += replicated_b * quant.bits_per_weight / 8
-    kv_cap_gb -= replicated_b * quant.bits_per_weight / 8
+    replicated_gb = replicated_b * quant.bits_per_weight / 8
+    weights_gb, kv_cap_gb = weights_gb + replicated_gb, kv_cap_gb - replicated_gb
     kv_tok_gb = kv_bytes_per_token(model, quant, kv_cache_dtype=kv_cache_dtype) / 1e9
     # Paged KV caches hold what streams have actually written, on average I + O/2 tokens each; a
     # replica must still hold at least one full-length request to serve any.
