@@ -34,6 +34,10 @@ memory-bound decode steps (vLLM docs, "Chunked prefill"; Agrawal et al., Sarathi
 
     output tokens/s = B ÷ step_s(B decode + B·I/O prefill tokens).
 
+A stream's own prompt is prefilled before its first token, so the steps between its tokens carry only the
+other B − 1 streams' prompts: its inter-token time is step_s(B decode + (B−1)·I/O prefill tokens), and one
+stream alone streams at the pure decode step however long its prompt (its throughput still pays the prefill).
+
 A prompt is taken in chunks as large as the token budget allows (vLLM `max_num_batched_tokens`, SGLang
 `chunked_prefill_size`), so when B·I/O is below the budget a share B·I/(O·budget) of the steps carries a full
 chunk and the rest are pure decode (`_blend`); thinly spread prompt tokens would make every small-batch MoE
@@ -993,26 +997,32 @@ def estimate(
         )
 
     pure = decode_pass(0.0)
-    per_step_prompt = b * computed_prompt / output_tokens if chunked else 0.0
     budget = admission.prefill_budget_tokens
-    if per_step_prompt <= 0:
-        decode = pure
-    elif per_step_prompt < budget:
-        # A runtime prefills a new prompt in chunks as large as its token budget allows, not a few tokens per
-        # step: a share of the steps carries a full chunk, the rest are pure decode. Spreading the prompt thinly
-        # over every step would make each small-batch MoE step read most experts.
-        decode = _blend(decode_pass(budget), pure, per_step_prompt / budget)
-    else:
-        decode = decode_pass(per_step_prompt)
-    step_s = decode.step_s
-    tokens_per_step = 1.0
+
+    def with_prompts(streams: float) -> _Step:
+        """The mean decode step while `streams` streams' prompts ride on the steps (chunked prefill)."""
+        per_step_prompt = streams * computed_prompt / output_tokens if chunked else 0.0
+        if per_step_prompt <= 0:
+            return pure
+        if per_step_prompt < budget:
+            # A runtime prefills a new prompt in chunks as large as its token budget allows, not a few tokens per
+            # step: a share of the steps carries a full chunk, the rest are pure decode. Spreading the prompt
+            # thinly over every step would make each small-batch MoE step read most experts.
+            return _blend(decode_pass(budget), pure, per_step_prompt / budget)
+        return decode_pass(per_step_prompt)
+
+    decode = with_prompts(b)
+    # A stream's own prompt is prefilled before it decodes, so the steps between its tokens carry the other
+    # b − 1 streams' prompts only: one stream alone decodes at the pure step.
+    own_decode = with_prompts(b - 1) if chunked else decode
+    draft_s, tokens_per_step = 0.0, 1.0
     if speculative:
         draft_s = speculative.draft_tokens * speculative.draft_cost_share * pure.step_s
-        step_s += draft_s
         tokens_per_step = speculative.tokens_per_step
+    step_s = decode.step_s + draft_s
+    itl_s = (own_decode.step_s + draft_s) / tokens_per_step
     if chunked:
         total = b * tokens_per_step / step_s
-        itl_s = step_s / tokens_per_step
     else:
         prefill_s = b * prefill.step_s
         if _chunked_default(family) and b > 1:
@@ -1035,7 +1045,6 @@ def estimate(
             prefill_s = min(prefill_s, passes * one.step_s)
         cycle_s = output_tokens * step_s / tokens_per_step + prefill_s
         total = b * output_tokens / cycle_s
-        itl_s = step_s / tokens_per_step
     # The first token comes out of the forward pass that prefills the prompt (its last position's logits). Alone,
     # that pass is the prefill; under load it also carries the other streams' decode tokens (chunked prefill)
     # and starts when the step in flight ends, on average half a step after the request arrives.

@@ -157,16 +157,16 @@ def test_committed_fit_regimes_count_every_fitted_row():
         assert sum(fam.regimes[g].points for fam in fit.families.values() if g in fam.regimes) == fit.regimes[g].points
     # the figures the README quotes (leave-one-source-out median |error| per regime, %)
     assert {g: round(r.loso_median_pct or math.nan, 1) for g, r in fit.regimes.items()} == {
-        "single_stream": 11.1,
-        "fixed_concurrency": 11.8,
-        "max_load": 11.3,
-        "long_context": 10.5,
-        "moe": 10.7,
+        "single_stream": 11.5,
+        "fixed_concurrency": 12.9,
+        "max_load": 11.5,
+        "long_context": 11.5,
+        "moe": 12.1,
         "4bit": 11.3,
-        "multi_gpu": 9.4,
-        "consumer_apple": 8.9,
+        "multi_gpu": 10.0,
+        "consumer_apple": 8.6,
     }
-    assert fit.overall.points == 486 and fit.overall.loso_median_pct == pytest.approx(11.17, abs=0.05)
+    assert fit.overall.points == 486 and fit.overall.loso_median_pct == pytest.approx(11.60, abs=0.05)
 
 
 # --- reading it -------------------------------------------------------------------------------------------------------
@@ -203,7 +203,7 @@ def test_cli_prints_the_stored_calibration_without_fitting(data_copy, no_fitting
     assert rows[("family", "llama.cpp")]["loso_median_pct"] == round(
         fit.families["llama.cpp"].leave_one_source_out.median_pct, 1
     )
-    assert rows[("regime", "moe")]["loso_median_pct"] == 10.7
+    assert rows[("regime", "moe")]["loso_median_pct"] == 12.1
     assert rows[("regime", "all")]["points"] == 486
     h20 = rows[("gpu", "server/H20")]
     assert h20["sources"] == 1 and h20["band_floor_pct"] == h20["in_sample_median_pct"] == 13.0
@@ -360,7 +360,7 @@ def test_error_bands_are_the_stored_leave_one_source_out_figures():
     single = estimate(cat.model("llama-3.1-8b"), cat.gpu("L40S"), cat.quant("bf16"))  # too few rows for a floor
     assert single.regimes == ("single_stream",) and single.error_band_pct == ERROR_BAND_PCT["single_stream"]
     moe = estimate(cat.model("mixtral-8x7b"), cat.gpu("H100-SXM"), cat.quant("fp8"), concurrency=8)
-    # wider than its regimes (fixed concurrency 11.8 %, MoE 10.7 %): TensorRT-LLM's held-out H100 cells, 13.0 %
+    # wider than its regimes (fixed concurrency 12.9 %, MoE 12.1 %): TensorRT-LLM's held-out H100 cells, 13.0 %
     assert "moe" in moe.regimes and moe.error_band_pct == 13.0
 
 
@@ -380,8 +380,8 @@ def test_a_gpu_the_fit_misses_widens_the_band_of_its_estimates():
     # a floor below the estimate's regimes changes nothing: the weight-only family on the A100 (Qwen2.5 AWQ)
     on_a100 = estimate(cat.model("qwen2.5-7b"), cat.gpu("A100-80GB"), cat.quant("awq-int4"))
     assert on_a100.regimes == ("single_stream", "4bit")
-    assert floors[("server-w4a16", "A100-80GB")] < on_a100.error_band_pct == error_bands_pct()["4bit"]
-    assert on_a100.error_band_basis == "4bit regime"
+    assert floors[("server-w4a16", "A100-80GB")] < on_a100.error_band_pct == error_bands_pct()["single_stream"]
+    assert error_bands_pct()["4bit"] < on_a100.error_band_pct and on_a100.error_band_basis == "single_stream regime"
     # several publications on one GPU: the floor is their leave-one-source-out median (or the held-out rows')
     h100 = fit.families["server"].gpus["H100-SXM"]
     assert h100.sources >= 2 and floors[("server", "H100-SXM")] >= round(h100.loso_median_pct, 1)
@@ -417,8 +417,13 @@ def test_held_out_rows_on_a_gpu_raise_its_floor_where_the_fit_is_wider_of_the_ma
     cat = catalog()
     on_b200 = estimate(cat.model("llama-3.3-70b"), cat.gpu("B200"), cat.quant("nvfp4"), runtime="tensorrt-llm")
     assert on_b200.error_band_pct == 17.1 and "held-out" in on_b200.error_band_basis
-    # a GPU whose held-out rows the fit matches better keeps its fitted floor (H200: 11.7 fitted, 11.3 held out)
-    assert round(check.median_pct("server", "H200-SXM"), 1) < floors[("server", "H200-SXM")]
+    # held-out rows the fit matches better than its fitted rows leave the fitted floor (the H200's 49 cells, here
+    # missed by half as much as they are: 5.7 % against 11.1 % leave-one-source-out over five publications)
+    h200 = fit.families["server"].gpus["H200-SXM"]
+    closer = replace(check, errors=tuple((p, fam, e / 2) for p, fam, e in check.errors))
+    assert closer.median_pct("server", "H200-SXM") < h200.loso_median_pct
+    assert band_floors_pct(fit, closer)[("server", "H200-SXM")] == round(h200.loso_median_pct, 1) == 11.1
+    assert floors[("server", "H200-SXM")] == round(check.median_pct("server", "H200-SXM"), 1) == 11.3
 
 
 def test_error_bands_fall_back_to_the_shipped_file(data_copy):

@@ -388,3 +388,26 @@ def test_published_llama_cpp_prompt_rows_are_within_2x_in_sample():
     ratios = [_predict(r, eff) / r.point.value for r in pts]
     assert all(0.5 <= x <= 2 for x in ratios), [(r.point.id, round(x, 2)) for r, x in zip(pts, ratios, strict=True)]
     assert sorted(abs(x - 1) for x in ratios)[len(ratios) // 2] < 0.25
+
+
+def test_one_stream_decodes_at_the_pure_step_whatever_its_prompt():
+    """A stream's own prompt is prefilled before its first token, so the steps between its tokens carry no
+    prompt of its own: alone, it streams at the pure decode step however long the prompt, while its throughput
+    still pays for the prefill. With more streams, a stream's steps carry the other b − 1 streams' prompts."""
+    m, g, q = CAT.model("llama-3.1-8b"), CAT.gpu("H100-SXM"), CAT.quant("fp8")
+    inp, out = 8000, 256
+    e = estimate(m, g, q, concurrency=1, input_tokens=inp, output_tokens=out, efficiency=IDEAL, runtime="vllm")
+    bw = 3350e9  # H100 SXM datasheet HBM3 bandwidth
+    weights_s = 8.03e9 * 1.0 / bw  # FP8: one byte per parameter, read once per step
+    kv_s = kv_bytes_per_sequence(m, q, inp + out / 2) / bw
+    assert e.decode_step_ms == pytest.approx(1000 * (weights_s + kv_s), rel=1e-9)
+    # the prompt is paid for once per request: over a request's life the stream produces fewer tokens per
+    # second than its token rate while streaming
+    prefill_s = inp / e.prefill_tokens_per_s
+    assert e.output_tokens_per_s < 1000 / e.decode_step_ms
+    assert e.output_tokens_per_s == pytest.approx(out / (out * e.decode_step_ms / 1000 + prefill_s), rel=0.05)
+    # with four streams, each stream's steps carry three other streams' prompts, fewer than the four whose
+    # prompts the batch's steps carry on average
+    four = estimate(m, g, q, concurrency=4, input_tokens=inp, output_tokens=out, efficiency=IDEAL, runtime="vllm")
+    mean_step_ms = 4 / four.output_tokens_per_s * 1000
+    assert 1000 * (weights_s + 4 * kv_s) < four.decode_step_ms < mean_step_ms
