@@ -377,6 +377,8 @@ class ThroughputEstimate:
     output_tokens: int
     ttft_ms: float
     decode_step_ms: float
+    """Time between one stream's tokens: a decode step of the batch carrying the other streams' prompts (one
+    stream alone: the pure decode step), plus any draft passes, per token."""
     output_tokens_per_s: float
     """All streams together."""
     output_tokens_per_s_per_stream: float
@@ -396,9 +398,9 @@ class ThroughputEstimate:
     kv_cache_dtype: str = "auto"
     prefix_cache_hit_share: float = 0.0
     communication_ms: float = 0.0
-    """Tensor-parallel all-reduce time within one decode step."""
+    """Tensor-parallel all-reduce time within the step `decode_step_ms` times."""
     overhead_ms: float = 0.0
-    """Fixed per-step time within one decode step."""
+    """Fixed per-step time within the step `decode_step_ms` times."""
     attention_dp: bool = False
     """Attention ran data-parallel across the replica's GPUs (`attention_dp_default`)."""
 
@@ -1073,8 +1075,8 @@ def estimate(
         output_tokens_per_s_per_stream=total / b,
         prefill_tokens_per_s=input_tokens / prefill.step_s,
         bound=decode.bound,
-        communication_ms=decode.comm_s * 1000,
-        overhead_ms=decode.overhead_s * 1000,
+        communication_ms=own_decode.comm_s * 1000,
+        overhead_ms=own_decode.overhead_s * 1000,
     )
 
 
