@@ -149,7 +149,8 @@ class _Resolved:
 
 HOLDOUT_FILE = "published_throughput_holdout.csv"
 """Published rows the fit never reads, so the stored factors are scored on measurements they were not fitted to, as a
-new user's own measurement would score them (`holdout_check`)."""
+new user's own measurement would score them (`holdout_check`): TensorRT-LLM's perf-overview cells the fitted file
+lacks, and rows that, fitted, pulled the shared factors off every other regime (data/PUBLISHED_THROUGHPUT.md)."""
 
 
 def published_points() -> list[PublishedPoint]:
