@@ -1016,7 +1016,7 @@ def estimate(
     decode = with_prompts(b)
     # A stream's own prompt is prefilled before it decodes, so the steps between its tokens carry the other
     # b − 1 streams' prompts only: one stream alone decodes at the pure step.
-    own_decode = with_prompts(b - 1) if chunked else decode
+    own_decode = with_prompts(b - 1)
     draft_s, tokens_per_step = 0.0, 1.0
     if speculative:
         draft_s = speculative.draft_tokens * speculative.draft_cost_share * pure.step_s
