@@ -61,7 +61,7 @@ import math
 import re
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from costmodel.catalog import GpuSpec, ModelArch, QuantFormat
 from costmodel.errors import ScenarioError
@@ -982,6 +982,7 @@ def estimate(
     )
     spec_k = speculative.draft_tokens + 1 if speculative else 1
 
+    @cache  # the batch's mean step and a stream's own step both blend in the same full-chunk pass
     def decode_pass(prompt_tokens: float) -> _Step:
         """A step of the b streams' decode, carrying `prompt_tokens` prompt tokens."""
         return _forward_s(
