@@ -269,6 +269,7 @@ _GRIDS: dict[str, tuple[float, ...]] = {
     "attention_compute_factor": (0.6, 0.8, 1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 3.5, 4.0),
     "tensorrt_compute_factor": (0.8, 0.9, 1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.8, 2.0),
     "fp4_compute_factor": (0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2),
+    "hopper_compute_factor": (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2),
 }
 _MIN_FOR_EXTRA = 2  # rows a factor needs before it is fitted rather than left at its default
 
@@ -282,6 +283,7 @@ _ROWS_MOVED_BY: dict[str, Callable[[_Resolved], bool]] = {
     "tensorrt_compute_factor": lambda r: uses_tensorrt_engines(r.point.engine),
     "fp4_compute_factor": lambda r: uses_fp4_units(r.gpu, r.quant),
     "apple_compute_factor": lambda r: r.gpu.segment == "apple",
+    "hopper_compute_factor": lambda r: r.gpu.architecture == "hopper",
 }
 """The rows each extra factor can change (`throughput._forward_s` applies it to these only), in the order the fit
 searches them. A factor is fitted where a family has rows of its kind; searching it re-predicts only those rows,
@@ -293,12 +295,14 @@ _SPLIT_FACTORS = frozenset(
         "tensorrt_compute_factor",
         "fp4_compute_factor",
         "apple_compute_factor",
+        "hopper_compute_factor",
     }
 )
 """Factors that set one kind of row against the family's others (TensorRT-LLM against the other engines, Macs
 against the rest): they need rows on both sides, so a family all on Macs needs no Apple split."""
-_LLAMA_CPP_FACTORS = frozenset({"datacenter_overhead_factor", "pro_compute_factor"})
-"""Factors fitted for llama.cpp only (its small kernels on professional cards)."""
+_LLAMA_CPP_FACTORS = frozenset({"datacenter_overhead_factor", "pro_compute_factor", "hopper_compute_factor"})
+"""Factors fitted for llama.cpp only (its small kernels on professional cards, its Ampere-style kernels on
+Hopper)."""
 
 
 def _free_params(pts: Sequence[_Resolved]) -> list[str]:
@@ -379,7 +383,7 @@ FIT_FILE = "calibration_fit.json"
 """The stored fit, in the data directory next to the CSVs it was fitted to."""
 FIT_INPUTS = ("published_throughput.csv", "gpus.csv", "models.csv", "quant.csv")
 """The data files a fit reads; their sha256 in the stored fit decide whether it still holds."""
-FIT_CODE_VERSION = "throughput-v2/fit-17"
+FIT_CODE_VERSION = "throughput-v2/fit-18"
 """Version of the fit and of the physics it predicts with. Bump it when the grids, weights, free factors,
 `_predict` or `throughput.estimate` change what a fit returns: every stored fit is then refitted in-process
 until `opentco catalog calibration --refit --write` stores a new one. The refit tests in

@@ -96,6 +96,9 @@ class GpuSpec(_Row):
     fp4_tflops: PosFloatOpt = None
     """Dense FP4 (NVFP4/MXFP4) tensor throughput; empty where the GPU has no FP4 units."""
     segment: Annotated[Segment, BeforeValidator(lambda v: "datacenter" if v in ("", None) else v)] = "datacenter"
+    architecture: Annotated[str | None, Opt] = None
+    """Chip generation (hopper, ampere, ada, blackwell, cdna3, apple-m2 …): kernels written for one generation's
+    tensor-core instructions reach a different share of another's peak."""
     interconnect: Annotated[str | None, Opt] = None
     """GPU-to-GPU link inside a server: nvlink3/nvlink4/nvlink5, infinity-fabric, pcie4, pcie5, or empty (none)."""
     interconnect_gb_s: PosFloatOpt = None

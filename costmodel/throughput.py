@@ -19,7 +19,9 @@ plain roofline lacks are, each with its source:
 - **communication**: two all-reduces per layer under tensor parallelism (Megatron-LM, Shoeybi et al. 2019,
   arXiv:1909.08053 §3), each `latency + 2(n−1)/n × bytes ÷ link bandwidth` (NCCL's ring bus-bandwidth
   formula, NVIDIA/nccl-tests doc/PERFORMANCE.md), over NVLink/Infinity Fabric/PCIe inside a server and
-  InfiniBand between servers (`_allreduce_s`);
+  InfiniBand between servers (`_allreduce_s`); llama.cpp instead gives each GPU a slice of the layers, so a
+  token's pass runs on one GPU at a time and hands its hidden state across each boundary (`_copy_s`), and a
+  prompt's micro-batches pipeline through the GPUs (`layer_split_prefill_share`);
 - **overhead**: a fixed time per layer per step (kernel launches, scheduling, sampling), calibrated per
   runtime family; per MoE layer, a time per distinct expert the step's tokens touch (one grouped-GEMM tile set
   and its dispatch each: k experts at one stream, all of them in a large batch, so it grows with load); per
@@ -126,6 +128,10 @@ CHUNKED_PREFILL_BUDGET_TOKENS = 8192
 many passes a wave of queued prompts takes to prefill."""
 PRO_SEGMENTS = ("datacenter", "workstation")
 """GPU segments sold for sustained load: lower clocks and power caps than a GeForce card of the same chip."""
+LLAMA_CPP_UBATCH_TOKENS = 512
+"""llama.cpp's default micro-batch (`n_ubatch`, llama.cpp PR #6017), the unit its layer-split GPUs pipeline."""
+LLAMA_CPP_PIPELINE_DEPTH = 4
+"""Micro-batches llama.cpp keeps in flight across layer-split GPUs (`GGML_SCHED_MAX_COPIES`, ggml-backend)."""
 LLAMA_CPP_MMQ_MAX_BATCH = 32
 """Batch above which llama.cpp's CUDA backend multiplies quantized weights by dequantizing them to F16 for cuBLAS
 instead of with its quantized (MMQ) kernels (ggml-cuda `MMQ_MAX_BATCH_SIZE`, llama.cpp PR #3776 "use cuBLAS with
@@ -286,6 +292,15 @@ class Efficiency:
     Ada (same AD102 chip, 300 W instead of 450 W) 5,404, and the H100 PCIe (2.3× the 4090's tensor rate) 7,367."""
     rocm_factor: float = 1.0
     """Multiplies bandwidth and compute efficiency on AMD GPUs (ROCm kernels' maturity)."""
+    hopper_compute_factor: float = 1.0
+    """Multiplies compute efficiency on Hopper GPUs (H100, H200, GH200, H20); fitted for llama.cpp. Its CUDA kernels
+    and the cuBLAS GEMMs of its F16 path are written for Ampere's `mma.sync` tensor-core instructions, while
+    Hopper reaches its peak only with its asynchronous warpgroup ones (`wgmma`): FlashAttention-2, an Ampere-style
+    kernel, reaches 35 % of an H100's peak against 50–73 % of an A100's (Shah et al. 2024, arXiv:2407.08608). On
+    XiongjieDai's RunPod benches (May 2024) llama.cpp prefilled Llama 3 8B F16 at 22 % of an H100 PCIe's FP16
+    tensor rate and at 39–56 % of an A100's, an A6000's or a GeForce's. The serving engines run Hopper-native
+    kernels (FlashAttention-3, CUTLASS warpgroup GEMMs), and a share of their own for pre-Hopper cards failed
+    leave-one-source-out (data/PUBLISHED_THROUGHPUT.md)."""
     tensorrt_compute_factor: float = 1.0
     """Multiplies compute efficiency where TensorRT-LLM runs the model (`TENSORRT_ENGINES`: trtllm-bench, NVIDIA
     NIM's TensorRT-LLM profiles, NVIDIA's MLPerf submissions). Its engines are compiled per model and GPU with
@@ -413,6 +428,10 @@ SERVER_FAMILIES = ("server", "server-w4a16")
 """Families run by serving engines (vLLM, SGLang, TensorRT-LLM, TGI): their admission rules, chunked prefill,
 FP32-accumulate GEMMs and tensor-parallel heads, none of which llama.cpp or MLX share."""
 RUNTIME_FAMILIES = (*SERVER_FAMILIES, "llama.cpp", "mlx")
+LAYER_SPLIT_FAMILIES = ("llama.cpp",)
+"""Families that spread a model over several GPUs by layers, not by heads: llama.cpp's default `--split-mode
+layer` ("Pipeline parallelism. Each GPU holds a contiguous slice of layers", llama.cpp docs/multi-gpu.md, PR
+#22729), so one token's pass runs on one GPU at a time."""
 _LLAMA_CPP_RUNTIMES = {"llama.cpp", "llamacpp", "llama-cpp", "ollama", "lm-studio", "lmstudio", "llamafile"}
 
 
@@ -453,7 +472,10 @@ _MEMORY = {
     # vLLM reserves gpu_memory_utilization=0.9 by default; llama.cpp and MLX map almost all of the card.
     "server": _MemoryPolicy(USABLE_MEMORY_SHARE, RUNTIME_OVERHEAD_GB_PER_GPU, TP_BUFFERS_GB_PER_GPU),
     "server-w4a16": _MemoryPolicy(USABLE_MEMORY_SHARE, RUNTIME_OVERHEAD_GB_PER_GPU, TP_BUFFERS_GB_PER_GPU),
-    "llama.cpp": _MemoryPolicy(0.97, 0.5),
+    # llama.cpp on CUDA allocates weights, KV and its compute buffers into whatever the driver leaves: the CUDA
+    # context and the buffers of an n_ubatch of 512 take well under 0.75 GB. (XiongjieDai's RTX 4080 16 GB ran
+    # Llama 3 8B F16, 14.96 GiB of weights, with 1,024 tokens of context: a 97 % share less 0.5 GB said no.)
+    "llama.cpp": _MemoryPolicy(1.0, 0.75),
     "mlx": _MemoryPolicy(0.97, 0.5),
 }
 
@@ -664,6 +686,28 @@ def _allreduce_s(gpu: GpuSpec, gpus: int, message_bytes: float) -> float:
     return t
 
 
+def _copy_s(gpu: GpuSpec, message_bytes: float) -> float:
+    """One point-to-point copy of `message_bytes` between neighbouring GPUs of a server: latency + bytes ÷ link
+    bandwidth (the hidden state handed from one layer-split GPU to the next)."""
+    latency_us, default_gb_s = _LINKS.get(gpu.interconnect or "none", _LINKS["none"])
+    return latency_us * 1e-6 + message_bytes / ((gpu.interconnect_gb_s or default_gb_s) * 1e9)
+
+
+def layer_split_prefill_share(prompt_tokens: float, gpus: int) -> float:
+    """Share of its one-GPU time a prompt takes when `gpus` GPUs each hold a slice of the layers.
+
+    llama.cpp splits a prompt into micro-batches of `n_ubatch` tokens and pipelines them through the GPUs
+    (llama.cpp PR #6017, "llama : add pipeline parallelism support": n_ubatch defaults to 512, and the
+    scheduler keeps `GGML_SCHED_MAX_COPIES` = 4 micro-batches in flight). With k micro-batches through g
+    stages of 1/g of the layers each, the prompt takes (k + g − 1) stage times instead of k·g, and at most 4
+    micro-batches move at once: a prompt of one micro-batch gains nothing (its layers still run in turn), a
+    long one approaches min(g, 4) times the speed."""
+    if gpus <= 1:
+        return 1.0
+    k = max(1, math.ceil(prompt_tokens / LLAMA_CPP_UBATCH_TOKENS))
+    return max((k + gpus - 1) / gpus, k / LLAMA_CPP_PIPELINE_DEPTH) / k
+
+
 def _memory_policy(family: str, gpu: GpuSpec) -> _MemoryPolicy:
     policy = _MEMORY[family]
     if gpu.segment == "apple":
@@ -735,20 +779,27 @@ def _forward_s(
     dequant_above_tokens: float | None = None,
     kv_copies_read: float = 1.0,
     replicated_params_b: float = 0.0,
+    layer_split: bool = False,
 ) -> _Step:
     """One forward pass: `decode_streams` × `query_multiplier` decode tokens at `decode_context`, plus
-    `prefill_tokens` prompt tokens attending on average to `prefill_context` tokens."""
+    `prefill_tokens` prompt tokens attending on average to `prefill_context` tokens.
+
+    With `layer_split` the GPUs hold consecutive layers and a token passes through them one after the other
+    (`LAYER_SPLIT_FAMILIES`): one GPU's bandwidth and FLOP/s at a time, and one copy of the hidden state
+    across each of the gpus − 1 boundaries instead of all-reduces."""
     vendor = eff.rocm_factor if gpu.vendor.upper() == "AMD" else 1.0
     alu = eff.apple_compute_factor if gpu.segment == "apple" else 1.0
     if gpu.segment in PRO_SEGMENTS:
         alu = eff.pro_compute_factor
-    tp = _tp_efficiency(eff, gpus)
-    bw = gpus * gpu.hbm_bandwidth_gb_s * 1e9 * min(1.0, eff.bandwidth * vendor) * tp
+    working = 1 if layer_split else gpus  # GPUs computing at once
+    tp = _tp_efficiency(eff, working)
+    bw = working * gpu.hbm_bandwidth_gb_s * 1e9 * min(1.0, eff.bandwidth * vendor) * tp
     fp4 = eff.fp4_compute_factor if uses_fp4_units(gpu, quant) else 1.0
-    compute = eff.compute * vendor * alu * engine_compute * fp4  # share of the tensor peak the weight matmuls reach
-    flops = gpus * gpu.tflops(quant.compute_dtype) * 1e12 * min(1.0, compute) * tp * tensor_rate_share
+    hopper = eff.hopper_compute_factor if gpu.architecture == "hopper" else 1.0
+    compute = eff.compute * vendor * alu * engine_compute * fp4 * hopper  # share of the tensor peak matmuls reach
+    flops = working * gpu.tflops(quant.compute_dtype) * 1e12 * min(1.0, compute) * tp * tensor_rate_share
     attn_share = min(1.0, compute * eff.attention_compute_factor) * tp * tensor_rate_share
-    attn_flops = gpus * gpu.tflops(_attention_dtype(quant, kv_cache_dtype)) * 1e12 * attn_share
+    attn_flops = working * gpu.tflops(_attention_dtype(quant, kv_cache_dtype)) * 1e12 * attn_share
     decode_tokens = decode_streams * query_multiplier
     tokens = decode_tokens + prefill_tokens
     # The weight matmuls and attention are separate kernels, each bound by its own roofline, and they run one
@@ -773,7 +824,11 @@ def _forward_s(
     attn_mem, attn_comp = kv_read / bw, attn_work / attn_flops
     t_mem, t_comp = dequant_s + lin_mem + attn_mem, lin_comp + attn_comp
     roofline = dequant_s + max(lin_mem, lin_comp) + max(attn_mem, attn_comp)
-    comm = 2 * (model.layers or 0) * _allreduce_s(gpu, gpus, tokens * (model.hidden_size or 0) * ACTIVATION_BYTES)
+    activation_bytes = tokens * (model.hidden_size or 0) * ACTIVATION_BYTES
+    if layer_split:
+        comm = (gpus - 1) * _copy_s(gpu, activation_bytes)
+    else:
+        comm = 2 * (model.layers or 0) * _allreduce_s(gpu, gpus, activation_bytes)
     layer_us = eff.layer_overhead_us * (eff.datacenter_overhead_factor if gpu.segment == "datacenter" else 1.0)
     overhead = eff.step_overhead_ms * 1e-3 + (model.layers or 0) * layer_us * 1e-6
     touched = (model.num_experts or 0) * _expected_experts_share(model, tokens) if model.is_moe else 0.0
@@ -859,7 +914,7 @@ def estimate(
         model: architecture from the catalog (or `model_from_hf_config`).
         gpu: accelerator from the catalog.
         quant: weight format from the catalog.
-        gpus: tensor-parallel GPUs per replica; None picks the fewest that fit.
+        gpus: GPUs per replica (tensor-parallel; llama.cpp splits layers); None picks the fewest that fit.
         concurrency: streams in flight (clamped to what the KV cache holds); ignored in max-load mode.
         input_tokens: prompt tokens per request.
         output_tokens: completion tokens per request.
@@ -960,7 +1015,9 @@ def estimate(
     prefill_ctx = cached_prompt + computed_prompt / 2
     engine_compute = eff.tensorrt_compute_factor if uses_tensorrt_engines(runtime) else 1.0
     cuda_llama_cpp = family == "llama.cpp" and gpu.vendor.upper() == "NVIDIA"
+    layer_split = family in LAYER_SPLIT_FAMILIES and n > 1
     fwd = dict(
+        layer_split=layer_split,
         kv_cache_dtype=kv_cache_dtype,
         kv_copies_read=copies,
         replicated_params_b=replicated_b,
@@ -980,6 +1037,9 @@ def estimate(
         prefill_context=prefill_ctx,
         **fwd,
     )
+    if layer_split:
+        share = layer_split_prefill_share(computed_prompt, n)
+        prefill = replace(prefill, step_s=prefill.step_s * share, overhead_s=prefill.overhead_s * share)
     spec_k = speculative.draft_tokens + 1 if speculative else 1
 
     @cache  # the batch's mean step and a stream's own step both blend in the same full-chunk pass

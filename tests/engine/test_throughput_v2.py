@@ -300,7 +300,7 @@ def test_apple_unified_memory_is_one_device_with_three_quarters_usable():
     assert m2u.segment == "apple" and m2u.memory_gb == 192
     e = estimate(CAT.model("llama-3.3-70b"), m2u, q)
     assert e.gpus == 1 and e.runtime_family == "llama.cpp"
-    assert e.kv_capacity_gb == pytest.approx(192 * 2**30 / 1e9 * 0.75 - e.weights_gb - 0.5)  # 192 GiB
+    assert e.kv_capacity_gb == pytest.approx(192 * 2**30 / 1e9 * 0.75 - e.weights_gb - 0.75)  # 192 GiB
     assert gpus_needed(CAT.model("llama-3.1-405b"), m2u, CAT.quant("bf16"), context_tokens=4096) is None
 
 

@@ -32,6 +32,7 @@ from costmodel.throughput import (
     estimate,
     kv_bytes_per_sequence,
     kv_copies,
+    layer_split_prefill_share,
 )
 
 CAT = catalog()
@@ -411,3 +412,67 @@ def test_one_stream_decodes_at_the_pure_step_whatever_its_prompt():
     four = estimate(m, g, q, concurrency=4, input_tokens=inp, output_tokens=out, efficiency=IDEAL, runtime="vllm")
     mean_step_ms = 4 / four.output_tokens_per_s * 1000
     assert 1000 * (weights_s + 4 * kv_s) < four.decode_step_ms < mean_step_ms
+
+
+def test_llama_cpp_splits_layers_so_one_stream_decodes_at_one_gpus_bandwidth():
+    """llama.cpp's default `--split-mode layer` gives each GPU a slice of the layers: a token's pass runs on one
+    GPU at a time, so two RTX 4090s decode a 70B model no faster than one 48 GB card of the same bandwidth
+    would, plus one hand-over of the hidden state. A tensor-parallel server reads each GPU's half at once."""
+    m, g, q = CAT.model("llama-3-70b"), CAT.gpu("RTX-4090"), CAT.quant("gguf-q4_k_m")
+    e = estimate(m, g, q, gpus=2, concurrency=1, input_tokens=0, output_tokens=1024, efficiency=IDEAL,
+                 runtime="llama.cpp")  # fmt: skip
+    weights = m.total_params_b * 1e9 * q.bits_per_weight / 8
+    kv = kv_bytes_per_sequence(m, q, 512)  # mean context of 1,024 generated tokens
+    hop = 25e-6 + 8192 * 2 / 32e9  # PCIe 4.0 latency + one token's hidden state (8,192 × 2 bytes) at 32 GB/s
+    assert e.decode_step_ms / 1000 == pytest.approx((weights + kv) / 1008e9 + hop, rel=1e-9)
+    assert e.communication_ms / 1000 == pytest.approx(hop, rel=1e-9)
+    tp = estimate(m, g, CAT.quant("awq"), gpus=4, concurrency=1, input_tokens=0, output_tokens=1024,
+                  efficiency=IDEAL, runtime="vllm")  # fmt: skip
+    assert tp.decode_step_ms < e.decode_step_ms / 3  # four GPUs' bandwidth at once
+
+
+@pytest.mark.parametrize(
+    ("prompt", "gpus", "share"), [(512, 2, 1.0), (1024, 2, 0.75), (1024, 4, 5 / 8), (8192, 8, 0.25)]
+)
+def test_llama_cpp_pipelines_a_prompts_micro_batches_through_layer_split_gpus(prompt, gpus, share):
+    """k micro-batches of 512 tokens through g GPUs take (k + g − 1) stage times of 1/g of the model each,
+    with at most 4 in flight (llama.cpp PR #6017, `GGML_SCHED_MAX_COPIES`): one micro-batch gains nothing;
+    16 of them on 8 GPUs run at most 4 at once."""
+    m, g, q = CAT.model("llama-3-8b"), CAT.gpu("RTX-4090"), CAT.quant("fp16")
+    args = dict(concurrency=1, input_tokens=prompt, output_tokens=1, efficiency=IDEAL, runtime="llama.cpp")
+    one_s = prompt / estimate(m, g, q, gpus=1, **args).prefill_tokens_per_s
+    split_s = prompt / estimate(m, g, q, gpus=gpus, **args).prefill_tokens_per_s
+    hops_s = (gpus - 1) * (25e-6 + prompt * 4096 * 2 / 32e9)  # the prompt's hidden states over PCIe 4.0
+    assert split_s == pytest.approx(share * (one_s + hops_s), rel=1e-9)
+    assert layer_split_prefill_share(prompt, gpus) == share
+
+
+def test_xiongjiedai_multi_gpu_llama_cpp_rows_are_within_2x_in_sample():
+    """The published llama.cpp runs on 2–8 GPUs (XiongjieDai's LLaMA 3 tables, layer split): before the split
+    was modelled, 70B Q4_K_M on 2 × RTX 4090 came out 41 % fast, decoding as if both cards read at once."""
+    eff = calibrated_efficiency("llama.cpp")
+    pts = [
+        r
+        for r in _all_points(str(data_dir()))
+        if r.point.source_key.startswith("XiongjieDai") and r.point.gpu_count > 1
+    ]
+    assert len(pts) >= 30
+    ratios = [_predict(r, eff) / r.point.value for r in pts]
+    assert all(0.5 <= x <= 2 for x in ratios), [(r.point.id, round(x, 2)) for r, x in zip(pts, ratios, strict=True)]
+    assert sorted(abs(x - 1) for x in ratios)[len(ratios) // 2] < 0.2
+
+
+def test_hopper_compute_factor_slows_hopper_cards_only_and_is_fitted_for_llama_cpp_only():
+    """llama.cpp's Ampere-style kernels reach a smaller share of a Hopper card's tensor peak than of an A100's."""
+    m, inp = CAT.model("llama-3.1-8b"), 2048
+    flops = 2 * 8.03e9 * inp + inp * _llama_8b_attention_flops_per_token(inp / 2)
+    eff = Efficiency(bandwidth=1.0, compute=0.4, layer_overhead_us=0.0, moe_expert_overhead_us=0.0,
+                     hopper_compute_factor=0.5)  # fmt: skip
+    # gpus.csv FP16 tensor rates: H100 PCIe and H20 are Hopper, the A100 Ampere, the RTX 4090 Ada
+    for gpu, share in (("H100-PCIE", 0.2), ("H20", 0.2), ("A100-80GB", 0.4), ("RTX-4090", 0.4)):
+        g = CAT.gpu(gpu)
+        e = estimate(m, g, CAT.quant("fp16"), input_tokens=inp, output_tokens=1, efficiency=eff, runtime="llama.cpp")
+        assert inp / e.prefill_tokens_per_s == pytest.approx(flops / (g.fp16_tflops * 1e12 * share), rel=1e-9), gpu
+    assert calibrated_efficiency("llama.cpp").hopper_compute_factor < 0.9  # XiongjieDai's H100 PCIe prompts
+    for family in SERVER_FAMILIES:
+        assert calibrated_efficiency(family).hopper_compute_factor == 1  # Hopper-native kernels: not fitted
