@@ -222,6 +222,7 @@ def _predict(r: _Resolved, eff: Efficiency) -> float:
         kv_cache_dtype=p.kv_cache_dtype,
         chunked_prefill=False if p.concurrency is None else None,
         attention_dp=p.attention_dp,
+        with_error_band=False,
     )
     value = {
         "output_tokens_per_s_total": est.output_tokens_per_s,
@@ -713,7 +714,7 @@ def write_calibration_fit(*, today: date | None = None) -> Path:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(fit.model_dump(mode="json"), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     tmp.replace(path)
-    for fn in (_read_stored_fit, _current_stored_fit, _calibrated, _error_bands, _fitted_gpu_floors, _gpu_floors):
+    for fn in (_read_stored_fit, _current_stored_fit, _calibrated, _error_bands, _gpu_floors):
         fn.cache_clear()
     return path
 
@@ -782,27 +783,9 @@ def band_floors_pct(fit: CalibrationFit, check: HoldoutCheck | None = None) -> d
 
 
 @cache
-def _fitted_gpu_floors(root: str) -> tuple[tuple[tuple[str, str], float], ...]:
-    fit = _band_source(root)
-    return tuple(band_floors_pct(fit).items()) if fit is not None else ()
-
-
-_SCORING_HOLDOUT: set[str] = set()
-"""Data directories whose held-out rows are being scored for their floors: the estimates that scoring makes ask
-for floors too, and get the fitted ones (their bands do not change their predictions)."""
-
-
-@cache
 def _gpu_floors(root: str) -> tuple[tuple[tuple[str, str], float], ...]:
     fit = _band_source(root)
-    if fit is None:
-        return ()
-    _SCORING_HOLDOUT.add(root)
-    try:
-        check = holdout_check(fit)
-    finally:
-        _SCORING_HOLDOUT.discard(root)
-    return tuple(band_floors_pct(fit, check).items())
+    return tuple(band_floors_pct(fit, holdout_check(fit)).items()) if fit is not None else ()
 
 
 def error_bands_pct() -> dict[str, float]:
@@ -826,7 +809,7 @@ def gpu_error_floors_pct() -> dict[tuple[str, str], float]:
     (`holdout_check`) measured it, their median |error| if that is wider. Read like `error_bands_pct`.
     """
     root = str(data_dir())
-    return dict(_fitted_gpu_floors(root) if root in _SCORING_HOLDOUT else _gpu_floors(root))
+    return dict(_gpu_floors(root))
 
 
 @dataclass(frozen=True)

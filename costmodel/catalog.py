@@ -433,7 +433,7 @@ def _same_gpu(gpu: GpuSpec, row: tuple[frozenset[str], int | None], query: tuple
 
     A name matches a row when its identifying words equal those of one of the row's names, and a memory size it
     states is the one that name states (or, when that name states none, the row's): `NVIDIA H100 80GB HBM3` is
-    H100-SXM, `NVIDIA A100-SXM4-80GB` is A100-80GB. An extra word (`H200 NVL`, `M3 Max 30-core`), a size that
+    H100-SXM, `NVIDIA A100-SXM4-80GB` is A100-80GB. An extra word (`H200 NVL`, `M3 Max 36-core`), a size that
     differs, a size the row's name needs but the query lacks (`A100 PCIe`: 40 or 80 GB?) or two rows that fit
     equally well match nothing: a wrong GPU would be worse than the question.
     """

@@ -907,6 +907,7 @@ def estimate(
     chunked_prefill: bool | None = None,
     speculative: SpeculativeDecoding | None = None,
     attention_dp: bool | None = None,
+    with_error_band: bool = True,
 ) -> ThroughputEstimate:
     """Estimate one replica's speed at a given number of concurrent streams, or at the load memory allows.
 
@@ -931,6 +932,8 @@ def estimate(
         speculative: draft-and-verify decoding settings; None: off.
         attention_dp: attention data-parallel across the replica's GPUs (the weights outside the routed experts
             copied on each, latent KV not); None: the runtime's recipe (`attention_dp_default`).
+        with_error_band: False leaves `error_band_pct` unset (NaN): the calibration predicts published rows,
+            including the held-out ones the bands are scored on, and reads no band.
 
     Returns:
         The estimate; `fits` is False (and speeds 0) when the model does not fit in memory.
@@ -974,7 +977,11 @@ def estimate(
     max_conc = min(admission.max_batch, max(1, by_memory)) if fits_one else 0
     b = max_conc if mode is EstimateMode.MAX_LOAD else max(1, min(concurrency, max_conc))
     regimes = regimes_of(model=model, gpu=gpu, quant=quant, gpus=n, concurrency=b, mode=mode, context=ctx)
-    band_pct, band_basis = _error_band(regimes, eff.basis, eff, family=family, gpu_id=gpu.gpu_id)
+    band_pct, band_basis = (
+        _error_band(regimes, eff.basis, eff, family=family, gpu_id=gpu.gpu_id)
+        if with_error_band
+        else (math.nan, "not computed")
+    )
     common = dict(
         model_id=model.model_id,
         gpu_id=gpu.gpu_id,

@@ -96,6 +96,11 @@ def test_model_names_resolve_through_repo_ids_and_aliases(name, expected):
         ("Apple M2 Ultra 76-core GPU", "M2-ULTRA"),
         ("MacBook Pro M3 Max", "M3-MAX"),
         ("M4 Max (40-core GPU)", "M4-MAX"),
+        # the GPU-core variants (llama.cpp discussion #4167 lists them): less bandwidth on some (300 GB/s for the
+        # 30-core M3 Max, 410 for the 32-core M4 Max) and fewer cores on all
+        ("M3 Max 30-core GPU", "M3-MAX-30C"),
+        ("Apple M2 Ultra (60-core GPU)", "M2-ULTRA-60C"),
+        ("MacBook Pro M4 Max 32-core", "M4-MAX-32C"),
     ],
 )
 def test_gpu_product_names_resolve_when_no_alias_lists_them(name, expected):
@@ -109,7 +114,7 @@ def test_gpu_product_names_resolve_when_no_alias_lists_them(name, expected):
         "A100 PCIe",  # 40 or 80 GB: the only A100 PCIe name states 80
         "NVIDIA H200 NVL",  # another product: an extra word
         "NVIDIA RTX PRO 6000 Blackwell Max-Q Workstation Edition",  # the 300 W part
-        "M3 Max 30-core GPU",  # fewer cores, less bandwidth than the catalog's 40-core M3 Max
+        "M3 Max 36-core GPU",  # no such part: a core count no row states
         "RTX 6000",  # Ada or Blackwell (or Turing)?
         "RTX PRO 5000",  # a smaller card of the same family: model names drop 4-digit revisions, GPUs must not
         "GB200",
@@ -137,6 +142,10 @@ def test_every_catalog_gpu_name_with_its_vendor_prefix_resolves_to_its_own_row()
         ("MXFP4 (native)", "mxfp4"),
         ("FP8 (dynamic)", "fp8"),
         ("Q4_K_M (GGUF)", "gguf-q4_k_m"),
+        # TensorRT-LLM's and ModelOpt's names for their recipes (docs/source/reference/precision.md)
+        ("INT8 SmoothQuant", "int8-w8a8"),
+        ("W4A8 AWQ", "w4a8-awq"),
+        ("INT8 weight-only", "int8-wo"),
     ],
 )
 def test_quantization_names_resolve_in_any_word_order_and_spacing(name, expected):
@@ -255,3 +264,19 @@ def test_moe_models_have_fewer_active_than_total_params():
     for mid in ("mixtral-8x7b", "deepseek-v3", "gpt-oss-120b", "llama-4-scout"):
         m = cat.model(mid)
         assert m.is_moe and m.active_params_b < m.total_params_b
+
+
+def test_w4a8_multiplies_at_the_fp8_rate_on_server_kernels_and_int8_weight_only_at_16_bits():
+    from costmodel.throughput import runtime_family
+
+    w4a8, int8_wo = catalog().quant("w4a8-awq"), catalog().quant("int8-wo")
+    assert (w4a8.bits_per_weight, w4a8.compute_dtype, runtime_family(w4a8)) == (4.125, "fp8", "server")
+    assert (int8_wo.bits_per_weight, int8_wo.compute_dtype, runtime_family(int8_wo)) == (8, "fp16", "server-w4a16")
+
+
+def test_apple_core_variants_keep_their_own_bandwidth_and_scale_their_shader_rate():
+    cat = catalog()
+    m3max, m3max30 = cat.gpu("M3-MAX"), cat.gpu("M3 Max 30-core")
+    assert (m3max.hbm_bandwidth_gb_s, m3max30.hbm_bandwidth_gb_s) == (400, 300)
+    assert m3max30.fp16_tflops == pytest.approx(m3max.fp16_tflops * 30 / 40, rel=0.01)
+    assert cat.gpu("M4 Max 32-core").hbm_bandwidth_gb_s == 410 < cat.gpu("M4 Max").hbm_bandwidth_gb_s

@@ -476,3 +476,16 @@ def test_hopper_compute_factor_slows_hopper_cards_only_and_is_fitted_for_llama_c
     assert calibrated_efficiency("llama.cpp").hopper_compute_factor < 0.9  # XiongjieDai's H100 PCIe prompts
     for family in SERVER_FAMILIES:
         assert calibrated_efficiency(family).hopper_compute_factor == 1  # Hopper-native kernels: not fitted
+
+
+def test_an_estimate_without_its_band_predicts_the_same_and_reads_no_calibration_figures():
+    """The calibration predicts every published row, the held-out ones its GPU floors are scored on included,
+    without the band: the band never changes a prediction, and scoring needs no floors to exist yet."""
+    m, g, q = CAT.model("llama-3.1-8b"), CAT.gpu("H100-SXM"), CAT.quant("fp8")
+    with_band = estimate(m, g, q, concurrency=8, input_tokens=2000, output_tokens=300)
+    bare = estimate(m, g, q, concurrency=8, input_tokens=2000, output_tokens=300, with_error_band=False)
+    assert replace(bare, error_band_pct=with_band.error_band_pct, error_band_basis=with_band.error_band_basis) == (
+        with_band
+    )
+    assert math.isnan(bare.error_band_pct) and bare.error_band_basis == "not computed"
+    assert with_band.error_band_pct > 0
