@@ -675,22 +675,27 @@ def _allreduce_s(gpu: GpuSpec, gpus: int, message_bytes: float) -> float:
     """
     if gpus <= 1:
         return 0.0
-    link = gpu.interconnect or "none"
-    latency_us, default_gb_s = _LINKS.get(link, _LINKS["none"])
-    bw = (gpu.interconnect_gb_s or default_gb_s) * 1e9
+    latency_s, bw = _link(gpu)
     local = min(gpus, gpu.gpus_per_node)
-    t = latency_us * 1e-6 + 2 * (local - 1) / local * message_bytes / bw
+    t = latency_s + 2 * (local - 1) / local * message_bytes / bw
     nodes = math.ceil(gpus / gpu.gpus_per_node)
     if nodes > 1:
         t += INTER_NODE_LATENCY_US * 1e-6 + 2 * (nodes - 1) / nodes * message_bytes / (INTER_NODE_GB_S * 1e9)
     return t
 
 
+def _link(gpu: GpuSpec) -> tuple[float, float]:
+    """The GPU-to-GPU link inside a server: its latency, s, and per-GPU one-direction bandwidth, bytes/s
+    (`_LINKS`, with gpus.csv's figure where it has one)."""
+    latency_us, default_gb_s = _LINKS.get(gpu.interconnect or "none", _LINKS["none"])
+    return latency_us * 1e-6, (gpu.interconnect_gb_s or default_gb_s) * 1e9
+
+
 def _copy_s(gpu: GpuSpec, message_bytes: float) -> float:
     """One point-to-point copy of `message_bytes` between neighbouring GPUs of a server: latency + bytes ÷ link
     bandwidth (the hidden state handed from one layer-split GPU to the next)."""
-    latency_us, default_gb_s = _LINKS.get(gpu.interconnect or "none", _LINKS["none"])
-    return latency_us * 1e-6 + message_bytes / ((gpu.interconnect_gb_s or default_gb_s) * 1e9)
+    latency_s, bw = _link(gpu)
+    return latency_s + message_bytes / bw
 
 
 def layer_split_prefill_share(prompt_tokens: float, gpus: int) -> float:

@@ -478,7 +478,7 @@ def test_hopper_compute_factor_slows_hopper_cards_only_and_is_fitted_for_llama_c
         assert calibrated_efficiency(family).hopper_compute_factor == 1  # Hopper-native kernels: not fitted
 
 
-def test_an_estimate_without_its_band_predicts_the_same_and_reads_no_calibration_figures():
+def test_an_estimate_without_its_band_predicts_the_same_and_carries_no_band():
     """The calibration predicts every published row, the held-out ones its GPU floors are scored on included,
     without the band: the band never changes a prediction, and scoring needs no floors to exist yet."""
     m, g, q = CAT.model("llama-3.1-8b"), CAT.gpu("H100-SXM"), CAT.quant("fp8")
