@@ -480,6 +480,23 @@ _MEMORY = {
 }
 
 
+def runtime_kv_cache_dtype(quant: QuantFormat, runtime: str | None, kv_cache_dtype: str | None = None) -> str:
+    """The KV-cache dtype a runtime uses when the user leaves it on "auto".
+
+    TensorRT-LLM stores the KV cache in FP8 for FP8 (W8A8) checkpoints: `trtllm-bench … --quantization FP8` builds
+    with "KV Cache Dtype: FP8" (NVIDIA/TensorRT-LLM docs/source/performance/perf-benchmarking.md@04276b44, the
+    build output it prints), NVIDIA's ModelOpt FP8 checkpoints carry `kv_cache_quant_algo: FP8`, and its
+    `KvCacheConfig(dtype="auto")` inherits what the checkpoint names (docs/source/features/quantization.md, "FP8
+    KV Cache"). NIM's optimized profiles and NVIDIA's MLPerf submissions are TensorRT-LLM engines too. vLLM, SGLang
+    and TGI keep a 16-bit cache unless told otherwise (`--kv-cache-dtype auto` = the model's dtype), as does any
+    format's own default in data/quant.csv (NVFP4's is already FP8).
+    """
+    d = (kv_cache_dtype or "auto").lower()
+    if d == "auto" and uses_tensorrt_engines(runtime) and quant.weight_dtype == "fp8" and quant.compute_dtype == "fp8":
+        return "fp8"
+    return d
+
+
 def _kv_element_bytes(quant: QuantFormat, kv_cache_dtype: str | None) -> float:
     d = (kv_cache_dtype or "auto").lower()
     if d in ("fp8", "fp8_e4m3", "fp8_e5m2", "int8", "q8_0"):
@@ -741,6 +758,7 @@ def gpus_needed(
 ) -> int | None:
     """Fewest tensor-parallel GPUs (1, 2, 4, 8 …) whose memory holds the weights and one full context."""
     family = runtime_family(quant, runtime=runtime)
+    kv_cache_dtype = runtime_kv_cache_dtype(quant, runtime, kv_cache_dtype)
     for n in TP_DEGREES:
         if gpu.segment == "apple" and n > 1:
             return None  # one Mac is one device; llama.cpp RPC across Macs is not modelled
@@ -955,6 +973,7 @@ def estimate(
     eff = efficiency or _calibrated_efficiency(family)
     chunked = _chunked_default(family) if chunked_prefill is None else chunked_prefill
     _kv_element_bytes(quant, kv_cache_dtype)  # rejects an unknown dtype before any work
+    kv_cache_dtype = runtime_kv_cache_dtype(quant, runtime, kv_cache_dtype)
     ctx = input_tokens + output_tokens
     n = gpus or gpus_needed(model, gpu, quant, context_tokens=ctx, kv_cache_dtype=kv_cache_dtype, runtime=runtime)
     n = n or TP_DEGREES[-1]

@@ -226,6 +226,7 @@ def register(app: typer.Typer) -> None:
             "weights_gb": round(e.weights_gb, 2),
             "kv_cache_gb_per_1k_tokens": round(e.kv_gb_per_token * 1000, 4),
             "kv_capacity_gb": round(e.kv_capacity_gb, 2),
+            "kv_cache_dtype": e.kv_cache_dtype,
             "bound": e.bound,
             "basis": e.basis.value,
             "basis_source": e.efficiency.source,
@@ -284,7 +285,9 @@ def register(app: typer.Typer) -> None:
             )
         typer.echo(
             f"{m.name} · {q.name} · {e.gpus} × {g.name}  ({e.basis.value}: {e.efficiency.source})\n"
-            f"  fits: yes (weights {e.weights_gb:.1f} GB, KV cache {e.kv_capacity_gb:.1f} GB, "
+            f"  fits: yes (weights {e.weights_gb:.1f} GB, KV cache {e.kv_capacity_gb:.1f} GB"
+            + ("" if e.kv_cache_dtype == "auto" else f" in {e.kv_cache_dtype}")
+            + ", "
             f"max {e.max_concurrency} streams at {input_tokens}+{output_tokens} tokens; fewest GPUs: {need})\n"
             f"  at {e.concurrency} streams: {e.output_tokens_per_s:,.0f} output tok/s total, "
             f"{e.output_tokens_per_s_per_stream:,.1f} per stream, TTFT {e.ttft_ms:,.0f} ms ({e.bound}-bound decode)\n"

@@ -39,7 +39,18 @@ def test_estimate_json_keys_and_values():
 
 def test_estimate_runs_attention_data_parallel_where_the_runtime_recipe_does_unless_told():
     args = ["estimate", "--model", "llama-4-maverick", "--gpu", "h200", "--gpus", "8", "--quant", "fp8"]
-    args += ["--runtime", "tensorrt-llm", "--mode", "max_load", "--json"]
+    # long requests, so the KV cache (FP8, TensorRT-LLM's default here) and not the 4096-stream cap sets the batch
+    args += [
+        "--input-tokens",
+        "8000",
+        "--output-tokens",
+        "2000",
+        "--runtime",
+        "tensorrt-llm",
+        "--mode",
+        "max_load",
+        "--json",
+    ]
     recipe, told = (json.loads(runner.invoke(app, args + extra).stdout) for extra in ([], ["--no-attention-dp"]))
     assert recipe["attention_dp"] is True and told["attention_dp"] is False
     assert recipe["weights_gb"] > told["weights_gb"] and recipe["max_concurrency"] < told["max_concurrency"]

@@ -157,16 +157,16 @@ def test_committed_fit_regimes_count_every_fitted_row():
         assert sum(fam.regimes[g].points for fam in fit.families.values() if g in fam.regimes) == fit.regimes[g].points
     # the figures the README quotes (leave-one-source-out median |error| per regime, %)
     assert {g: round(r.loso_median_pct or math.nan, 1) for g, r in fit.regimes.items()} == {
-        "single_stream": 11.6,
-        "fixed_concurrency": 12.9,
+        "single_stream": 11.4,
+        "fixed_concurrency": 10.2,
         "max_load": 11.5,
-        "long_context": 11.5,
-        "moe": 12.1,
-        "4bit": 11.0,
-        "multi_gpu": 10.5,
-        "consumer_apple": 11.0,
+        "long_context": 11.2,
+        "moe": 11.3,
+        "4bit": 11.1,
+        "multi_gpu": 9.7,
+        "consumer_apple": 11.1,
     }
-    assert fit.overall.points == 718 and fit.overall.loso_median_pct == pytest.approx(11.63, abs=0.05)
+    assert fit.overall.points == 718 and fit.overall.loso_median_pct == pytest.approx(11.36, abs=0.05)
 
 
 # --- reading it -------------------------------------------------------------------------------------------------------
@@ -183,7 +183,7 @@ def test_fresh_file_is_read_without_fitting(data_copy, no_fitting, caplog):
         f"fitted to {fit.families['server'].points} published server measurements from "
         f"{fit.families['server'].sources} sources (data/published_throughput.csv)"
     )
-    assert (server.bandwidth, server.compute, server.layer_overhead_us) == (0.875, 0.35, 100.0)
+    assert (server.bandwidth, server.compute, server.layer_overhead_us) == (0.875, 0.325, 100.0)
     # the per-point report is rebuilt from the stored factors, no refit
     rep = fit_report("mlx")
     assert rep.loso_median_pct == fit.families["mlx"].leave_one_source_out.median_pct
@@ -203,14 +203,14 @@ def test_cli_prints_the_stored_calibration_without_fitting(data_copy, no_fitting
     assert rows[("family", "llama.cpp")]["loso_median_pct"] == round(
         fit.families["llama.cpp"].leave_one_source_out.median_pct, 1
     )
-    assert rows[("regime", "moe")]["loso_median_pct"] == 12.1
+    assert rows[("regime", "moe")]["loso_median_pct"] == 11.3
     assert rows[("regime", "all")]["points"] == 718
     h20 = rows[("gpu", "server/H20")]
     assert h20["sources"] == 1 and h20["band_floor_pct"] == h20["in_sample_median_pct"] == 13.0
     assert rows[("gpu", "server/L40S")]["band_floor_pct"] is None  # 3 rows: too few to set a floor
     server = fit.families["server"].efficiency
     assert rows[("family", "server")]["mla_layer_overhead_us"] == server["mla_layer_overhead_us"]
-    assert rows[("family", "server")]["tensorrt_compute_factor"] == server["tensorrt_compute_factor"] == 1.5
+    assert rows[("family", "server")]["tensorrt_compute_factor"] == server["tensorrt_compute_factor"] == 1.6
     assert rows[("family", "server")]["fp4_compute_factor"] == server["fp4_compute_factor"] == 0.7
     assert f"from data/{FIT_FILE}, fitted {fit.as_of}" in res.stderr
     res = runner.invoke(app, ["catalog", "calibration"])
@@ -226,7 +226,7 @@ def _csv_rows(name: str) -> list[dict[str, str]]:
 
 def test_held_out_rows_are_cited_and_never_read_by_the_fit():
     held, fitted = _csv_rows(HOLDOUT_FILE), _csv_rows("published_throughput.csv")
-    assert len(held) == 185 and not {r["id"] for r in held} & {r["id"] for r in fitted}
+    assert len(held) == 225 and not {r["id"] for r in held} & {r["id"] for r in fitted}
     assert all(r["source"] and r["as_of"] for r in held)
     assert list(held[0]) == list(fitted[0])  # the same columns: a row moves between the files unchanged
     assert HOLDOUT_FILE not in FIT_INPUTS  # so editing it never makes the stored fit stale
@@ -249,14 +249,14 @@ def test_rows_say_where_their_run_put_attention_data_parallel():
 
 def test_the_stored_fit_is_scored_on_rows_it_never_saw(data_copy, no_fitting):
     check = holdout_check()
-    assert check is not None and check.rows == len(check.errors) == 185  # all resolve: no unsupported row
-    assert check.median_pct() == pytest.approx(13.13, abs=0.05)  # the figure the README quotes
-    assert check.within_2x() == 185
+    assert check is not None and check.rows == len(check.errors) == 225  # all resolve: no unsupported row
+    assert check.median_pct() == pytest.approx(13.99, abs=0.05)  # the figure the README quotes
+    assert check.within_2x() == 222  # three GB200 cells TensorRT-LLM measured below its B200 cells
     rows = {
         (r["table"], r["name"]): r for r in json.loads(runner.invoke(app, ["catalog", "calibration", "--json"]).stdout)
     }
-    assert rows[("holdout", "all")]["holdout_median_pct"] == 13.1
-    assert rows[("holdout", "server")]["points"] == 185
+    assert rows[("holdout", "all")]["holdout_median_pct"] == 14.0
+    assert rows[("holdout", "server")]["points"] == 225
     # a data directory without the file has nothing to score, and the report says nothing about it
     (data_copy / HOLDOUT_FILE).unlink()
     assert holdout_check() is None
@@ -360,8 +360,8 @@ def test_error_bands_are_the_stored_leave_one_source_out_figures():
     single = estimate(cat.model("llama-3.1-8b"), cat.gpu("L40S"), cat.quant("bf16"))  # too few rows for a floor
     assert single.regimes == ("single_stream",) and single.error_band_pct == ERROR_BAND_PCT["single_stream"]
     moe = estimate(cat.model("mixtral-8x7b"), cat.gpu("H100-SXM"), cat.quant("fp8"), concurrency=8)
-    # wider than its regimes (fixed concurrency 12.9 %, MoE 12.1 %): the held-out H100 rows, 13.1 %
-    assert "moe" in moe.regimes and moe.error_band_pct == 13.1
+    # wider than its regimes (fixed concurrency 10.2 %, MoE 11.3 %): the held-out H100 rows, 13.0 %
+    assert "moe" in moe.regimes and moe.error_band_pct == 13.0
 
 
 def test_a_gpu_the_fit_misses_widens_the_band_of_its_estimates():
@@ -408,13 +408,13 @@ def test_gpu_floor_rules():
 def test_held_out_rows_on_a_gpu_raise_its_floor_where_the_fit_is_wider_of_the_mark_there():
     fit, check = _committed(), holdout_check()
     b200 = fit.families["server"].gpus["B200"]
-    # one publication's 7 fitted B200 rows miss by 8.0 % in-sample; the 53 held-out B200 rows (TensorRT-LLM's 51
+    # one publication's 7 fitted B200 rows miss by 7.8 % in-sample; the 53 held-out B200 rows (TensorRT-LLM's 51
     # cells, LMSYS's two gpt-oss single streams) by 17.3 %
-    assert b200.sources == 1 and round(b200.in_sample_median_pct, 1) == 8.0
+    assert b200.sources == 1 and round(b200.in_sample_median_pct, 1) == 7.8
     assert len(check.of("server", "B200")) == 53 and round(check.median_pct("server", "B200"), 1) == 17.3
     floors = gpu_error_floors_pct()
     assert floors[("server", "B200")] == 17.3 == band_floors_pct(fit, check)[("server", "B200")]
-    assert band_floors_pct(fit)[("server", "B200")] == 8.0  # the fitted rows alone
+    assert band_floors_pct(fit)[("server", "B200")] == 7.8  # the fitted rows alone
     cat = catalog()
     on_b200 = estimate(cat.model("llama-3.3-70b"), cat.gpu("B200"), cat.quant("nvfp4"), runtime="tensorrt-llm")
     assert on_b200.error_band_pct == 17.3 and "held-out" in on_b200.error_band_basis

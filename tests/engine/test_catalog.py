@@ -112,17 +112,46 @@ def test_gpu_product_names_resolve_when_no_alias_lists_them(name, expected):
     [
         "H100 40GB",  # a size the row does not have
         "A100 PCIe",  # 40 or 80 GB: the only A100 PCIe name states 80
-        "NVIDIA H200 NVL",  # another product: an extra word
+        "NVIDIA GH200 NVL2",  # another product (two superchips): an extra word
         "NVIDIA RTX PRO 6000 Blackwell Max-Q Workstation Edition",  # the 300 W part
         "M3 Max 36-core GPU",  # no such part: a core count no row states
         "RTX 6000",  # Ada or Blackwell (or Turing)?
         "RTX PRO 5000",  # a smaller card of the same family: model names drop 4-digit revisions, GPUs must not
-        "GB200",
+        "GB200 NVL4",  # the same GPU on a 4-GPU NVLink board: the GB200 row is the 72-GPU NVL72 domain
     ],
 )
 def test_gpu_names_that_could_mean_another_part_stay_unknown(name):
     with pytest.raises(UnknownName):
         catalog().gpu(name)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        # rows added 2026-12-05: the names users, MLPerf system files and the CUDA device name give them
+        ("gb200", "GB200"),
+        ("GB200 NVL72", "GB200"),
+        ("NVIDIA GB200", "GB200"),  # MLPerf accelerator_model_name
+        ("GB200NVL72", "GB200"),
+        ("h200 nvl", "H200-NVL"),
+        ("NVIDIA H200 NVL", "H200-NVL"),
+        ("NVIDIA H200-NVL-141GB", "H200-NVL"),
+        ("gh200-144gb", "GH200-144GB"),
+        ("NVIDIA GH200 144G HBM3e", "GH200-144GB"),  # what CUDA reports
+        ("NVIDIA GH200 Grace Hopper Superchip 144GB", "GH200-144GB"),
+        ("NVIDIA GH200 Grace Hopper Superchip 96GB", "GH200"),
+        ("mi250x", "MI250X"),
+        ("AMD Instinct MI250", "MI250"),
+        ("instinct mi210", "MI210"),
+        # full-core Apple chips by core count, as their lower-core variants are named
+        ("m2-ultra-76c", "M2-ULTRA"),
+        ("m3 max 40-core", "M3-MAX"),
+        ("m1-8c", "M1"),
+        ("M4 Pro 20-core", "M4-PRO"),
+    ],
+)
+def test_added_gpus_resolve_by_the_names_people_use(name, expected):
+    assert catalog().gpu(name).gpu_id == expected
 
 
 def test_every_catalog_gpu_name_with_its_vendor_prefix_resolves_to_its_own_row():
