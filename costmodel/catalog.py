@@ -9,6 +9,7 @@ Hugging Face repo ids; an unknown name raises `UnknownName` with the closest kno
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import os
 import re
@@ -278,12 +279,12 @@ _VARIANT_WORDS = ("hf", "chat", "instruct", "it", "base", "pt", "latest")
 
 
 _CHECKPOINT_TAIL = re.compile(
-    r"(-(awq|gptq|gguf|mlx|bnb|fp8|fp4|nvfp4|mxfp4|int4|int8|w4a16|w8a8|w4a4|[2-8]bit|qat|dynamic|static|quantized"
+    r"([-.](awq|gptq|gguf|mlx|bnb|fp8|fp4|nvfp4|mxfp4|int4|int8|w4a16|w8a16|w8a8|w4a8|w4a4|kv|[2-8]bit|qat|dynamic|static|quantized"
     r"|iq[1-4](-xx?s|-[sml]|-nl)?|q[2-8](-k)?(-[sml])?|q[458]-[01]|f16|f32|bf16|fp16|\d{4}))+$"
 )
 """What a checkpoint's name adds after the architecture's: a weight format (`-AWQ`, `-FP8-dynamic`, `-GGUF`,
-`-4bit`, an Ollama/GGUF tag such as `q4_K_M`) or a dated revision (`-0528`, `-2507`). The weights change,
-the shapes do not."""
+`-4bit`, AMD's `-FP8-KV`, Red Hat's `-quantized.w4a16`, an Ollama/GGUF tag such as `q4_K_M`) or a dated revision
+(`-0528`, `-2507`). The weights change, the shapes do not."""
 
 
 def _variant_key(name: str) -> str:
@@ -314,6 +315,8 @@ def _checkpoint_quant_id(name: str) -> str | None:
             return quant_id
     if "gptq" in words:
         return "gptq-int8" if "int8" in words or "8bit" in words else "gptq-int4"
+    if "w4a16" in words or "w8a16" in words:  # llm-compressor's weight-only names (`-quantized.w4a16`)
+        return "gptq-int4" if "w4a16" in words else "gptq-int8"
     if "fp8" in words:
         return "fp8"
     if "w8a8" in words or "int8" in words:
@@ -322,6 +325,14 @@ def _checkpoint_quant_id(name: str) -> str | None:
         return f"mlx-{bits}"
     tag = _GGUF_TAG.search(_norm(name).rsplit("/", 1)[-1].replace(":", "-"))
     return f"gguf-{tag.group(1).replace('-', '_')}" if tag else None
+
+
+def checkpoint_kv_cache_dtype(name: str) -> str | None:
+    """The KV-cache dtype a checkpoint's name states: `fp8` for AMD's `…-FP8-KV` checkpoints (FP8 weights and KV
+    cache, as AMD's ROCm performance-results page runs them with vLLM:
+    https://www.amd.com/fr/developer/resources/rocm-hub/dev-ai/performance-results.html); None where it states none."""
+    words = re.split(r"[-/_. :]", _norm(name))
+    return "fp8" if any(a == "fp8" and b == "kv" for a, b in itertools.pairwise(words)) else None
 
 
 @dataclass(frozen=True)

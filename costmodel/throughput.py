@@ -432,7 +432,11 @@ LAYER_SPLIT_FAMILIES = ("llama.cpp",)
 """Families that spread a model over several GPUs by layers, not by heads: llama.cpp's default `--split-mode
 layer` ("Pipeline parallelism. Each GPU holds a contiguous slice of layers", llama.cpp docs/multi-gpu.md, PR
 #22729), so one token's pass runs on one GPU at a time."""
-_LLAMA_CPP_RUNTIMES = {"llama.cpp", "llamacpp", "llama-cpp", "ollama", "lm-studio", "lmstudio", "llamafile"}
+_LLAMA_CPP_RUNTIMES = {
+    "llama.cpp", "llamacpp", "llama-cpp", "llama-cpp-python", "ollama", "lm-studio", "lmstudio", "llamafile",
+    "koboldcpp",
+}  # fmt: skip
+"""Runtimes built on llama.cpp's kernels: the project itself, its Python binding and the apps that embed it."""
 
 
 def runtime_family(quant: QuantFormat, *, runtime: str | None = None) -> str:

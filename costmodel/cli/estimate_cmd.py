@@ -8,7 +8,7 @@ from typing import Annotated
 import duckdb
 import typer
 
-from costmodel.catalog import Catalog, ModelArch, QuantFormat, catalog, model_from_hf_config
+from costmodel.catalog import Catalog, ModelArch, QuantFormat, catalog, checkpoint_kv_cache_dtype, model_from_hf_config
 from costmodel.cli._common import echo_json, user_errors
 from costmodel.errors import ScenarioError
 from costmodel.throughput import EstimateMode, SpeculativeDecoding, estimate, gpus_needed
@@ -179,6 +179,11 @@ def register(app: typer.Typer) -> None:
         q, quant_note = _quant_for(cat, quant, model if model_config is None else None, m)
         note = "; ".join(n for n in (note, quant_note) if n) or None
         kv = None if kv_cache_dtype == "auto" else kv_cache_dtype
+        if kv is None and model is not None and model_config is None and checkpoint_kv_cache_dtype(model):
+            kv = checkpoint_kv_cache_dtype(model)
+            note = "; ".join(
+                n for n in (note, f"the name {model} states an {kv.upper()} KV cache: estimated with it") if n
+            )
         need = gpus_needed(m, g, q, context_tokens=input_tokens + output_tokens, kv_cache_dtype=kv, runtime=runtime)
         spec = (
             SpeculativeDecoding(draft_tokens=spec_draft_tokens, acceptance_rate=spec_acceptance)

@@ -18,7 +18,7 @@ from costmodel.calibration import (
     fit_to_measurements,
     gpu_error_floors_pct,
 )
-from costmodel.catalog import catalog, data_dir, model_from_hf_config
+from costmodel.catalog import catalog, checkpoint_kv_cache_dtype, data_dir, model_from_hf_config
 from costmodel.errors import DataFileError, ScenarioError, UnknownName
 from costmodel.throughput import (
     ERROR_BAND_PCT,
@@ -373,6 +373,11 @@ def test_base_checkpoints_resolve_to_their_architecture_with_a_note(name, model_
         ("gemma3:1b-it-qat", "gemma-3-1b", None),  # quantization-aware trained: the tag names no format
         ("llama3.2:3b-instruct-q4_K_M", "llama-3.2-3b", "gguf-q4_k_m"),
         ("Llama 3.1 8B", "llama-3.1-8b", None),
+        ("amd/Llama-3.1-70B-Instruct-FP8-KV", "llama-3.1-70b", "fp8"),  # AMD: FP8 weights and KV cache
+        ("amd/Mixtral-8x7B-Instruct-v0.1-FP8-KV", "mixtral-8x7b", "fp8"),
+        ("RedHatAI/Meta-Llama-3.1-8B-Instruct-quantized.w4a16", "llama-3.1-8b", "gptq-int4"),  # llm-compressor
+        ("RedHatAI/Meta-Llama-3.1-8B-Instruct-quantized.w8a8", "llama-3.1-8b", "int8-w8a8"),
+        ("neuralmagic/Meta-Llama-3.1-8B-Instruct-quantized.w8a16", "llama-3.1-8b", "gptq-int8"),
     ],
 )
 def test_quantized_and_re_released_checkpoints_resolve_and_state_their_format(name, model_id, quant_id):
@@ -380,6 +385,19 @@ def test_quantized_and_re_released_checkpoints_resolve_and_state_their_format(na
     assert m.model_id == model_id and note and "architecture" in note
     q = CAT.checkpoint_quant(name)
     assert (q.quant_id if q else None) == quant_id
+
+
+def test_a_checkpoint_named_fp8_kv_is_estimated_with_its_fp8_kv_cache():
+    from costmodel.cli import app
+
+    assert checkpoint_kv_cache_dtype("amd/Llama-3.1-405B-Instruct-FP8-KV") == "fp8"
+    assert checkpoint_kv_cache_dtype("Qwen/Qwen3-32B-FP8") is None  # FP8 weights say nothing of the cache
+    args = ["estimate", "--gpu", "mi300x", "--model", "amd/Llama-3.1-70B-Instruct-FP8-KV", "--mode", "max_load"]
+    named, told = (
+        json.loads(runner.invoke(app, args + extra + ["--json"]).stdout) for extra in ([], ["--kv-cache-dtype", "bf16"])
+    )
+    assert named["quant"] == "fp8" and named["kv_cache_dtype"] == "fp8" and "FP8 KV cache" in named["model_note"]
+    assert told["kv_cache_dtype"] == "bf16" and named["max_concurrency"] > told["max_concurrency"]
 
 
 def test_gptq_int8_is_a_weight_only_format_read_at_eight_bits_and_multiplied_at_sixteen():
@@ -725,3 +743,11 @@ def test_a_linear_attention_hybrid_config_keeps_kv_only_in_its_full_attention_la
     assert kv_bytes_per_sequence(m, q, 32768) == pytest.approx(32768 * per_token + state, rel=1e-6)
     dense = model_from_hf_config({k: v for k, v in QWEN3_NEXT_CONFIG.items() if k != "full_attention_interval"})
     assert kv_bytes_per_sequence(dense, q, 32768) > 3.5 * kv_bytes_per_sequence(m, q, 32768)
+
+
+@pytest.mark.parametrize("runtime", ["llama.cpp", "Ollama", "LM Studio", "llamafile", "koboldcpp", "llama-cpp-python"])
+def test_apps_built_on_llama_cpp_run_in_its_family_whatever_the_weights(runtime):
+    from costmodel.throughput import runtime_family
+
+    assert runtime_family(CAT.quant("fp16"), runtime=runtime) == "llama.cpp"
+    assert runtime_family(CAT.quant("fp16"), runtime="vllm") == "server"
