@@ -489,11 +489,11 @@ def runtime_kv_cache_dtype(quant: QuantFormat, runtime: str | None, kv_cache_dty
 
     TensorRT-LLM stores the KV cache in FP8 for FP8 (W8A8) checkpoints: `trtllm-bench … --quantization FP8` builds
     with "KV Cache Dtype: FP8" (NVIDIA/TensorRT-LLM docs/source/performance/perf-benchmarking.md@04276b44, the
-    build output it prints), NVIDIA's ModelOpt FP8 checkpoints carry `kv_cache_quant_algo: FP8`, and its
-    `KvCacheConfig(dtype="auto")` inherits what the checkpoint names (docs/source/features/quantization.md, "FP8
-    KV Cache"). NIM's optimized profiles and NVIDIA's MLPerf submissions are TensorRT-LLM engines too. vLLM, SGLang
-    and TGI keep a 16-bit cache unless told otherwise (`--kv-cache-dtype auto` = the model's dtype), as does any
-    format's own default in data/quant.csv (NVFP4's is already FP8).
+    build output it prints), and `KvCacheConfig(dtype="auto")` takes the KV format a pre-quantized checkpoint
+    names (docs/source/features/quantization.md, "FP8 KV Cache": "inherited from the checkpoint with
+    dtype="auto""). NIM's optimized profiles and NVIDIA's MLPerf submissions are TensorRT-LLM engines too. vLLM,
+    SGLang and TGI keep a 16-bit cache unless told otherwise (`--kv-cache-dtype auto` = the model's dtype), as
+    does any format's own default in data/quant.csv (NVFP4's is already FP8).
     """
     d = (kv_cache_dtype or "auto").lower()
     if d == "auto" and uses_tensorrt_engines(runtime) and quant.weight_dtype == "fp8" and quant.compute_dtype == "fp8":
