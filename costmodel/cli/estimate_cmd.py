@@ -179,8 +179,9 @@ def register(app: typer.Typer) -> None:
         q, quant_note = _quant_for(cat, quant, model if model_config is None else None, m)
         note = "; ".join(n for n in (note, quant_note) if n) or None
         kv = None if kv_cache_dtype == "auto" else kv_cache_dtype
-        if kv is None and model is not None and model_config is None and checkpoint_kv_cache_dtype(model):
-            kv = checkpoint_kv_cache_dtype(model)
+        named_kv = checkpoint_kv_cache_dtype(model) if model is not None and model_config is None else None
+        if kv is None and named_kv:
+            kv = named_kv
             note = "; ".join(
                 n for n in (note, f"the name {model} states an {kv.upper()} KV cache: estimated with it") if n
             )

@@ -93,6 +93,21 @@ def test_tensorrt_llm_keeps_an_fp8_checkpoints_kv_cache_in_fp8_by_default():
     assert estimate(m, g, CAT.quant("awq-int4"), runtime="tensorrt-llm", **args).kv_cache_dtype == "auto"
 
 
+def test_tensorrt_llm_takes_the_fp8_kv_cache_an_nvfp4_checkpoint_names():
+    """ModelOpt's NVFP4 checkpoints name an FP8 cache, which TensorRT-LLM inherits on "auto"; the estimate then
+    admits as many streams as one told fp8 outright, and twice those of a 16-bit cache."""
+    m, g, q = CAT.model("llama-3.3-70b"), CAT.gpu("B200"), CAT.quant("nvfp4")
+    args = dict(gpus=1, mode=EstimateMode.MAX_LOAD, input_tokens=1000, output_tokens=1000)
+    trt = estimate(m, g, q, runtime="tensorrt-llm", **args)
+    told = estimate(m, g, q, runtime="tensorrt-llm", kv_cache_dtype="fp8", **args)
+    wide = estimate(m, g, q, runtime="tensorrt-llm", kv_cache_dtype="bf16", **args)
+    assert trt.kv_cache_dtype == "fp8" and trt.max_concurrency == told.max_concurrency
+    assert trt.max_concurrency >= 2 * wide.max_concurrency - 1
+    assert estimate(m, g, q, runtime="vllm", **args).kv_cache_dtype == "auto"
+    # MXFP4 (gpt-oss) ships no KV format: its cache stays 16-bit on TensorRT-LLM too
+    assert estimate(CAT.model("gpt-oss-120b"), g, CAT.quant("mxfp4"), runtime="tensorrt-llm").kv_cache_dtype == "auto"
+
+
 # --- MoE at small batch ---------------------------------------------------------------------------------------
 
 
