@@ -79,6 +79,7 @@ __all__ = [
     "Basis",
     "Efficiency",
     "EstimateMode",
+    "ReplicaLayout",
     "SpeculativeDecoding",
     "ThroughputEstimate",
     "estimate",
@@ -88,6 +89,7 @@ __all__ = [
     "kv_copies",
     "max_concurrency_meeting",
     "regimes_of",
+    "replica_layouts",
     "runtime_family",
     "uses_fp4_units",
     "uses_tensorrt_engines",
@@ -1180,6 +1182,74 @@ def estimate(
         communication_ms=own_decode.comm_s * 1000,
         overhead_ms=own_decode.overhead_s * 1000,
     )
+
+
+@dataclass(frozen=True)
+class ReplicaLayout:
+    """One way to serve a model on a fixed number of GPUs: so many replicas of so many tensor-parallel GPUs."""
+
+    gpus_per_replica: int
+    replicas: int
+    replica: ThroughputEstimate
+    """The max-load estimate of one replica of this shape."""
+
+    @property
+    def output_tokens_per_s(self) -> float:
+        """Output tokens per second of all the replicas together, at max load."""
+        return self.replicas * self.replica.output_tokens_per_s
+
+
+def replica_layouts(
+    model: ModelArch,
+    gpu: GpuSpec,
+    quant: QuantFormat,
+    *,
+    total_gpus: int,
+    input_tokens: int = 1000,
+    output_tokens: int = 300,
+    runtime: str | None = None,
+    kv_cache_dtype: str | None = None,
+    efficiency: Efficiency | None = None,
+    prefix_cache_hit_share: float = 0.0,
+    speculative: SpeculativeDecoding | None = None,
+    attention_dp: bool | None = None,
+) -> list[ReplicaLayout]:
+    """Every split of `total_gpus` into equal tensor-parallel replicas that hold the model, fastest in all first.
+
+    Tensor parallelism buys memory and single-stream speed with all-reduce time, so on a busy server copies of
+    the fewest GPUs that hold the model usually serve more than one replica over all of them (MLPerf's 8-GPU
+    Llama 2 70B systems run several replicas). Each replica is estimated at max load with the other arguments.
+    """
+    kv = runtime_kv_cache_dtype(quant, runtime, kv_cache_dtype)
+    ctx = input_tokens + output_tokens
+    first = gpus_needed(model, gpu, quant, context_tokens=ctx, kv_cache_dtype=kv, runtime=runtime)
+    if first is None:
+        return []
+    layouts = [
+        ReplicaLayout(
+            n,
+            total_gpus // n,
+            estimate(
+                model,
+                gpu,
+                quant,
+                gpus=n,
+                input_tokens=input_tokens,
+                output_tokens=output_tokens,
+                efficiency=efficiency,
+                mode=EstimateMode.MAX_LOAD,
+                runtime=runtime,
+                kv_cache_dtype=kv_cache_dtype,
+                prefix_cache_hit_share=prefix_cache_hit_share,
+                speculative=speculative,
+                attention_dp=attention_dp,
+                with_error_band=False,
+            ),
+        )
+        for n in TP_DEGREES
+        if first <= n <= total_gpus and total_gpus % n == 0
+    ]
+    return sorted((x for x in layouts if x.replica.fits), key=lambda x: -x.output_tokens_per_s)
 
 
 def max_concurrency_meeting(

@@ -8,10 +8,27 @@ from typing import Annotated
 import duckdb
 import typer
 
-from costmodel.catalog import Catalog, ModelArch, QuantFormat, catalog, checkpoint_kv_cache_dtype, model_from_hf_config
+from costmodel.catalog import (
+    Catalog,
+    GpuSpec,
+    ModelArch,
+    QuantFormat,
+    catalog,
+    checkpoint_kv_cache_dtype,
+    model_from_hf_config,
+)
 from costmodel.cli._common import echo_json, user_errors
 from costmodel.errors import ScenarioError
-from costmodel.throughput import EstimateMode, SpeculativeDecoding, estimate, gpus_needed
+from costmodel.throughput import (
+    Efficiency,
+    EstimateMode,
+    ReplicaLayout,
+    SpeculativeDecoding,
+    ThroughputEstimate,
+    estimate,
+    gpus_needed,
+    replica_layouts,
+)
 
 __all__ = ["register"]
 
@@ -217,6 +234,18 @@ def register(app: typer.Typer) -> None:
         e = estimate(m, g, q, efficiency=own.efficiency if own else None, **opts)  # type: ignore[arg-type]
         if gpus is None and need is None:
             raise ScenarioError(f"{m.name} in {q.name} does not fit on up to 64 × {g.name}")
+        split = _better_split(
+            e,
+            need,
+            m,
+            g,
+            q,
+            runtime=runtime,
+            kv_cache_dtype=kv,
+            speculative=spec,
+            attention_dp=attention_dp,
+            efficiency=own.efficiency if own else None,
+        )
         out = {
             "model": m.model_id,
             "gpu": g.gpu_id,
@@ -247,6 +276,12 @@ def register(app: typer.Typer) -> None:
             "attention_dp": e.attention_dp,
             "model_note": note,
         }
+        if split is not None:
+            out["better_split"] = {
+                "gpus_per_replica": split.gpus_per_replica,
+                "replicas": split.replicas,
+                "output_tokens_per_s": round(split.output_tokens_per_s, 2),
+            }
         if own is not None:
             out.update(
                 calibrated_on_your_runs=True,
@@ -302,3 +337,50 @@ def register(app: typer.Typer) -> None:
             f"{e.decode_step_ms:,.1f} ms, of which all-reduce {e.communication_ms:,.2f} ms, fixed overhead "
             f"{e.overhead_ms:,.2f} ms" + ("; attention data-parallel" if e.attention_dp else "")
         )
+        if split is not None:
+            typer.echo(
+                f"  on these {e.gpus} GPUs, {split.replicas} replicas of {split.gpus_per_replica} serve "
+                f"{split.output_tokens_per_s:,.0f} output tok/s in all at max load "
+                f"({split.output_tokens_per_s / e.output_tokens_per_s:.2f}× one replica of {e.gpus}; "
+                f"`--gpus {split.gpus_per_replica}` estimates one of them)"
+            )
+
+
+SPLIT_GAIN = 1.10
+"""A split into smaller replicas is pointed out when it serves at least this many times one large replica."""
+
+
+def _better_split(
+    e: ThroughputEstimate,
+    need: int | None,
+    m: ModelArch,
+    g: GpuSpec,
+    q: QuantFormat,
+    *,
+    runtime: str | None,
+    kv_cache_dtype: str | None,
+    speculative: SpeculativeDecoding | None,
+    attention_dp: bool | None,
+    efficiency: Efficiency | None,
+) -> ReplicaLayout | None:
+    """At max load on more GPUs than the model needs, the split into smaller replicas that serves clearly more."""
+    if not e.fits or e.mode is not EstimateMode.MAX_LOAD or need is None or e.gpus <= need:
+        return None
+    layouts = replica_layouts(
+        m,
+        g,
+        q,
+        total_gpus=e.gpus,
+        input_tokens=e.input_tokens,
+        output_tokens=e.output_tokens,
+        runtime=runtime,
+        kv_cache_dtype=kv_cache_dtype,
+        efficiency=efficiency,
+        prefix_cache_hit_share=e.prefix_cache_hit_share,
+        speculative=speculative,
+        attention_dp=attention_dp,
+    )
+    best = layouts[0] if layouts else None
+    if best is None or best.gpus_per_replica == e.gpus:
+        return None
+    return best if best.output_tokens_per_s >= SPLIT_GAIN * e.output_tokens_per_s else None

@@ -58,6 +58,37 @@ def test_estimate_runs_attention_data_parallel_where_the_runtime_recipe_does_unl
     assert res.exit_code == 0 and "attention data-parallel" in res.output
 
 
+def test_estimate_at_max_load_points_out_a_split_that_serves_more():
+    args = [
+        "estimate",
+        "--model",
+        "llama-2-70b",
+        "--gpu",
+        "h100",
+        "--gpus",
+        "8",
+        "--quant",
+        "fp8",
+        "--mode",
+        "max_load",
+    ]
+    args += ["--runtime", "tensorrt-llm", "--input-tokens", "300", "--output-tokens", "294"]
+    out = json.loads(runner.invoke(app, [*args, "--json"]).stdout)
+    split = out["better_split"]
+    assert split["gpus_per_replica"] * split["replicas"] == 8 and split["gpus_per_replica"] < 8
+    assert split["output_tokens_per_s"] >= 1.1 * out["output_tokens_per_s"]
+    two = json.loads(runner.invoke(app, [*args[:6], "2", *args[7:], "--json"]).stdout)
+    assert split["gpus_per_replica"] != 2 or split["output_tokens_per_s"] == pytest.approx(
+        4 * two["output_tokens_per_s"], rel=1e-3
+    )
+    text = runner.invoke(app, args).output
+    assert f"{split['replicas']} replicas of {split['gpus_per_replica']} serve" in text
+    # at fixed concurrency, or on the fewest GPUs that hold the model, there is nothing to split
+    fixed = [a for a in args if a not in ("--mode", "max_load")]
+    assert "better_split" not in json.loads(runner.invoke(app, [*fixed, "--concurrency", "64", "--json"]).stdout)
+    assert "better_split" not in json.loads(runner.invoke(app, [*args[:6], "1", *args[7:], "--json"]).stdout)
+
+
 def test_estimate_does_not_fit_exits_1():
     res = runner.invoke(app, ["estimate", "--model", "llama-3.1-405b", "--gpu", "L4", "--gpus", "1"])
     assert res.exit_code == 1

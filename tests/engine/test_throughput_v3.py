@@ -33,6 +33,7 @@ from costmodel.throughput import (
     kv_bytes_per_sequence,
     kv_copies,
     layer_split_prefill_share,
+    replica_layouts,
 )
 
 CAT = catalog()
@@ -497,3 +498,25 @@ def test_an_estimate_without_its_band_predicts_the_same_and_carries_no_band():
     )
     assert math.isnan(bare.error_band_pct) and bare.error_band_basis == "not computed"
     assert with_band.error_band_pct > 0
+
+
+# --- replica layouts on a fixed number of GPUs ----------------------------------------------------------------
+
+
+def test_replica_layouts_split_gpus_into_copies_of_the_fewest_that_hold_the_model():
+    """Eight H100s serve Llama 2 70B FP8 (MLPerf's offline shape, ~300 tokens in and out) faster as four TP2 copies
+    than as one TP8 replica, whose all-reduce grows with every stream; each layout's total is its copies × one."""
+    m, g, q = CAT.model("llama-2-70b"), CAT.gpu("H100-SXM"), CAT.quant("fp8")
+    args = dict(input_tokens=300, output_tokens=294, runtime="tensorrt-llm")
+    layouts = replica_layouts(m, g, q, total_gpus=8, **args)
+    assert {(x.gpus_per_replica, x.replicas) for x in layouts} == {(1, 8), (2, 4), (4, 2), (8, 1)}
+    assert [x.output_tokens_per_s for x in layouts] == sorted((x.output_tokens_per_s for x in layouts), reverse=True)
+    one_tp8 = estimate(m, g, q, gpus=8, mode=EstimateMode.MAX_LOAD, **args)
+    tp8 = next(x for x in layouts if x.gpus_per_replica == 8)
+    assert tp8.output_tokens_per_s == pytest.approx(one_tp8.output_tokens_per_s)
+    best = layouts[0]
+    assert best.gpus_per_replica < 8 and best.output_tokens_per_s > 1.2 * tp8.output_tokens_per_s
+    assert best.output_tokens_per_s == pytest.approx(best.replicas * best.replica.output_tokens_per_s)
+    # a count that no tensor-parallel degree divides into copies of the model leaves only the degrees that do
+    assert {x.gpus_per_replica for x in replica_layouts(m, g, q, total_gpus=6, **args)} == {1, 2}
+    assert replica_layouts(CAT.model("llama-3.1-405b"), CAT.gpu("L4"), q, total_gpus=2, **args) == []
