@@ -309,3 +309,34 @@ def test_apple_core_variants_keep_their_own_bandwidth_and_scale_their_shader_rat
     assert (m3max.hbm_bandwidth_gb_s, m3max30.hbm_bandwidth_gb_s) == (400, 300)
     assert m3max30.fp16_tflops == pytest.approx(m3max.fp16_tflops * 30 / 40, rel=0.01)
     assert cat.gpu("M4 Max 32-core").hbm_bandwidth_gb_s == 410 < cat.gpu("M4 Max").hbm_bandwidth_gb_s
+
+
+@pytest.mark.parametrize(
+    ("name", "expected", "quant_stated"),
+    [
+        ("moonshotai/Kimi-K2-Instruct", "kimi-k2", None),
+        ("zai-org/GLM-4.5-Air-FP8", "glm-4.5-air", "fp8"),
+        ("zai-org/GLM-4.5", "glm-4.5", None),
+        ("qwq:32b", "qwq-32b", None),
+        ("Qwen/Qwen3-Coder-480B-A35B-Instruct-FP8", "qwen3-coder-480b-a35b", "fp8"),
+    ],
+)
+def test_models_added_on_2026_12_06_resolve_with_their_sourced_shapes(name, expected, quant_stated):
+    cat = catalog()
+    m, _ = cat.resolve_model(name)
+    assert m.model_id == expected and m.has_architecture and m.source and m.as_of
+    stated = cat.checkpoint_quant(name)
+    assert (stated.quant_id if stated else None) == quant_stated
+
+
+def test_kimi_k2_caches_deepseeks_mla_latent_and_ships_in_fp8():
+    from costmodel.throughput import kv_bytes_per_token
+
+    cat = catalog()
+    kimi, dsv3 = cat.model("kimi-k2"), cat.model("deepseek-v3")
+    # 61 layers × (kv_lora_rank 512 + rope 64) × 2 bytes, as DeepSeek-V3: the latent, not 64 heads × 2 × 192
+    assert kv_bytes_per_token(kimi, cat.quant("fp8")) == 61 * 576 * 2 == kv_bytes_per_token(dsv3, cat.quant("fp8"))
+    assert kimi.released_quant == "fp8" and (kimi.num_experts, kimi.experts_per_token, kimi.moe_layers) == (384, 8, 60)
+    # GLM-4.5's head_dim is its config's 128, not hidden ÷ heads (5120 / 96)
+    glm = cat.model("glm-4.5")
+    assert glm.head_dim == 128 and kv_bytes_per_token(glm, cat.quant("bf16")) == 2 * 92 * 8 * 128 * 2

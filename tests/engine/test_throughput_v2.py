@@ -473,6 +473,7 @@ def test_estimate_uses_the_format_a_model_is_released_in_unless_quant_is_given()
         "deepseek-r1": "fp8",
         "gpt-oss-20b": "mxfp4",
         "gpt-oss-120b": "mxfp4",
+        "kimi-k2": "fp8",
     }
 
 
