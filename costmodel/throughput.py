@@ -1220,9 +1220,8 @@ def replica_layouts(
     the fewest GPUs that hold the model usually serve more than one replica over all of them (MLPerf's 8-GPU
     Llama 2 70B systems run several replicas). Each replica is estimated at max load with the other arguments.
     """
-    kv = runtime_kv_cache_dtype(quant, runtime, kv_cache_dtype)
     ctx = input_tokens + output_tokens
-    first = gpus_needed(model, gpu, quant, context_tokens=ctx, kv_cache_dtype=kv, runtime=runtime)
+    first = gpus_needed(model, gpu, quant, context_tokens=ctx, kv_cache_dtype=kv_cache_dtype, runtime=runtime)
     if first is None:
         return []
     layouts = [
