@@ -489,23 +489,20 @@ _MEMORY = {
 def runtime_kv_cache_dtype(quant: QuantFormat, runtime: str | None, kv_cache_dtype: str | None = None) -> str:
     """The KV-cache dtype a runtime uses when the user leaves it on "auto".
 
-    TensorRT-LLM stores the KV cache in FP8 for FP8 (W8A8) checkpoints: `trtllm-bench … --quantization FP8` builds
-    with "KV Cache Dtype: FP8" (NVIDIA/TensorRT-LLM docs/source/performance/perf-benchmarking.md@04276b44, the
-    build output it prints), and `KvCacheConfig(dtype="auto")` takes the KV format a pre-quantized checkpoint
-    names (docs/source/features/quantization.md, "FP8 KV Cache": "inherited from the checkpoint with
-    dtype="auto""). A format whose checkpoints name an FP8 cache gets it the same way (data/quant.csv
-    `kv_cache_dtype`): NVFP4, whose ModelOpt checkpoints say `"kv_cache_quant_algo": "FP8"` in
-    hf_quant_config.json (nvidia/Qwen3-30B-A3B-NVFP4, quoted in
-    vllm-project/vllm#34752). NIM's optimized profiles and NVIDIA's MLPerf submissions are TensorRT-LLM engines
-    too. vLLM, SGLang and TGI are estimated with a 16-bit cache (`kv_bytes_per_element`) unless told otherwise:
-    vLLM reads a ModelOpt checkpoint's KV format only since late 2025 (vllm-project/vllm#30785), and the
-    llm-compressor NVFP4 checkpoints it also serves carry none.
+    TensorRT-LLM's `KvCacheConfig(dtype="auto")` takes the KV format a pre-quantized checkpoint names
+    (docs/source/features/quantization.md, "FP8 KV Cache": "inherited from the checkpoint with dtype="auto""),
+    which data/quant.csv keeps as the format's `kv_cache_dtype`: FP8 for FP8 (W8A8) checkpoints, which
+    `trtllm-bench … --quantization FP8` builds with "KV Cache Dtype: FP8" (NVIDIA/TensorRT-LLM
+    docs/source/performance/perf-benchmarking.md@04276b44, the build output it prints), and for NVFP4, whose
+    ModelOpt checkpoints say `"kv_cache_quant_algo": "FP8"` in hf_quant_config.json (nvidia/Qwen3-30B-A3B-NVFP4,
+    quoted in vllm-project/vllm#34752). NIM's optimized profiles and NVIDIA's MLPerf submissions are TensorRT-LLM
+    engines too. vLLM, SGLang and TGI are estimated with a 16-bit cache (`kv_bytes_per_element`) unless told
+    otherwise: vLLM reads a ModelOpt checkpoint's KV format only since late 2025 (vllm-project/vllm#30785), and
+    the llm-compressor checkpoints it also serves carry none.
     """
     d = (kv_cache_dtype or "auto").lower()
-    if d == "auto" and uses_tensorrt_engines(runtime):
-        w8a8_fp8 = quant.weight_dtype == "fp8" and quant.compute_dtype == "fp8"
-        if w8a8_fp8 or (quant.kv_cache_dtype or "").lower() == "fp8":
-            return "fp8"
+    if d == "auto" and uses_tensorrt_engines(runtime) and (quant.kv_cache_dtype or "").lower() == "fp8":
+        return "fp8"
     return d
 
 
