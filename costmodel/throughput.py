@@ -215,6 +215,7 @@ _LINKS: dict[str, tuple[float, float]] = {
     # interconnect → (all-reduce latency µs, default per-GPU one-direction GB/s where gpus.csv gives none).
     # Latencies are the order of small-message NCCL / custom all-reduce timings inside one server (a few µs
     # over NVLink, tens over PCIe through the host bridge); engineering values, not fitted.
+    "nvlink2": (10.0, 150.0),
     "nvlink3": (8.0, 300.0),
     "nvlink4": (6.0, 450.0),
     "nvlink5": (5.0, 900.0),

@@ -118,6 +118,7 @@ def test_gpu_product_names_resolve_when_no_alias_lists_them(name, expected):
         "RTX 6000",  # Ada or Blackwell (or Turing)?
         "RTX PRO 5000",  # a smaller card of the same family: model names drop 4-digit revisions, GPUs must not
         "GB200 NVL4",  # the same GPU on a 4-GPU NVLink board: the GB200 row is the 72-GPU NVL72 domain
+        "RTX 4060 Ti",  # 8 or 16 GB: only the 16 GB card has a row
     ],
 )
 def test_gpu_names_that_could_mean_another_part_stay_unknown(name):
@@ -148,6 +149,25 @@ def test_gpu_names_that_could_mean_another_part_stay_unknown(name):
         ("m3 max 40-core", "M3-MAX"),
         ("m1-8c", "M1"),
         ("M4 Pro 20-core", "M4-PRO"),
+        # what nvidia-smi / NVML print, so `opentco measure` on these machines finds its row
+        ("NVIDIA GH200 480GB", "GH200"),
+        ("NVIDIA B300 SXM6 AC", "B300"),
+        ("NVIDIA A100-PCIE-40GB", "A100-40GB"),
+        ("NVIDIA RTX PRO 6000 Blackwell Workstation Edition", "RTX-PRO-6000"),
+        # rows added 2026-12-06: export, older and desktop parts that published benchmarks and NVML name
+        ("NVIDIA H800", "H800-SXM"),
+        ("NVIDIA A800-SXM4-80GB", "A800-80GB"),
+        ("nvidia a800-pcie-40gb", "A800-40GB-PCIE"),
+        ("Tesla V100-SXM2-32GB", "V100-SXM2-32GB"),
+        ("Tesla V100-PCIE-16GB", "V100-PCIE-16GB"),
+        ("AMD Radeon RX 7900 XTX", "RX-7900-XTX"),
+        ("AMD Radeon PRO W7900", "W7900"),
+        ("DGX Spark", "GB10"),
+        ("NVIDIA GB10", "GB10"),
+        ("NVIDIA GeForce RTX 5080", "RTX-5080"),
+        ("RTX 5070 Ti", "RTX-5070-TI"),
+        ("RTX 4060 Ti 16GB", "RTX-4060-TI-16GB"),
+        ("NVIDIA RTX A5000", "RTX-A5000"),
     ],
 )
 def test_added_gpus_resolve_by_the_names_people_use(name, expected):
