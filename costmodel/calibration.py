@@ -31,6 +31,7 @@ import io
 import json
 import logging
 import math
+import re
 import statistics
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields, replace
@@ -85,6 +86,7 @@ __all__ = [
     "gpu_error_floors_pct",
     "holdout_check",
     "published_points",
+    "runtime_series_errors",
     "stored_calibration_fit",
     "write_calibration_fit",
 ]
@@ -132,6 +134,21 @@ class PublishedPoint(BaseModel):
     attention_dp: Annotated[bool | None, BeforeValidator(_blank)] = None
     """Whether the run put attention data-parallel across its GPUs (TensorRT-LLM's MoE recipe, SGLang
     `--enable-dp-attention`); empty: the runtime's default (`throughput.attention_dp_default`)."""
+    runtime_version: Annotated[str | None, BeforeValidator(_blank)] = None
+    """The engine release the publication states it ran (`0.6.3`, `0.5.6.post1`, llama.cpp build `b2824`); empty
+    where it does not. The engine's fixed costs fall from release to release, so `runtime_series_errors` reports
+    the fit's error per release series: the overheads are fitted to whichever releases the rows measured."""
+
+    @property
+    def runtime_series(self) -> str:
+        """The engine and its release series (`vllm 0.11`, `sglang 0.5`, `llama.cpp b2xxx`), or the engine
+        followed by "?" where the row states no release."""
+        v = (self.runtime_version or "").strip()
+        if not v:
+            return f"{self.engine} ?"
+        if (build := re.fullmatch(r"b(\d+)", v)) and len(build.group(1)) >= 4:
+            return f"{self.engine} b{build.group(1)[0]}{'x' * (len(build.group(1)) - 1)}"
+        return f"{self.engine} {'.'.join(v.split('.')[:2])}"
 
     @property
     def source_key(self) -> str:
@@ -980,6 +997,74 @@ def calibration_report() -> CalibrationReport:
         overall=_regime_error("all", fit.overall),
         unresolved=tuple(p for p in published_points() if p.id in unresolved),
     )
+
+
+@dataclass(frozen=True)
+class SeriesError:
+    """The fit's error on the rows of one engine release series (`PublishedPoint.runtime_series`).
+
+    A signed median shows the direction: a series far below zero runs faster than the estimate, as releases
+    newer than those the overheads were fitted to do. Medians are None where the series has no such rows."""
+
+    series: str
+    fitted_rows: int
+    in_sample_median_pct: float | None
+    loso_median_pct: float | None
+    loso_signed_median_pct: float | None
+    """Median of the signed leave-one-source-out errors (+: the estimate is above the published figure)."""
+    holdout_rows: int
+    holdout_median_pct: float | None
+    holdout_signed_median_pct: float | None
+    loso_within_2x: int
+    """Fitted rows whose leave-one-source-out prediction is within 2×."""
+    holdout_within_2x: int
+
+
+def _series_key(series: str) -> tuple[str, tuple[int, ...], str]:
+    engine, _, release = series.rpartition(" ")
+    numbers = tuple(int(n) for n in re.findall(r"\d+", release))
+    return engine, numbers, release
+
+
+def runtime_series_errors(fit: CalibrationFit | None = None) -> list[SeriesError]:
+    """The error per engine release series, over the fitted rows (in-sample and leave-one-source-out, from the
+    fit's stored factors) and the held-out rows; sorted by engine, then release."""
+    fit = fit or calibration_fit()
+    root = str(data_dir())
+    fitted: dict[str, list[tuple[float, float]]] = {}
+    for family, fam in fit.families.items():
+        report = _family_report(root, family, fam)
+        loso = {p.id: pred for p, pred in report.loso_per_point}
+        for p, pred in report.per_point:
+            ins, out = pred / p.value - 1, loso.get(p.id, pred) / p.value - 1
+            fitted.setdefault(p.runtime_series, []).append((ins, out))
+    held: dict[str, list[float]] = {}
+    check = holdout_check(fit)
+    for p, _, e in check.errors if check is not None else ():
+        held.setdefault(p.runtime_series, []).append(e)
+
+    def med(xs: Iterable[float], signed: bool = False) -> float | None:
+        vals = [x if signed else abs(x) for x in xs]
+        return round(100 * statistics.median(vals), 1) if vals else None
+
+    out = []
+    for series in sorted(fitted.keys() | held.keys(), key=_series_key):
+        rows, hold = fitted.get(series, []), held.get(series, [])
+        out.append(
+            SeriesError(
+                series=series,
+                fitted_rows=len(rows),
+                in_sample_median_pct=med(i for i, _ in rows),
+                loso_median_pct=med(o for _, o in rows),
+                loso_signed_median_pct=med((o for _, o in rows), signed=True),
+                holdout_rows=len(hold),
+                holdout_median_pct=med(hold),
+                holdout_signed_median_pct=med(hold, signed=True),
+                loso_within_2x=sum(_within_2x(1 + o) for _, o in rows),
+                holdout_within_2x=sum(_within_2x(1 + e) for e in hold),
+            )
+        )
+    return out
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from costmodel.calibration import (
     band_floors_pct,
     calibration_fit,
     holdout_check,
+    runtime_series_errors,
     stored_calibration_fit,
     write_calibration_fit,
 )
@@ -31,10 +32,15 @@ class What(StrEnum):
     calibration = "calibration"
 
 
+def _cell(row: dict[str, object], col: str) -> str:
+    value = row.get(col)
+    return "" if value is None else str(value)  # no figure: a blank cell, as in the JSON's null
+
+
 def _table(rows: list[dict[str, object]], cols: list[str]) -> str:
-    widths = {c: max(len(c), *(len(str(r.get(c, ""))) for r in rows)) for c in cols}
+    widths = {c: max(len(c), *(len(_cell(r, c)) for r in rows)) for c in cols}
     lines = ["  ".join(c.ljust(widths[c]) for c in cols)]
-    lines += ["  ".join(str(r.get(c, "")).ljust(widths[c]) for c in cols) for r in rows]
+    lines += ["  ".join(_cell(r, c).ljust(widths[c]) for c in cols) for r in rows]
     return "\n".join(lines)
 
 
@@ -117,8 +123,27 @@ def _calibration_rows(fit: CalibrationFit) -> tuple[list[dict[str, object]], lis
             }
             for fam, gpu_id in check.gpus()
         ]
+    rows += [  # per engine release: the overheads are fitted to the releases the rows measured
+        {
+            "table": "runtime",
+            "name": e.series,
+            "points": e.fitted_rows,
+            "in_sample_median_pct": e.in_sample_median_pct,
+            "loso_median_pct": e.loso_median_pct,
+            "loso_signed_pct": e.loso_signed_median_pct,
+            "holdout_points": e.holdout_rows,
+            "holdout_median_pct": e.holdout_median_pct,
+            "holdout_signed_pct": e.holdout_signed_median_pct,
+            "loso_within_2x": e.loso_within_2x,
+            "holdout_within_2x": e.holdout_within_2x,
+        }
+        for e in runtime_series_errors(fit)
+    ]
     cols = ["table", "name", "points", "in_sample_median_pct", "loso_median_pct", "default_median_pct"]
-    cols += ["holdout_median_pct", "holdout_within_2x"] if check is not None else []
+    cols += ["loso_signed_pct"]
+    cols += (
+        ["holdout_points", "holdout_median_pct", "holdout_signed_pct", "holdout_within_2x"] if check is not None else []
+    )
     cols += ["loso_within_2x", "band_floor_pct", "sources", "bandwidth_eff", "compute_eff", "layer_overhead_us"]
     cols += ["moe_expert_overhead_us", "mla_layer_overhead_us", "tensorrt_compute_factor", "fp4_compute_factor"]
     return rows, cols

@@ -34,6 +34,7 @@ from costmodel.calibration import (
     gpu_error_floors_pct,
     holdout_check,
     published_points,
+    runtime_series_errors,
     stored_calibration_fit,
     write_calibration_fit,
 )
@@ -245,6 +246,61 @@ def test_rows_say_where_their_run_put_attention_data_parallel():
     points = {p.id: p for p in published_points()}
     assert points["dstack-dsr1-h200-sxmx8-sglang-c64-3200-800"].attention_dp is True
     assert points["dstack-dsr1-h200-sxmx8-vllm-c64-3200-800"].attention_dp is None
+
+
+@pytest.mark.parametrize(
+    ("engine", "version", "series"),
+    [
+        ("sglang", "0.5.6.post1", "sglang 0.5"),
+        ("vllm", "0.11.0", "vllm 0.11"),
+        ("tensorrt-llm", "1.0", "tensorrt-llm 1.0"),
+        ("llama.cpp", "b2824", "llama.cpp b2xxx"),
+        ("llama.cpp", "8e672ef", "llama.cpp 8e672ef"),
+        ("vllm", "", "vllm ?"),
+    ],
+)
+def test_a_row_belongs_to_its_engine_release_series(engine, version, series):
+    row = next(p for p in published_points() if p.engine == "vllm").model_dump()
+    assert calibration.PublishedPoint(**{**row, "engine": engine, "runtime_version": version}).runtime_series == series
+
+
+def test_rows_state_the_engine_release_their_publication_names():
+    """Where a row's notes name its engine's release, the column holds it; rows of one publication and engine agree
+    unless the publication ran several releases (dstack: two SGLang and two vLLM builds; XiongjieDai: one llama.cpp
+    build per card)."""
+    rows = _csv_rows("published_throughput.csv") + _csv_rows(HOLDOUT_FILE)
+    for r in rows:
+        v = r["runtime_version"]
+        assert v == v.strip() and not v.startswith("v"), r["id"]
+        if v:
+            assert v.removeprefix("b") in r["notes"], r["id"]  # llama.cpp builds: "build 2824" in the notes
+    stated = {r["id"]: r["runtime_version"] for r in rows}
+    assert stated["trtllm10-l31-8b-h100-128-128"] == "1.0"
+    # the Qwen3 speed benchmark ran its AWQ rows on vLLM 0.7.2 and the rest on SGLang 0.4.6.post1
+    qwen3 = [r for r in rows if r["source"].startswith("QwenLM/Qwen3:")]
+    ran = {(r["quant_id"].startswith("awq"), r["engine"], r["runtime_version"]) for r in qwen3}
+    assert ran == {(True, "vllm", "0.7.2"), (False, "sglang", "0.4.6.post1")}
+
+
+def test_the_report_gives_the_error_per_engine_release(data_copy, no_fitting):
+    series = {e.series: e for e in runtime_series_errors()}
+    fit, check = _committed(), holdout_check()
+    assert sum(e.fitted_rows for e in series.values()) == fit.fitted_rows
+    assert sum(e.holdout_rows for e in series.values()) == len(check.errors)
+    assert sum(e.holdout_within_2x for e in series.values()) == check.within_2x()
+    assert sum(e.loso_within_2x for e in series.values()) == fit.overall.loso_within_2x
+    # the overheads were fitted to 2024-early 2025 releases; SGLang 0.5 runs decode far faster than they allow
+    new = series["sglang 0.5"]
+    assert (new.fitted_rows, new.holdout_rows, new.holdout_within_2x) == (0, 50, 36)
+    assert new.holdout_signed_median_pct == -30.6
+    # while TensorRT-LLM 1.0's 221 held-out cells, of the release the fit saw 38 cells of, carry almost no bias
+    trt = series["tensorrt-llm 1.0"]
+    assert (trt.fitted_rows, trt.holdout_rows, trt.holdout_signed_median_pct) == (38, 221, 2.8)
+    rows = {
+        (r["table"], r["name"]): r for r in json.loads(runner.invoke(app, ["catalog", "calibration", "--json"]).stdout)
+    }
+    assert rows[("runtime", "sglang 0.5")]["holdout_signed_pct"] == new.holdout_signed_median_pct
+    assert rows[("runtime", "vllm 0.6")]["points"] == series["vllm 0.6"].fitted_rows == 139
 
 
 def test_the_stored_fit_is_scored_on_rows_it_never_saw(data_copy, no_fitting):
