@@ -13,10 +13,11 @@ import itertools
 import json
 import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from enum import StrEnum
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Generic, Literal, TypeVar
@@ -274,8 +275,39 @@ def _norm(name: str) -> str:
 T = TypeVar("T")
 
 
-_VARIANT_WORDS = ("hf", "chat", "instruct", "it", "base", "pt", "latest")
-"""Name parts that tell a checkpoint's training stage, not its architecture (`Llama-2-7b-hf` = `Llama-2-7b-chat-hf`)."""
+_VARIANT_WORDS = ("hf", "chat", "instruct", "it", "base", "pt", "latest", "thinking")
+"""Name parts that tell a checkpoint's training stage, not its architecture (`Llama-2-7b-hf` = `Llama-2-7b-chat-hf`,
+`Qwen3-235B-A22B-Thinking-2507` = `Qwen3-235B-A22B-Instruct-2507`)."""
+
+_SIZE_WORD = re.compile(r"(\d+x)?\d+(\.\d+)?[bm]|a\d+(\.\d+)?b|\d+e")
+"""A name part that states a model's size (`70b`, `0.5b`, `8x7b`, MoE `a3b`, Llama 4's `16e`)."""
+
+
+def _derivable_words(name: str) -> tuple[str, ...] | None:
+    """A catalog name's architecture words (`_variant_key`), where one states its size: fine-tunes and derivatives
+    keep them in order inside their own names (`Hermes-3-Llama-3.1-70B`, `Llama-3.1-Nemotron-70B-Instruct`,
+    `Qwen2.5-Coder-32B-Instruct`, `DeepSeek-R1-0528-Qwen3-8B`). A name without a size (`phi-4`, `kimi-k2`) would also
+    sit inside other models' names (`Phi-4-mini`), so it is not used this way."""
+    words = tuple(_variant_key(name).split("-"))
+    return words if len(words) > 1 and any(_SIZE_WORD.fullmatch(w) for w in words) else None
+
+
+def _derivation_gap(inner: tuple[str, ...], outer: Sequence[str]) -> int | None:
+    """How far a derivative's name (`outer`) separates a catalog name's family words (`inner` before its first
+    size word, e.g. `llama-3.1`) from its size words, which must follow in order; None where `outer` does not
+    hold the family words as one run followed by the size words (`Llama-Guard-3-8B` does not hold `llama-3`)."""
+    cut = next(i for i, w in enumerate(inner) if _SIZE_WORD.fullmatch(w))
+    family, sizes = inner[:cut], inner[cut:]
+    gaps = []
+    for start in range(len(outer) - len(family) + 1):
+        if not family or tuple(outer[start : start + len(family)]) != family:
+            continue
+        after = start + len(family)
+        rest = iter(range(after, len(outer)))
+        positions = [next((i for i in rest if outer[i] == w), None) for w in sizes]
+        if None not in positions:
+            gaps.append(positions[0] - after)
+    return min(gaps) if gaps else None
 
 
 _CHECKPOINT_TAIL = re.compile(
@@ -344,6 +376,17 @@ class _Spelling(Generic[T]):
     agrees: Callable[[T, Any, Any], bool]
 
 
+class Match(StrEnum):
+    """How a name found its catalog row."""
+
+    NAME = "name"
+    """One of the row's names or aliases, or the same product spelled another way."""
+    VARIANT = "variant"
+    """Another checkpoint of the row's architecture (`_variant_key`)."""
+    DERIVED = "derived"
+    """A fine-tune or derivative whose name holds the row's architecture words (`_derivable_words`)."""
+
+
 class _Index(Generic[T]):
     """Case-insensitive name → item lookup with did-you-mean suggestions."""
 
@@ -363,6 +406,7 @@ class _Index(Generic[T]):
         self.spelling = spelling
         self._by_name: dict[str, T] = {}
         self._by_variant: dict[str, T | None] = {}  # None: two rows share the key, so it resolves to neither
+        self._derivable: list[tuple[tuple[str, ...], T]] = []
         self._spelled: list[tuple[T, Any]] = []
         self._canonical: list[str] = []
         for item, names in items:
@@ -378,27 +422,48 @@ class _Index(Generic[T]):
                     vkey = _variant_key(n)
                     seen = self._by_variant.get(vkey, item)
                     self._by_variant[vkey] = item if seen is item else None
+                    if (words := _derivable_words(n)) is not None:
+                        self._derivable.append((words, item))
                 if spelling:
                     self._spelled.append((item, spelling.key(n)))
 
-    def lookup(self, name: str) -> tuple[T, bool]:
-        """The item a name means, and whether it was matched only as a variant of another checkpoint."""
+    def lookup(self, name: str) -> tuple[T, Match]:
+        """The item a name means, and how: by one of its names, as a variant of another checkpoint, or as a
+        derivative whose name holds a catalog name's words."""
         key = _norm(name)
         if key in self._by_name:
-            return self._by_name[key], False
+            return self._by_name[key], Match.NAME
         # tolerate common suffixes users paste from repo ids and Ollama tags
         for suffix in ("-instruct", "-it", "-chat", ":latest"):
             if key.endswith(suffix) and key.removesuffix(suffix) in self._by_name:
-                return self._by_name[key.removesuffix(suffix)], False
+                return self._by_name[key.removesuffix(suffix)], Match.NAME
         item = self._by_variant.get(_variant_key(name)) if self.variants else None
         if item is not None:
-            return item, True
+            return item, Match.VARIANT
+        if self.variants and (derived := self._derived(name)) is not None:
+            return derived, Match.DERIVED
         if self.spelling:
             wanted = self.spelling.key(name)
             found = [it for it, k in self._spelled if self.spelling.agrees(it, k, wanted)]
             if found and all(it is found[0] for it in found):
-                return found[0], False
+                return found[0], Match.NAME
         raise UnknownName(self.kind, name, self._canonical)
+
+    def _derived(self, name: str) -> T | None:
+        """The row whose architecture words a derivative's name holds (`_derivation_gap`): the one whose family
+        words sit closest to the size, then the longest, and only when no other row ranks the same
+        (`DeepSeek-R1-0528-Qwen3-8B` is a Qwen3 8B; `Hermes-3-Llama-3.1-70B` holds `llama-3.1-70b`, not
+        `llama-3-70b`)."""
+        words = _variant_key(name).split("-")
+        ranked = []
+        for w, it in self._derivable:
+            if (gap := _derivation_gap(w, words)) is not None:
+                ranked.append(((gap, -len(w)), it))
+        if not ranked:
+            return None
+        top = min(rank for rank, _ in ranked)
+        best = [it for rank, it in ranked if rank == top]
+        return best[0] if all(it is best[0] for it in best) else None
 
     def get(self, name: str) -> T:
         return self.lookup(name)[0]
@@ -514,15 +579,22 @@ class Catalog:
 
     def resolve_model(self, name: str) -> tuple[ModelArch, str | None]:
         """The model a name means and, when it matched a base/chat/instruct variant of a catalog entry (same
-        architecture, different training stage), a note saying which entry was used."""
-        model, variant = self._model.lookup(name)
-        if not variant:
-            return model, None
-        return model, (
-            f"{name} is not in the catalog; used {model.model_id} ({model.name}, {model.hf_repo}): base, chat, "
-            "instruct, quantized and re-released checkpoints of one model share its architecture (layers, heads, "
-            "experts), so only the weight format can change the throughput"
-        )
+        architecture, different training stage) or a derivative named after one, a note saying which entry was
+        used."""
+        model, how = self._model.lookup(name)
+        if how is Match.VARIANT:
+            return model, (
+                f"{name} is not in the catalog; used {model.model_id} ({model.name}, {model.hf_repo}): base, chat, "
+                "instruct, quantized and re-released checkpoints of one model share its architecture (layers, "
+                "heads, experts), so only the weight format can change the throughput"
+            )
+        if how is Match.DERIVED:
+            return model, (
+                f"{name} is not in the catalog; its name holds {model.model_id}'s, so it was estimated as that "
+                f"architecture ({model.name}, {model.hf_repo}): fine-tunes keep their base model's layers, heads "
+                "and experts. If this one changes them, pass its config.json with --model-config"
+            )
+        return model, None
 
     def quant(self, name: str) -> QuantFormat:
         """The quantization a name means: an id or alias, else the same words in another order or spacing."""

@@ -429,6 +429,48 @@ def test_gptq_int8_is_a_weight_only_format_read_at_eight_bits_and_multiplied_at_
 
 
 @pytest.mark.parametrize(
+    ("name", "model_id"),
+    [
+        ("NousResearch/Hermes-3-Llama-3.1-70B", "llama-3.1-70b"),  # not llama-3-70b, whose words it also holds
+        ("allenai/Llama-3.1-Tulu-3-70B", "llama-3.1-70b"),
+        ("nvidia/Llama-3.1-Nemotron-70B-Instruct-HF", "llama-3.1-70b"),
+        ("deepseek-ai/DeepSeek-R1-0528-Qwen3-8B", "qwen3-8b"),  # a Qwen3 8B, though "deepseek-r1:8b" names another
+        ("Qwen/Qwen2.5-Coder-32B-Instruct", "qwen2.5-32b"),
+        ("qwen2.5-coder:7b", "qwen2.5-7b"),
+        ("Qwen/Qwen3-Coder-30B-A3B-Instruct", "qwen3-30b-a3b"),
+        ("NousResearch/Nous-Hermes-2-Mixtral-8x7B-DPO", "mixtral-8x7b"),
+    ],
+)
+def test_a_fine_tune_named_after_its_base_model_is_estimated_as_that_architecture(name, model_id):
+    m, note = CAT.resolve_model(name)
+    assert m.model_id == model_id and f"holds {model_id}'s" in note and "--model-config" in note
+
+
+@pytest.mark.parametrize(
+    ("name", "model_id"),
+    [("Qwen/Qwen3-235B-A22B-Thinking-2507-FP8", "qwen3-235b-a22b"), ("moonshotai/Kimi-K2-Thinking", "kimi-k2")],
+)
+def test_a_thinking_checkpoint_is_a_training_stage_of_its_architecture(name, model_id):
+    m, note = CAT.resolve_model(name)
+    assert m.model_id == model_id and "base, chat, instruct" in note
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "meta-llama/Llama-Guard-3-8B",  # "llama" and "3" apart: not Llama 3's words in a run
+        "Qwen/Qwen2-72B-Instruct",  # Qwen2 is not Qwen2.5
+        "nvidia/Llama-3_3-Nemotron-Super-49B-v1",  # a pruned 49B: no catalog size matches
+        "meta-llama/Llama-3.2-11B-Vision-Instruct",
+        "deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B",  # Qwen2.5-Math-1.5B's shapes, named "Qwen" only
+    ],
+)
+def test_a_name_that_holds_no_catalog_architecture_in_order_stays_unknown(name):
+    with pytest.raises(UnknownName):
+        CAT.resolve_model(name)
+
+
+@pytest.mark.parametrize(
     "name", ["ibm-granite/granite-3.3-8b-instruct", "Qwen/Qwen3-Next-80B-A3B-Instruct-AWQ", "gemma3:270m-it-qat"]
 )
 def test_a_checkpoint_of_an_architecture_the_catalog_lacks_stays_unknown(name):
