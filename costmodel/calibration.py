@@ -53,6 +53,7 @@ from costmodel.throughput import (
     EstimateMode,
     estimate,
     regimes_of,
+    release_series,
     runtime_family,
     uses_fp4_units,
     uses_tensorrt_engines,
@@ -86,6 +87,7 @@ __all__ = [
     "gpu_error_floors_pct",
     "holdout_check",
     "published_points",
+    "release_error_floors_pct",
     "runtime_series_errors",
     "stored_calibration_fit",
     "write_calibration_fit",
@@ -141,14 +143,9 @@ class PublishedPoint(BaseModel):
 
     @property
     def runtime_series(self) -> str:
-        """The engine and its release series (`vllm 0.11`, `sglang 0.5`, `llama.cpp b2xxx`), or the engine
-        followed by "?" where the row states no release."""
-        v = (self.runtime_version or "").strip()
-        if not v:
-            return f"{self.engine} ?"
-        if (build := re.fullmatch(r"b(\d+)", v)) and len(build.group(1)) >= 4:
-            return f"{self.engine} b{build.group(1)[0]}{'x' * (len(build.group(1)) - 1)}"
-        return f"{self.engine} {'.'.join(v.split('.')[:2])}"
+        """The engine and its release series (`throughput.release_series`: `vllm 0.11`, `sglang 0.5`,
+        `llama.cpp b2xxx`), or the engine followed by "?" where the row states no release."""
+        return release_series(self.engine, self.runtime_version)
 
     @property
     def source_key(self) -> str:
@@ -1026,30 +1023,36 @@ def _series_key(series: str) -> tuple[str, tuple[int, ...], str]:
     return engine, numbers, release
 
 
-def runtime_series_errors(fit: CalibrationFit | None = None) -> list[SeriesError]:
-    """The error per engine release series, over the fitted rows (in-sample and leave-one-source-out, from the
-    fit's stored factors) and the held-out rows; sorted by engine, then release."""
-    fit = fit or calibration_fit()
-    root = str(data_dir())
+@cache
+def _series_errors(root: str) -> dict[str, tuple[tuple[tuple[float, float], ...], tuple[float, ...]]]:
+    """Per release series: each fitted row's (in-sample, leave-one-source-out) signed error under the fit, and
+    each held-out row's signed error."""
+    fit = calibration_fit()
     fitted: dict[str, list[tuple[float, float]]] = {}
     for family, fam in fit.families.items():
         report = _family_report(root, family, fam)
         loso = {p.id: pred for p, pred in report.loso_per_point}
         for p, pred in report.per_point:
-            ins, out = pred / p.value - 1, loso.get(p.id, pred) / p.value - 1
-            fitted.setdefault(p.runtime_series, []).append((ins, out))
+            fitted.setdefault(p.runtime_series, []).append((pred / p.value - 1, loso.get(p.id, pred) / p.value - 1))
     held: dict[str, list[float]] = {}
     check = holdout_check(fit)
     for p, _, e in check.errors if check is not None else ():
         held.setdefault(p.runtime_series, []).append(e)
+    return {k: (tuple(fitted.get(k, ())), tuple(held.get(k, ()))) for k in fitted.keys() | held.keys()}
+
+
+def runtime_series_errors() -> list[SeriesError]:
+    """The error per engine release series, over the fitted rows (in-sample and leave-one-source-out, from the
+    fit's stored factors) and the held-out rows; sorted by engine, then release."""
 
     def med(xs: Iterable[float], signed: bool = False) -> float | None:
         vals = [x if signed else abs(x) for x in xs]
         return round(100 * statistics.median(vals), 1) if vals else None
 
     out = []
-    for series in sorted(fitted.keys() | held.keys(), key=_series_key):
-        rows, hold = fitted.get(series, []), held.get(series, [])
+    errors = _series_errors(str(data_dir()))
+    for series in sorted(errors, key=_series_key):
+        rows, hold = errors[series]
         out.append(
             SeriesError(
                 series=series,
@@ -1065,6 +1068,24 @@ def runtime_series_errors(fit: CalibrationFit | None = None) -> list[SeriesError
             )
         )
     return out
+
+
+RELEASE_FLOOR_MIN_ROWS = 5
+"""Published rows of one engine release series needed before their error sets a floor under the band."""
+
+
+def release_error_floors_pct() -> dict[str, float]:
+    """Least expected relative error, %, per engine release series (`PublishedPoint.runtime_series`) with at
+    least `RELEASE_FLOOR_MIN_ROWS` published rows: the median |error| of its fitted rows' leave-one-source-out
+    predictions and its held-out rows together. An estimate whose runtime names a release (`sglang 0.5.6`)
+    carries at least that band: SGLang 0.5's runs decode far faster than the overheads fitted to older
+    releases allow, and the band says so."""
+    floors = {}
+    for series, (rows, hold) in _series_errors(str(data_dir())).items():
+        errs = [abs(o) for _, o in rows] + [abs(e) for e in hold]
+        if len(errs) >= RELEASE_FLOOR_MIN_ROWS and not series.endswith(" ?"):
+            floors[series] = round(100 * statistics.median(errs), 1)
+    return floors
 
 
 @dataclass(frozen=True)

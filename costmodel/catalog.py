@@ -733,6 +733,12 @@ def _cfg_int(cfg: dict[str, object], *keys: str, default: int | None = None) -> 
     return default
 
 
+_TIED_BY_DEFAULT = frozenset({"gemma", "gemma2", "gemma3", "gemma3_text"})
+"""Model types whose transformers config class ties the output matrix to the embeddings by default
+(`Gemma2Config(tie_word_embeddings=True, ...)`); config.json omits a value equal to its class default, so a
+missing `tie_word_embeddings` means tied for these and untied for the Llama, Mistral, Qwen and Phi classes."""
+
+
 def model_from_hf_config(source: Path | str | dict[str, object], *, name: str | None = None) -> ModelArch:
     """An architecture read from a Hugging Face `config.json`, for fine-tunes and models not in the catalog.
 
@@ -817,6 +823,8 @@ def model_from_hf_config(source: Path | str | dict[str, object], *, name: str | 
             sliding = sum("sliding" in t for t in layer_types)
         elif (pattern := _cfg_int(cfg, "sliding_window_pattern")) and pattern > 1:
             sliding = layers - layers // pattern
+        elif cfg.get("model_type") == "gemma2":  # "every other layer uses sliding window attention", from layer 0
+            sliding = (layers + 1) // 2
     kv_rank = _cfg_int(cfg, "kv_lora_rank")
     rope = _cfg_int(cfg, "qk_rope_head_dim")
     if kv_rank:
@@ -833,7 +841,8 @@ def model_from_hf_config(source: Path | str | dict[str, object], *, name: str | 
     expert = 3 * hidden * moe_inter
     shared_params = 3 * hidden * shared_inter if shared_inter else shared * expert
     mamba = 3 * hidden * (ssm_inner or 0)  # in/out projections dominate a Mamba-2 block
-    embed = vocab * hidden * (1 if cfg.get("tie_word_embeddings") else 2)
+    tied = cfg.get("tie_word_embeddings", cfg.get("model_type") in _TIED_BY_DEFAULT)
+    embed = vocab * hidden * (1 if tied else 2)
     per_layer_attn = attn * attn_layers + mamba * mamba_layers
     total = embed + per_layer_attn + mlp * (layers - routed_layers)
     total += routed_layers * (experts * expert + shared_params + hidden * experts)

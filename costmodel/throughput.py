@@ -170,6 +170,29 @@ def _runtime_name(runtime: str | None) -> str:
     return _RUNTIME_SPELLINGS.get(name, name)
 
 
+_RELEASE = re.compile(r"(?:^|[\s-])v?(\d+(?:\.\w+)+|b\d{3,})\)?$")
+"""A runtime string's trailing release: `0.5.6.post1` in `SGLang v0.5.6.post1`, `b4167` in `llama.cpp b4167`."""
+
+
+def release_series(engine: str, version: str | None) -> str:
+    """An engine and its release series, which the published rows' errors are grouped by: `vllm 0.11` for
+    0.11.0, `sglang 0.5` for 0.5.6.post1, `llama.cpp b2xxx` for build b2824, a commit as itself, and
+    `<engine> ?` where no release is known."""
+    name, v = _runtime_name(engine), (version or "").strip().removeprefix("v")
+    if not v:
+        return f"{name} ?"
+    if (build := re.fullmatch(r"b(\d{4,})", v)) is not None:
+        return f"{name} b{build.group(1)[0]}{'x' * (len(build.group(1)) - 1)}"
+    return f"{name} {'.'.join(v.split('.')[:2])}"
+
+
+def runtime_release_series(runtime: str | None) -> str | None:
+    """The release series a runtime string names (`release_series`), or None where it names no release
+    (`vllm`, `llama.cpp (Metal)`)."""
+    found = _RELEASE.search(" ".join((runtime or "").strip().split()))
+    return release_series(runtime or "", found.group(1)) if found else None
+
+
 def uses_tensorrt_engines(runtime: str | None) -> bool:
     """Whether `runtime` serves with TensorRT-LLM engines, so `Efficiency.tensorrt_compute_factor` applies."""
     return _runtime_name(runtime) in TENSORRT_ENGINES
@@ -897,10 +920,11 @@ def uses_fp4_units(gpu: GpuSpec, quant: QuantFormat) -> bool:
 
 
 def _error_band(
-    regimes: tuple[str, ...], basis: Basis, eff: Efficiency, *, family: str, gpu_id: str
+    regimes: tuple[str, ...], basis: Basis, eff: Efficiency, *, family: str, gpu_id: str, runtime: str | None = None
 ) -> tuple[float, str]:
     """The band, %, and what sets it: the widest of the estimate's regimes, or the family's figure on this GPU
-    where that is wider (`gpu_error_floors_pct`), or the user's own runs."""
+    where that is wider (`gpu_error_floors_pct`), or the figure on the engine release the runtime names
+    (`release_error_floors_pct`), or the user's own runs."""
     if basis is Basis.MEASURED and eff.source.startswith("calibrated on your runs"):
         marker = "error after "
         if marker in eff.source:
@@ -916,6 +940,11 @@ def _error_band(
 
         floor = gpu_error_floors_pct().get((family, gpu_id))
         known += [(floor, f"the {family} fit's median error on {gpu_id}, fitted or held-out rows")] if floor else []
+        if (series := runtime_release_series(runtime)) is not None:
+            from costmodel.calibration import release_error_floors_pct
+
+            floor = release_error_floors_pct().get(series)
+            known += [(floor, f"the fit's median error on published {series} runs")] if floor else []
     # the first of the widest: a GPU's figure sets the band only where it is wider than every regime's
     band, why = max(known, key=lambda k: k[0]) if known else (25.0, "no calibration figures")
     if basis is Basis.ESTIMATED and band < 35.0:
@@ -1012,7 +1041,7 @@ def estimate(
     b = max_conc if mode is EstimateMode.MAX_LOAD else max(1, min(concurrency, max_conc))
     regimes = regimes_of(model=model, gpu=gpu, quant=quant, gpus=n, concurrency=b, mode=mode, context=ctx)
     band_pct, band_basis = (
-        _error_band(regimes, eff.basis, eff, family=family, gpu_id=gpu.gpu_id)
+        _error_band(regimes, eff.basis, eff, family=family, gpu_id=gpu.gpu_id, runtime=runtime)
         if with_error_band
         else (math.nan, "not computed")
     )

@@ -137,7 +137,7 @@ def _calibration_rows(fit: CalibrationFit) -> tuple[list[dict[str, object]], lis
             "loso_within_2x": e.loso_within_2x,
             "holdout_within_2x": e.holdout_within_2x,
         }
-        for e in runtime_series_errors(fit)
+        for e in runtime_series_errors()
     ]
     cols = ["table", "name", "points", "in_sample_median_pct", "loso_median_pct", "default_median_pct"]
     cols += ["loso_signed_pct"]

@@ -34,13 +34,14 @@ from costmodel.calibration import (
     gpu_error_floors_pct,
     holdout_check,
     published_points,
+    release_error_floors_pct,
     runtime_series_errors,
     stored_calibration_fit,
     write_calibration_fit,
 )
 from costmodel.catalog import catalog
 from costmodel.cli import app
-from costmodel.throughput import RUNTIME_FAMILIES, Basis, Efficiency, estimate
+from costmodel.throughput import RUNTIME_FAMILIES, Basis, Efficiency, estimate, runtime_release_series
 
 REPO_DATA = Path(__file__).resolve().parents[2] / "data"
 REGENERATE = "regenerate it: `opentco catalog calibration --refit --write` (then commit data/calibration_fit.json)"
@@ -301,6 +302,42 @@ def test_the_report_gives_the_error_per_engine_release(data_copy, no_fitting):
     }
     assert rows[("runtime", "sglang 0.5")]["holdout_signed_pct"] == new.holdout_signed_median_pct
     assert rows[("runtime", "vllm 0.6")]["points"] == series["vllm 0.6"].fitted_rows == 139
+
+
+@pytest.mark.parametrize(
+    ("runtime", "series"),
+    [
+        ("sglang 0.5.6", "sglang 0.5"),
+        ("SGLang v0.5.6.post1", "sglang 0.5"),
+        ("vLLM 0.11.0", "vllm 0.11"),
+        ("vllm-0.6.3", "vllm 0.6"),
+        ("TensorRT-LLM v1.0", "tensorrt-llm 1.0"),
+        ("llama.cpp b4167", "llama.cpp b4xxx"),
+        ("vllm", None),
+        ("llama.cpp (Metal)", None),
+        (None, None),
+    ],
+)
+def test_a_runtime_string_names_its_release_series(runtime, series):
+    assert runtime_release_series(runtime) == series
+
+
+def test_an_estimate_on_a_named_release_carries_that_release_s_published_error(data_copy, no_fitting):
+    floors = release_error_floors_pct()
+    assert floors["sglang 0.5"] == 43.4 and floors["vllm 0.6"] == 8.2  # 50 held-out runs; 139 fitted rows
+    assert "tensorrt-llm 1.2" not in floors  # one row: too few to set a floor
+    assert not [s for s in floors if s.endswith(" ?")]  # rows that name no release are no release's evidence
+    cat = catalog()
+    args = (cat.model("deepseek-r1"), cat.gpu("B200"), cat.quant("fp8"))
+    named = estimate(*args, gpus=8, runtime="sglang 0.5.6")
+    bare = estimate(*args, gpus=8, runtime="sglang")
+    assert named.output_tokens_per_s == bare.output_tokens_per_s  # the release widens the band, not the figure
+    assert named.error_band_pct == 43.4 > bare.error_band_pct
+    assert "sglang 0.5 runs" in named.error_band_basis
+    # a release the fit is closer on than the regimes leaves the band where they put it
+    llama = estimate(cat.model("qwen2.5-7b"), cat.gpu("A100-80GB"), cat.quant("bf16"), runtime="vllm 0.6.3")
+    plain = estimate(cat.model("qwen2.5-7b"), cat.gpu("A100-80GB"), cat.quant("bf16"), runtime="vllm")
+    assert llama.error_band_pct == plain.error_band_pct > 8.2
 
 
 def test_the_stored_fit_is_scored_on_rows_it_never_saw(data_copy, no_fitting):

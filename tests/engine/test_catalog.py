@@ -349,6 +349,38 @@ def test_models_added_on_2026_12_06_resolve_with_their_sourced_shapes(name, expe
     assert (stated.quant_id if stated else None) == quant_stated
 
 
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("Qwen/Qwen3-Next-80B-A3B-Instruct", "qwen3-next-80b-a3b"),
+        ("MiniMaxAI/MiniMax-M2", "minimax-m2"),
+        ("zai-org/GLM-4.6", "glm-4.6"),
+        ("google/gemma-2-9b-it", "gemma-2-9b"),
+        ("google/gemma-2-27b-it", "gemma-2-27b"),
+        ("microsoft/Phi-4-mini-instruct", "phi-4-mini"),
+        ("microsoft/Phi-3-mini-4k-instruct", "phi-3-mini"),
+        # the publishers say these keep the architecture of a catalogued model: aliases, no note
+        ("deepseek-ai/DeepSeek-V3.1", "deepseek-v3"),
+        ("deepseek-ai/DeepSeek-V3.1-Terminus", "deepseek-v3"),
+        ("mistralai/Mistral-Small-3.2-24B-Instruct-2506", "mistral-small-3.1-24b"),
+        ("mistralai/Devstral-Small-2507", "mistral-small-3.1-24b"),
+    ],
+)
+def test_models_added_later_on_2026_12_06_resolve_by_their_names(name, expected):
+    m, note = catalog().resolve_model(name)
+    assert m.model_id == expected and note is None and m.has_architecture and m.source and m.as_of
+
+
+def test_qwen3_next_keeps_a_kv_cache_in_its_12_attention_layers_only():
+    from costmodel.throughput import kv_bytes_per_token
+
+    cat = catalog()
+    m = cat.model("qwen3-next-80b-a3b")
+    # 12 of 48 layers are gated attention (2 KV heads × 256); the 36 Gated DeltaNet layers keep a fixed state
+    assert (m.kv_layers, m.ssm_layers, m.num_experts, m.experts_per_token) == (12, 36, 512, 10)
+    assert kv_bytes_per_token(m, cat.quant("bf16")) == 12 * 2 * 2 * 256 * 2
+
+
 def test_kimi_k2_caches_deepseeks_mla_latent_and_ships_in_fp8():
     from costmodel.throughput import kv_bytes_per_token
 
