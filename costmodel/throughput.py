@@ -156,21 +156,23 @@ _RUNTIME_SPELLINGS = {
 }
 """Other spellings of the runtimes the sets here name, as benchmark reports and users write them."""
 
-_RUNTIME_VERSION = re.compile(r"[\s-]*(\(.*\)|v?\d+(\.\w+)+|v\d+|b\d{3,})$")
-"""A trailing version (`0.6.3`, `v0.12.0rc1`, `v0.4.3.post2`), llama.cpp build (`b4167`) or remark in brackets."""
+_RUNTIME_VERSION = re.compile(r"[\s:=@-]*(\(.*\)|v?\d+(\.\w+)+|v\d+|b\d{3,})$")
+"""A trailing version (`0.6.3`, `v0.12.0rc1`, `v0.4.3.post2`, a pin `==0.11.0`, an image tag `:v0.5.6`), llama.cpp
+build (`b4167`) or remark in brackets."""
 
 
 def _runtime_name(runtime: str | None) -> str:
     """A runtime name as the sets here spell it (None: no runtime named): case, version and spelling do not
-    change the engine (`TensorRT-LLM v0.12`, `trt_llm`, `llama.cpp (Metal)`, `mlx_lm`, `vLLM 0.6.3`)."""
-    name = " ".join((runtime or "").strip().lower().split())
+    change the engine (`TensorRT-LLM v0.12`, `trt_llm`, `llama.cpp (Metal)`, `mlx_lm`, `vLLM 0.6.3`, the container
+    image `vllm/vllm-openai:v0.11.0`, the pin `sglang==0.5.6`)."""
+    name = " ".join((runtime or "").strip().lower().split()).rsplit("/", 1)[-1]
     while (bare := _RUNTIME_VERSION.sub("", name)) != name:
         name = bare
     name = name.replace("_", "-").replace(" ", "-")
     return _RUNTIME_SPELLINGS.get(name, name)
 
 
-_RELEASE = re.compile(r"(?:^|[\s-])v?(\d+(?:\.\w+)+|b\d{3,})\)?$")
+_RELEASE = re.compile(r"[\s:=@-]v?(\d+(?:\.\w+)+|b\d{3,})$")
 """A runtime string's trailing release: `0.5.6.post1` in `SGLang v0.5.6.post1`, `b4167` in `llama.cpp b4167`."""
 
 
@@ -190,7 +192,7 @@ def runtime_release_series(runtime: str | None) -> str | None:
     """The release series a runtime string names (`release_series`), or None where it names no release
     (`vllm`, `llama.cpp (Metal)`)."""
     found = _RELEASE.search(" ".join((runtime or "").strip().split()))
-    return release_series(runtime or "", found.group(1)) if found else None
+    return release_series(runtime or "", found.group(1)) if found and _runtime_name(runtime) else None
 
 
 def uses_tensorrt_engines(runtime: str | None) -> bool:

@@ -313,6 +313,10 @@ def test_the_report_gives_the_error_per_engine_release(data_copy, no_fitting):
         ("vllm-0.6.3", "vllm 0.6"),
         ("TensorRT-LLM v1.0", "tensorrt-llm 1.0"),
         ("llama.cpp b4167", "llama.cpp b4xxx"),
+        ("vllm/vllm-openai:v0.11.0", "vllm 0.11"),  # the container image
+        ("lmsysorg/sglang:v0.5.6.post1", "sglang 0.5"),
+        ("sglang==0.5.6", "sglang 0.5"),  # the pip pin
+        ("0.5.6", None),  # a release of no named engine
         ("vllm", None),
         ("llama.cpp (Metal)", None),
         (None, None),

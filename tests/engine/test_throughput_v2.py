@@ -780,6 +780,8 @@ def test_cli_fit_my_runs_reports_error_before_and_after(tmp_path):
         ("text-generation-inference", "tgi"),
         ("llama.cpp (Metal)", "llama.cpp"),
         ("llama.cpp b4167", "llama.cpp"),
+        ("vllm/vllm-openai:v0.11.0", "vllm"),
+        ("sglang==0.5.6", "sglang"),
         ("mlx_lm", "mlx"),
     ],
 )
