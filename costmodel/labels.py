@@ -129,6 +129,7 @@ OPTION_LABELS: dict[str, str] = {
     "quant": "Quantization",
     "gpu": "GPU",
     "gpus_per_replica": "GPUs per replica",
+    "runtime": "Serving engine",
     "min_replicas": "Minimum replicas",
     "measured_output_tokens_per_s": "Replica throughput, output tok/s",
     "measured_watts_per_gpu": "Measured watts per GPU",

@@ -246,6 +246,10 @@ class _SelfHosted(_OptionBase):
     """GPU id or alias from data/gpus.csv (`h100`, `L40S`)."""
     gpus_per_replica: Annotated[int, Field(ge=1, le=64)] | None = None
     """GPUs serving one copy of the model (tensor parallel). Empty: the fewest that fit."""
+    runtime: Name | None = None
+    """Serving engine (`vllm`, `sglang`, `tensorrt-llm`, `nvidia-nim`, `tgi`, `llama.cpp`, `ollama`, `mlx`), with
+    its release if you know it (`sglang 0.5.6`: the error band then covers that release's published runs).
+    Empty: a vLLM-like server, or llama.cpp / MLX for their own formats."""
     min_replicas: Annotated[int, Field(ge=0, le=10_000)] = 1
     """Redundancy floor: replicas kept even when the load needs fewer."""
     target_utilisation: Annotated[float, Field(gt=0, le=1)] = 0.75

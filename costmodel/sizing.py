@@ -19,7 +19,15 @@ from costmodel.capacity import QueuePlan, plan_utilisation, replicas_needed
 from costmodel.catalog import GpuPrice, GpuSpec, ModelArch, QuantFormat, catalog, model_from_hf_config
 from costmodel.errors import CostModelError, DataFileError, ScenarioError
 from costmodel.scenario import CloudGpuOption, OnPremOption, Workload
-from costmodel.throughput import TP_DEGREES, Basis, ThroughputEstimate, gpus_needed, max_concurrency_meeting
+from costmodel.throughput import (
+    SERVING_ENGINES,
+    TP_DEGREES,
+    Basis,
+    ThroughputEstimate,
+    gpus_needed,
+    known_runtime,
+    max_concurrency_meeting,
+)
 
 __all__ = [
     "FEW_STREAMS",
@@ -71,6 +79,8 @@ class ReplicaSpec:
     """Replicas kept beyond the peak's need (1 with N+1 redundancy)."""
     error_band_pct: float = 25.0
     """Expected relative error of `output_tokens_per_s` (1 standard deviation, percent)."""
+    runtime: str | None = None
+    """The serving engine the option names (None: the format's default engine)."""
 
     @property
     def planned_output_tokens_per_s(self) -> float:
@@ -108,6 +118,17 @@ def effective_tokens(option: CloudGpuOption | OnPremOption, workload: Workload) 
     )
 
 
+def _runtime(option: CloudGpuOption | OnPremOption) -> str | None:
+    """The option's serving engine, checked: a name the estimate does not model is an input error, not the
+    default engine in disguise."""
+    if option.runtime is None or known_runtime(option.runtime):
+        return option.runtime
+    raise ScenarioError(
+        f"option {option.name!r}: runtime {option.runtime!r} is not a serving engine the estimate models; "
+        f"use one of {', '.join(SERVING_ENGINES)} (a release may follow: 'sglang 0.5.6'), or leave it empty"
+    )
+
+
 def candidate_gpu_counts(option: CloudGpuOption | OnPremOption, workload: Workload) -> list[int]:
     """GPUs per replica to try: the option's own count, else every tensor-parallel degree the model fits on."""
     if option.gpus_per_replica:
@@ -116,7 +137,7 @@ def candidate_gpu_counts(option: CloudGpuOption | OnPremOption, workload: Worklo
     cat = catalog()
     model, gpu, quant = cat.model(option.model), cat.gpu(option.gpu), cat.quant(option.quant)
     inp, out = effective_tokens(option, workload)
-    first = gpus_needed(model, gpu, quant, context_tokens=inp + out)
+    first = gpus_needed(model, gpu, quant, context_tokens=inp + out, runtime=_runtime(option))
     if first is None:
         raise ScenarioError(
             f"option {option.name!r}: {model.name} in {quant.name} ({model.total_params_b:g}B params) does not "
@@ -148,6 +169,7 @@ def resolve_replica(
         output_tokens=out,
         ttft_ms=workload.latency.ttft_ms,
         output_tokens_per_s_per_user=workload.latency.output_tokens_per_s_per_user,
+        runtime=_runtime(option),
         **kwargs,
     )
     if not est.fits:
@@ -194,6 +216,7 @@ def resolve_replica(
         queue=queue,
         spare=1 if option.n_plus_1 else 0,
         error_band_pct=error_band_pct(est, measured=measured),
+        runtime=option.runtime,
     )
 
 

@@ -195,6 +195,18 @@ def runtime_release_series(runtime: str | None) -> str | None:
     return release_series(runtime or "", found.group(1)) if found and _runtime_name(runtime) else None
 
 
+SERVING_ENGINES = ("vllm", "sglang", "tensorrt-llm", "nvidia-nim", "tgi", "llama.cpp", "ollama", "lm-studio", "mlx")
+"""The serving engines a self-hosted option may name, as the estimate spells them; other spellings of these
+(`TensorRT-LLM v1.0`, `vllm/vllm-openai:v0.11.0`, `llamafile`) are the same engines."""
+
+
+def known_runtime(runtime: str) -> bool:
+    """Whether a runtime string names an engine the estimate models (one of `SERVING_ENGINES` or a spelling of
+    one), so that a typo is reported rather than estimated as the default engine."""
+    name = _runtime_name(runtime)
+    return name in SERVING_ENGINES or name in TENSORRT_ENGINES or name in _LLAMA_CPP_RUNTIMES
+
+
 def uses_tensorrt_engines(runtime: str | None) -> bool:
     """Whether `runtime` serves with TensorRT-LLM engines, so `Efficiency.tensorrt_compute_factor` applies."""
     return _runtime_name(runtime) in TENSORRT_ENGINES

@@ -336,6 +336,10 @@ class _Builder:
         )  # fmt: skip
         self._info("GPU", f"{rep.gpu.name}, {rep.gpu.memory_gb:g} GB", source=rep.gpu.source, as_of=gpu_as_of)
         self._info("Quantization", rep.quant.name, source=rep.quant.source, as_of=rep.quant.as_of.isoformat())
+        self._info(
+            "Serving engine", rep.runtime or "not named (the format's default engine)",
+            source=f"{sc}runtime; estimated with the {e.runtime_family} family's calibrated factors",
+        )  # fmt: skip
         basis = (
             "measured by the user (scenario: measured_output_tokens_per_s)"
             if rep.basis.value == "measured"

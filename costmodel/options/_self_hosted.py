@@ -176,6 +176,10 @@ def fleet_warnings(option: CloudGpuOption | OnPremOption, rep: ReplicaSpec) -> l
     return warns
 
 
+_DEFAULT_ENGINE = {"llama.cpp": "llama.cpp server", "mlx": "MLX server"}
+"""What an option that names no engine is estimated as, by its format's runtime family."""
+
+
 def fleet_sources(rep: ReplicaSpec) -> list[SourceLine]:
     e = rep.estimate
     q = rep.queue
@@ -192,6 +196,11 @@ def fleet_sources(rep: ReplicaSpec) -> list[SourceLine]:
             "Quantization",
             f"{rep.quant.name}, {rep.quant.bits_per_weight:g} bits/weight",
             f"{rep.quant.source} ({rep.quant.as_of})",
+        ),
+        SourceLine(
+            "Serving engine",
+            rep.runtime or f"not named: a {_DEFAULT_ENGINE.get(e.runtime_family, 'vLLM-like server')}",
+            f"estimated with the {e.runtime_family} runtime family's calibrated factors",
         ),
         SourceLine(
             "Replica throughput",

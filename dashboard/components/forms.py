@@ -37,6 +37,7 @@ from costmodel.scenario import (
     TaskClass,
     Workload,
 )
+from costmodel.throughput import SERVING_ENGINES
 from dashboard.components.controls import PLAN_LABELS, apply
 from dashboard.components.edits import dependents, duplicated, validated, with_option, without_options
 from dashboard.components.engine import api_choices
@@ -354,6 +355,18 @@ def _self_hosted_fields(data: Data, prefix: str) -> None:
             prefix + "gpu",
             {g.gpu_id: f"{g.name} ({g.memory_gb:g} GB)" for g in cat.gpus},
         )
+    engines = ["", *SERVING_ENGINES]  # "": the format's default engine (None does not survive a selectbox)
+    engine = data.get("runtime") or ""
+    if engine not in engines:  # a release typed in the scenario file (`sglang 0.5.6`) stays as typed
+        engines.append(engine)
+    st.selectbox(
+        field_label(CloudGpuOption, "runtime"),
+        engines,
+        index=engines.index(engine),
+        format_func=lambda e: e or "not named: vLLM-like server (llama.cpp / MLX for their formats)",
+        key=prefix + "runtime",
+        help=_help(CloudGpuOption, "runtime"),
+    )
     if data["kind"] == "cloud_gpu":
         c = st.columns(3)
         providers = ["", *cat.providers()]  # "" is the cheapest cloud listed (None does not survive a selectbox)
@@ -443,6 +456,7 @@ def _read_option(data: Data, scenario: Scenario, prefix: str, table: pd.DataFram
     elif kind in ("cloud_gpu", "on_prem"):
         for f in ("model", "quant", "gpu"):
             data[f] = s[prefix + f]
+        data["runtime"] = s[prefix + "runtime"] or None
         if kind == "cloud_gpu":
             data["provider"] = s[prefix + "provider"] or None
             data["price_plan"] = s[prefix + "price_plan"]

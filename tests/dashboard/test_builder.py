@@ -320,6 +320,18 @@ def test_self_hosted_editor_changes_gpu_and_people_costs(builder):
     assert_compare_matches(builder, scenario_of(builder))
 
 
+def test_a_self_hosted_option_names_its_serving_engine(builder):
+    prefix = f"opt-{_rev(builder)}-2-"
+    engine = builder.selectbox(key=prefix + "runtime")
+    assert engine.label == "Serving engine" and engine.value == "" and "tensorrt-llm" in engine.options
+    engine.set_value("tensorrt-llm")
+    _submit(builder, "option-2")
+    opt = scenario_of(builder).options[2]
+    assert isinstance(opt, CloudGpuOption) and opt.runtime == "tensorrt-llm"
+    page(builder, "compare")
+    assert_compare_matches(builder, scenario_of(builder))
+
+
 def test_a_self_hosted_option_that_cannot_fit_is_refused(builder):
     prefix = f"opt-{_rev(builder)}-2-"
     builder.selectbox(key=prefix + "model").set_value("llama-3.1-405b")

@@ -274,3 +274,33 @@ def test_cost_per_million_tokens():
     o = evaluate(s).option("gpt-4o")
     tokens = sum(m.input_tokens + m.output_tokens for m in o.months)
     assert o.usd_per_mtok == o.horizon_usd / tokens * 1_000_000
+
+
+def test_a_self_hosted_option_is_sized_on_the_engine_it_names():
+    from costmodel.errors import ScenarioError
+    from costmodel.options._self_hosted import fleet_sources
+    from costmodel.sizing import resolve_replica
+
+    w = workload(input_tokens_per_request=2000, output_tokens_per_request=200)
+    # an FP8 70B on 2 H100s at the latency targets: TensorRT-LLM's engines reach more of the tensor peak (the fit's
+    # tensorrt_compute_factor) than a vLLM-like server, so its replica serves more at the same targets
+    shape = dict(model="llama-3.3-70b", quant="fp8", gpus_per_replica=2)
+    default = resolve_replica(gpu_option(**shape), w)
+    trt = resolve_replica(gpu_option(runtime="tensorrt-llm", **shape), w)
+    assert trt.runtime == "tensorrt-llm" and default.runtime is None
+    assert trt.output_tokens_per_s > default.output_tokens_per_s
+    assert "Serving engine" in [s.label for s in fleet_sources(trt)]
+    # a release widens the band to that release's published error; the figure stays
+    sgl = resolve_replica(gpu_option(runtime="sglang 0.5.6", **shape), w)
+    assert sgl.output_tokens_per_s == default.output_tokens_per_s and sgl.error_band_pct >= 43.4
+    # a name the estimate does not model is an input error, not the default engine in disguise
+    with pytest.raises(ScenarioError, match=r"runtime 'vlm' is not a serving engine.*vllm, sglang"):
+        resolve_replica(gpu_option(runtime="vlm", **shape), w)
+    # and the whole evaluation carries it: a TensorRT-LLM fleet needs no more replicas than the default one
+    month = {
+        o.name: o.months[0].replicas
+        for o in evaluate(
+            scenario(gpu_option("trt", runtime="tensorrt-llm", **shape), gpu_option("default", **shape))
+        ).options
+    }
+    assert month["trt"] <= month["default"]
