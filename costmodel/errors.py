@@ -42,6 +42,20 @@ class UnknownName(CostModelError, LookupError):
         super().__init__(f"Unknown {kind} {name!r}.{hint} (`opentco catalog` lists all {len(known)}.)")
 
 
+class UnknownRuntime(CostModelError, LookupError):
+    """A serving engine the throughput estimate does not model (a typo would otherwise run as the default)."""
+
+    def __init__(self, name: str, known: Iterable[str]) -> None:
+        known = list(known)
+        self.name = name
+        close = difflib.get_close_matches(name.lower().split()[0] if name.split() else name, known, n=3, cutoff=0.5)
+        hint = f" Did you mean: {', '.join(close)}?" if close else ""
+        super().__init__(
+            f"Unknown serving engine {name!r}.{hint} The estimate models {', '.join(known)} "
+            "(a release may follow the name: 'sglang 0.5.6')."
+        )
+
+
 class ScenarioError(CostModelError, ValueError):
     """A scenario that cannot be evaluated: inconsistent options, impossible values, bad JSON."""
 

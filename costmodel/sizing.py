@@ -17,15 +17,14 @@ from pydantic import ValidationError
 
 from costmodel.capacity import QueuePlan, plan_utilisation, replicas_needed
 from costmodel.catalog import GpuPrice, GpuSpec, ModelArch, QuantFormat, catalog, model_from_hf_config
-from costmodel.errors import CostModelError, DataFileError, ScenarioError
+from costmodel.errors import CostModelError, DataFileError, ScenarioError, UnknownRuntime
 from costmodel.scenario import CloudGpuOption, OnPremOption, Workload
 from costmodel.throughput import (
-    SERVING_ENGINES,
     TP_DEGREES,
     Basis,
     ThroughputEstimate,
+    checked_runtime,
     gpus_needed,
-    known_runtime,
     max_concurrency_meeting,
 )
 
@@ -121,12 +120,10 @@ def effective_tokens(option: CloudGpuOption | OnPremOption, workload: Workload) 
 def _runtime(option: CloudGpuOption | OnPremOption) -> str | None:
     """The option's serving engine, checked: a name the estimate does not model is an input error, not the
     default engine in disguise."""
-    if option.runtime is None or known_runtime(option.runtime):
-        return option.runtime
-    raise ScenarioError(
-        f"option {option.name!r}: runtime {option.runtime!r} is not a serving engine the estimate models; "
-        f"use one of {', '.join(SERVING_ENGINES)} (a release may follow: 'sglang 0.5.6'), or leave it empty"
-    )
+    try:
+        return checked_runtime(option.runtime)
+    except UnknownRuntime as ex:
+        raise ScenarioError(f"option {option.name!r}, runtime: {ex} Or leave it empty.") from None
 
 
 def candidate_gpu_counts(option: CloudGpuOption | OnPremOption, workload: Workload) -> list[int]:

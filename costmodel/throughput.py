@@ -66,7 +66,7 @@ from enum import StrEnum
 from functools import cache, lru_cache
 
 from costmodel.catalog import GpuSpec, ModelArch, QuantFormat
-from costmodel.errors import ScenarioError
+from costmodel.errors import ScenarioError, UnknownRuntime
 
 __all__ = [
     "ERROR_BAND_PCT",
@@ -205,6 +205,17 @@ def known_runtime(runtime: str) -> bool:
     one), so that a typo is reported rather than estimated as the default engine."""
     name = _runtime_name(runtime)
     return name in SERVING_ENGINES or name in TENSORRT_ENGINES or name in _LLAMA_CPP_RUNTIMES
+
+
+def checked_runtime(runtime: str | None) -> str | None:
+    """`runtime` itself where it is empty or names a modelled engine (`known_runtime`).
+
+    Raises:
+        UnknownRuntime: it names another one, so a typo is reported instead of estimated as the default engine.
+    """
+    if runtime is None or not runtime.strip() or known_runtime(runtime):
+        return runtime
+    raise UnknownRuntime(runtime, SERVING_ENGINES)
 
 
 def uses_tensorrt_engines(runtime: str | None) -> bool:

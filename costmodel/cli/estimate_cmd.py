@@ -25,6 +25,7 @@ from costmodel.throughput import (
     ReplicaLayout,
     SpeculativeDecoding,
     ThroughputEstimate,
+    checked_runtime,
     estimate,
     gpus_needed,
     replica_layouts,
@@ -202,6 +203,7 @@ def register(app: typer.Typer) -> None:
             note = "; ".join(
                 n for n in (note, f"the name {model} states an {kv.upper()} KV cache: estimated with it") if n
             )
+        runtime = checked_runtime(runtime)
         need = gpus_needed(m, g, q, context_tokens=input_tokens + output_tokens, kv_cache_dtype=kv, runtime=runtime)
         spec = (
             SpeculativeDecoding(draft_tokens=spec_draft_tokens, acceptance_rate=spec_acceptance)

@@ -840,3 +840,14 @@ def test_apps_built_on_llama_cpp_run_in_its_family_whatever_the_weights(runtime)
 
     assert runtime_family(CAT.quant("fp16"), runtime=runtime) == "llama.cpp"
     assert runtime_family(CAT.quant("fp16"), runtime="vllm") == "server"
+
+
+def test_an_engine_the_estimate_does_not_model_is_refused_with_the_list():
+    from costmodel.cli import app
+
+    res = CliRunner().invoke(app, ["estimate", "--gpu", "h100", "--model", "llama3.1:8b", "--runtime", "vlm"])
+    assert res.exit_code == 2 and "Unknown serving engine 'vlm'. Did you mean: vllm?" in res.output
+    assert "tensorrt-llm" in res.output and "'sglang 0.5.6'" in res.output
+    for spelled in ("vllm/vllm-openai:v0.11.0", "llamafile", "TensorRT-LLM v1.0", "koboldcpp"):
+        ok = CliRunner().invoke(app, ["estimate", "--gpu", "h100", "--model", "llama3.1:8b", "--runtime", spelled])
+        assert ok.exit_code == 0, (spelled, ok.output)
