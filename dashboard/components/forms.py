@@ -8,7 +8,7 @@ scenario's values. Help texts are the fields' own docstrings in `costmodel.scena
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -324,6 +324,23 @@ def _catalog_select(label: str, ids: list[str], current: str, key: str, names: d
     st.selectbox(label, options, index=options.index(current), format_func=lambda i: names.get(i, i), key=key)
 
 
+def _optional_select(where: Any, data: Data, field: str, choices: Iterable[str], prefix: str, empty: str) -> None:
+    """A choice a self-hosted option may leave empty ("" stands for None, which does not survive a selectbox); a
+    value typed in the scenario file that the list lacks stays selectable as typed."""
+    options = ["", *choices]
+    current = data.get(field) or ""
+    if current not in options:
+        options.append(current)
+    where.selectbox(
+        field_label(CloudGpuOption, field),
+        options,
+        index=options.index(current),
+        format_func=lambda v: v or empty,
+        key=prefix + field,
+        help=_help(CloudGpuOption, field),
+    )
+
+
 def _self_hosted_fields(data: Data, prefix: str) -> None:
     cat = catalog()
     model_id = _resolved(cat.model, data["model"], "model_id")
@@ -355,32 +372,13 @@ def _self_hosted_fields(data: Data, prefix: str) -> None:
             prefix + "gpu",
             {g.gpu_id: f"{g.name} ({g.memory_gb:g} GB)" for g in cat.gpus},
         )
-    engines = ["", *SERVING_ENGINES]  # "": the format's default engine (None does not survive a selectbox)
-    engine = data.get("runtime") or ""
-    if engine not in engines:  # a release typed in the scenario file (`sglang 0.5.6`) stays as typed
-        engines.append(engine)
-    st.selectbox(
-        field_label(CloudGpuOption, "runtime"),
-        engines,
-        index=engines.index(engine),
-        format_func=lambda e: e or "not named: vLLM-like server (llama.cpp / MLX for their formats)",
-        key=prefix + "runtime",
-        help=_help(CloudGpuOption, "runtime"),
+    # a release typed in the scenario file (`sglang 0.5.6`) stays as typed
+    _optional_select(
+        st, data, "runtime", SERVING_ENGINES, prefix, "not named: vLLM-like server (llama.cpp / MLX for their formats)"
     )
     if data["kind"] == "cloud_gpu":
         c = st.columns(3)
-        providers = ["", *cat.providers()]  # "" is the cheapest cloud listed (None does not survive a selectbox)
-        current = data.get("provider") or ""
-        if current not in providers:
-            providers.append(current)
-        c[0].selectbox(
-            field_label(CloudGpuOption, "provider"),
-            providers,
-            index=providers.index(current),
-            format_func=lambda p: p or "cheapest listed",
-            key=prefix + "provider",
-            help=_help(CloudGpuOption, "provider"),
-        )
+        _optional_select(c[0], data, "provider", cat.providers(), prefix, "cheapest listed")
         c[1].selectbox(
             field_label(CloudGpuOption, "price_plan"),
             [p.value for p in PricePlan],
