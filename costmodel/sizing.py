@@ -326,10 +326,12 @@ def gpu_fit(
     output_tokens: int,
     ttft_ms: float,
     output_tokens_per_s_per_user: float,
+    runtime: str | None = None,
 ) -> ConfigGpuFit:
     """One GPU for one model: tensor-parallel GPUs to hold it with one full-length request, and the speed at the
-    largest concurrency meeting both latency targets. Hardware fit's rows and `config_gpu_fits` share it."""
-    n = gpus_needed(model, gpu, quant, context_tokens=input_tokens + output_tokens)
+    largest concurrency meeting both latency targets on the serving engine named (`runtime`; None: the format's
+    default). Hardware fit's rows and `config_gpu_fits` share it."""
+    n = gpus_needed(model, gpu, quant, context_tokens=input_tokens + output_tokens, runtime=runtime)
     if n is None:
         return ConfigGpuFit(gpu.gpu_id, None, None, False, "does not fit")
     try:
@@ -342,6 +344,7 @@ def gpu_fit(
             output_tokens=output_tokens,
             ttft_ms=ttft_ms,
             output_tokens_per_s_per_user=output_tokens_per_s_per_user,
+            runtime=runtime,
         )
     except CostModelError as ex:
         return ConfigGpuFit(gpu.gpu_id, n, None, False, str(ex))
@@ -356,6 +359,7 @@ def config_gpu_fits(
     output_tokens: int,
     ttft_ms: float,
     output_tokens_per_s_per_user: float,
+    runtime: str | None = None,
 ) -> list[ConfigGpuFit]:
     """Every catalog GPU for a model that is not in the catalog: GPUs needed and speed at the latency targets,
     those that hold it first, fastest replica first.
@@ -367,6 +371,7 @@ def config_gpu_fits(
         output_tokens: completion tokens per request.
         ttft_ms: time-to-first-token target.
         output_tokens_per_s_per_user: streaming-speed target per user.
+        runtime: serving engine (None: the format's default).
     """
     out = [
         gpu_fit(
@@ -377,6 +382,7 @@ def config_gpu_fits(
             output_tokens=output_tokens,
             ttft_ms=ttft_ms,
             output_tokens_per_s_per_user=output_tokens_per_s_per_user,
+            runtime=runtime,
         )
         for gpu in catalog().gpus
         if gpu.fp16_tflops

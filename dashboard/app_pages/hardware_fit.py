@@ -8,7 +8,7 @@ from costmodel.catalog import ModelArch, catalog
 from costmodel.errors import CostModelError
 from costmodel.scenario import CloudGpuOption, OnPremOption, PricePlan
 from costmodel.sizing import ConfigGpuFit, config_gpu_fits, model_from_config_bytes
-from costmodel.throughput import kv_bytes_per_token
+from costmodel.throughput import SERVING_ENGINES, kv_bytes_per_token
 from dashboard.components.controls import PLAN_LABELS
 from dashboard.components.hardware import (
     FIT_COLUMNS,
@@ -68,21 +68,34 @@ provider = c[0].selectbox(
 plan = c[1].selectbox(
     "GPU price plan", [p.value for p in PricePlan], format_func=lambda p: PLAN_LABELS[PricePlan(p)], key="hw-plan"
 )
+if "hw-runtime" not in st.session_state:  # the scenario's engine, so the speeds are those Compare sizes with
+    named = (hosted.runtime or "") if hosted else ""
+    st.session_state["hw-runtime"] = named if named in SERVING_ENGINES else ""
+runtime = c[2].selectbox(
+    "Serving engine",
+    ["", *SERVING_ENGINES],
+    format_func=lambda e: e or "not named (vLLM-like)",
+    key="hw-runtime",
+    help="The engine's calibrated factors size each GPU: TensorRT-LLM reaches more of the tensor peak, llama.cpp "
+    "splits layers across GPUs. Not named: a vLLM-like server, or llama.cpp / MLX for their own formats.",
+)
 inputs = FitInputs(
-    model_id, quant_id, int(inp), int(out), float(ttft), float(per_user), plan, w.model_dump_json(), provider
+    model_id, quant_id, int(inp), int(out), float(ttft), float(per_user), plan, w.model_dump_json(), provider, runtime
 )
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def _uploaded_fits(
-    data: bytes, filename: str, quant: str, targets: tuple[int, int, float, float]
+    data: bytes, filename: str, quant: str, targets: tuple[int, int, float, float], runtime: str = ""
 ) -> tuple[ModelArch, list[ConfigGpuFit]]:
-    """The uploaded model and every GPU's fit for it (cached by the file's bytes, format, lengths and targets)."""
+    """The uploaded model and every GPU's fit for it (cached by the file's bytes, format, lengths, targets and
+    serving engine)."""
     m = model_from_config_bytes(data, filename=filename)
     i, o, t, u = targets
     fits = config_gpu_fits(
-        m, cat.quant(quant), input_tokens=i, output_tokens=o, ttft_ms=t, output_tokens_per_s_per_user=u
-    )
+        m, cat.quant(quant), input_tokens=i, output_tokens=o, ttft_ms=t, output_tokens_per_s_per_user=u,
+        runtime=runtime or None,
+    )  # fmt: skip
     return m, fits
 
 
@@ -91,7 +104,7 @@ with st.expander("A model not in the list? Upload its Hugging Face config.json")
     if up is not None:
         try:
             m, fits = _uploaded_fits(
-                up.getvalue(), up.name, quant_id, (int(inp), int(out), float(ttft), float(per_user))
+                up.getvalue(), up.name, quant_id, (int(inp), int(out), float(ttft), float(per_user)), runtime
             )
         except CostModelError as ex:
             st.error(md(str(ex)))

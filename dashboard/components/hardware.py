@@ -56,6 +56,8 @@ class FitInputs:
     """The scenario's workload, for the cost per token of the user's own traffic."""
     provider: str = ""
     """Cloud whose price is used ("": the cheapest listed for the plan), as on a rented-GPU option."""
+    runtime: str = ""
+    """Serving engine the speeds are estimated for ("": the format's default engine), as on a self-hosted option."""
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,7 @@ def _option(inputs: FitInputs, gpu_id: str, gpus: int) -> CloudGpuOption:
         gpu=gpu_id,
         gpus_per_replica=gpus,
         provider=inputs.provider or None,
+        runtime=inputs.runtime or None,
         price_plan=inputs.price_plan,
         costs=SelfHostCosts(engineering_fte=0),
     )
@@ -138,6 +141,7 @@ def _row(inputs: FitInputs, gpu_id: str) -> GpuFit:
         output_tokens=inputs.output_tokens,
         ttft_ms=inputs.ttft_ms,
         output_tokens_per_s_per_user=inputs.tokens_per_s_per_user,
+        runtime=inputs.runtime or None,
     )
     if fit.gpus is None or fit.estimate is None:
         return GpuFit(**{**empty, "gpus": fit.gpus}, note=fit.note)
@@ -240,6 +244,7 @@ def throughput_curve(inputs: FitInputs, gpu_id: str, gpus: int, max_concurrency:
             concurrency=b,
             input_tokens=inputs.input_tokens,
             output_tokens=inputs.output_tokens,
+            runtime=inputs.runtime or None,
         )
         for b in levels
     ]
@@ -282,6 +287,7 @@ def measured_vs_estimated(inputs: FitInputs, gpu_id: str, gpus: int, cursor: Any
         concurrency=m.concurrency,
         input_tokens=inputs.input_tokens,
         output_tokens=inputs.output_tokens,
+        runtime=inputs.runtime or None,
     )
     error = (est.output_tokens_per_s - m.output_tokens_per_s) / m.output_tokens_per_s * 100
     label = f"run #{m.benchmark_id} on {m.gpu_name or gpu.name}, {m.measured_at:%Y-%m-%d}"

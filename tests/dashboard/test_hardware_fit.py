@@ -135,6 +135,23 @@ def test_changing_model_and_quantization(fit):
     )
 
 
+def test_the_table_follows_the_serving_engine_chosen(fit):
+    assert fit.selectbox(key="hw-runtime").value == ""  # the demo's options name no engine
+    fit.selectbox(key="hw-model").set_value("llama-3.3-70b")
+    fit.selectbox(key="hw-quant").set_value("fp8")
+    fit.selectbox(key="hw-runtime").set_value("tensorrt-llm")
+    fit.run()
+    assert not fit.exception and not fit.error
+    cat = catalog()
+    m, g, q = cat.model("llama-3.3-70b"), cat.gpu("H100-SXM"), cat.quant("fp8")
+    n = gpus_needed(m, g, q, context_tokens=1450, runtime="tensorrt-llm")
+    args = dict(gpus=n, input_tokens=1200, output_tokens=250, ttft_ms=2000.0, output_tokens_per_s_per_user=20.0)
+    trt, _ = max_concurrency_meeting(m, g, q, runtime="tensorrt-llm", **args)
+    plain, _ = max_concurrency_meeting(m, g, q, **args)
+    row = _table_row(fit, "H100-SXM")
+    assert row["Tok/s"] == round(trt.output_tokens_per_s) != round(plain.output_tokens_per_s)
+
+
 def test_measured_vs_estimated_when_a_measurement_is_stored(fit, monkeypatch):
     import costmodel.measure
 
