@@ -165,10 +165,10 @@ def _runtime_name(runtime: str | None) -> str:
     """A runtime name as the sets here spell it (None: no runtime named): case, version and spelling do not
     change the engine (`TensorRT-LLM v0.12`, `trt_llm`, `llama.cpp (Metal)`, `mlx_lm`, `vLLM 0.6.3`, the container
     image `vllm/vllm-openai:v0.11.0`, the pin `sglang==0.5.6`)."""
-    name = " ".join((runtime or "").strip().lower().split()).rsplit("/", 1)[-1]
+    name = " ".join((runtime or "").strip().lower().split())
     while (bare := _RUNTIME_VERSION.sub("", name)) != name:
         name = bare
-    name = name.replace("_", "-").replace(" ", "-")
+    name = name.rsplit("/", 1)[-1].replace("_", "-").replace(" ", "-")  # an image's name after its registry path
     return _RUNTIME_SPELLINGS.get(name, name)
 
 
