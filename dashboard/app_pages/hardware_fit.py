@@ -68,12 +68,13 @@ provider = c[0].selectbox(
 plan = c[1].selectbox(
     "GPU price plan", [p.value for p in PricePlan], format_func=lambda p: PLAN_LABELS[PricePlan(p)], key="hw-plan"
 )
+named = (hosted.runtime or "") if hosted else ""  # as typed: a release (`sglang 0.5.6`) stays a choice
+engines = ["", *SERVING_ENGINES, *([named] if named and named not in SERVING_ENGINES else [])]
 if "hw-runtime" not in st.session_state:  # the scenario's engine, so the speeds are those Compare sizes with
-    named = (hosted.runtime or "") if hosted else ""
-    st.session_state["hw-runtime"] = named if named in SERVING_ENGINES else ""
+    st.session_state["hw-runtime"] = named
 runtime = c[2].selectbox(
     "Serving engine",
-    ["", *SERVING_ENGINES],
+    engines,
     format_func=lambda e: e or "not named (vLLM-like)",
     key="hw-runtime",
     help="The engine's calibrated factors size each GPU: TensorRT-LLM reaches more of the tensor peak, llama.cpp "

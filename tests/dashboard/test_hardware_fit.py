@@ -152,6 +152,19 @@ def test_the_table_follows_the_serving_engine_chosen(fit):
     assert row["Tok/s"] == round(trt.output_tokens_per_s) != round(plain.output_tokens_per_s)
 
 
+def test_the_scenario_s_engine_with_its_release_is_the_page_s_first_choice(app):
+    # a release typed in the scenario (`sglang 0.5.6`) is not in the list of engines, and stays the choice as typed
+    s = demo_scenario()
+    hosted = next(i for i, o in enumerate(s.options) if isinstance(o, CloudGpuOption))
+    options = list(s.options)
+    options[hosted] = options[hosted].model_copy(update={"runtime": "sglang 0.5.6"})
+    app.session_state["scenario"] = s.model_copy(update={"options": options})
+    at = page(app, "hardware_fit")
+    engine = at.selectbox(key="hw-runtime")
+    assert engine.value == "sglang 0.5.6" and engine.options.count("sglang 0.5.6") == 1
+    assert not at.exception and not at.error
+
+
 def test_measured_vs_estimated_when_a_measurement_is_stored(fit, monkeypatch):
     import costmodel.measure
 
