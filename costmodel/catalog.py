@@ -437,10 +437,11 @@ class _Index(Generic[T]):
         for suffix in ("-instruct", "-it", "-chat", ":latest"):
             if key.endswith(suffix) and key.removesuffix(suffix) in self._by_name:
                 return self._by_name[key.removesuffix(suffix)], Match.NAME
-        item = self._by_variant.get(_variant_key(name)) if self.variants else None
+        vkey = _variant_key(name) if self.variants else ""
+        item = self._by_variant.get(vkey) if self.variants else None
         if item is not None:
             return item, Match.VARIANT
-        if self.variants and (derived := self._derived(name)) is not None:
+        if self.variants and (derived := self._derived(vkey)) is not None:
             return derived, Match.DERIVED
         if self.spelling:
             wanted = self.spelling.key(name)
@@ -449,12 +450,12 @@ class _Index(Generic[T]):
                 return found[0], Match.NAME
         raise UnknownName(self.kind, name, self._canonical)
 
-    def _derived(self, name: str) -> T | None:
+    def _derived(self, vkey: str) -> T | None:
         """The row whose architecture words a derivative's name holds (`_derivation_gap`): the one whose family
         words sit closest to the size, then the longest, and only when no other row ranks the same
         (`DeepSeek-R1-0528-Qwen3-8B` is a Qwen3 8B; `Hermes-3-Llama-3.1-70B` holds `llama-3.1-70b`, not
         `llama-3-70b`)."""
-        words = _variant_key(name).split("-")
+        words = vkey.split("-")  # the name's `_variant_key`
         ranked = []
         for w, it in self._derivable:
             if (gap := _derivation_gap(w, words)) is not None:

@@ -56,6 +56,10 @@ def _round(x: float) -> int:
     return int(Decimal(repr(x)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
+_DEFAULT_ENGINE = {"llama.cpp": "llama.cpp server", "mlx": "MLX server"}
+"""What an option that names no engine is estimated as, by its format's runtime family."""
+
+
 @dataclass(frozen=True)
 class ReplicaSpec:
     """What one replica of a self-hosted option is and how much traffic it carries at the latency targets."""
@@ -80,6 +84,11 @@ class ReplicaSpec:
     """Expected relative error of `output_tokens_per_s` (1 standard deviation, percent)."""
     runtime: str | None = None
     """The serving engine the option names (None: the format's default engine)."""
+
+    @property
+    def serving_engine(self) -> str:
+        """The engine as the option names it, else what its format's runtime family is estimated as."""
+        return self.runtime or f"not named: a {_DEFAULT_ENGINE.get(self.estimate.runtime_family, 'vLLM-like server')}"
 
     @property
     def planned_output_tokens_per_s(self) -> float:

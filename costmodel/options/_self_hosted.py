@@ -176,10 +176,6 @@ def fleet_warnings(option: CloudGpuOption | OnPremOption, rep: ReplicaSpec) -> l
     return warns
 
 
-_DEFAULT_ENGINE = {"llama.cpp": "llama.cpp server", "mlx": "MLX server"}
-"""What an option that names no engine is estimated as, by its format's runtime family."""
-
-
 def fleet_sources(rep: ReplicaSpec) -> list[SourceLine]:
     e = rep.estimate
     q = rep.queue
@@ -199,7 +195,7 @@ def fleet_sources(rep: ReplicaSpec) -> list[SourceLine]:
         ),
         SourceLine(
             "Serving engine",
-            rep.runtime or f"not named: a {_DEFAULT_ENGINE.get(e.runtime_family, 'vLLM-like server')}",
+            rep.serving_engine,
             f"estimated with the {e.runtime_family} runtime family's calibrated factors",
         ),
         SourceLine(

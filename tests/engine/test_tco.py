@@ -290,6 +290,8 @@ def test_a_self_hosted_option_is_sized_on_the_engine_it_names():
     assert trt.runtime == "tensorrt-llm" and default.runtime is None
     assert trt.output_tokens_per_s > default.output_tokens_per_s
     assert "Serving engine" in [s.label for s in fleet_sources(trt)]
+    engine = {r.runtime: next(s.value for s in fleet_sources(r) if s.label == "Serving engine") for r in (trt, default)}
+    assert engine == {"tensorrt-llm": "tensorrt-llm", None: "not named: a vLLM-like server"}
     # a release widens the band to that release's published error; the figure stays
     sgl = resolve_replica(gpu_option(runtime="sglang 0.5.6", **shape), w)
     assert sgl.output_tokens_per_s == default.output_tokens_per_s and sgl.error_band_pct >= 43.4
