@@ -283,6 +283,7 @@ _GRIDS: dict[str, tuple[float, ...]] = {
     "datacenter_overhead_factor": (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0),
     "pro_compute_factor": (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7, 0.8, 0.9, 1.0),
     "apple_compute_factor": (1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.8, 2.0, 2.4, 3.0),
+    "apple_bandwidth_factor": (0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 1.0, 1.05, 1.1, 1.15, 1.2),
     "attention_compute_factor": (0.6, 0.8, 1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 3.5, 4.0),
     "tensorrt_compute_factor": (0.8, 0.9, 1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.8, 2.0),
     "fp4_compute_factor": (0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2),
@@ -300,6 +301,7 @@ _ROWS_MOVED_BY: dict[str, Callable[[_Resolved], bool]] = {
     "tensorrt_compute_factor": lambda r: uses_tensorrt_engines(r.point.engine),
     "fp4_compute_factor": lambda r: uses_fp4_units(r.gpu, r.quant),
     "apple_compute_factor": lambda r: r.gpu.segment == "apple",
+    "apple_bandwidth_factor": lambda r: r.gpu.segment == "apple",
     "hopper_compute_factor": lambda r: r.gpu.architecture == "hopper",
 }
 """The rows each extra factor can change (`throughput._forward_s` applies it to these only), in the order the fit
@@ -312,6 +314,7 @@ _SPLIT_FACTORS = frozenset(
         "tensorrt_compute_factor",
         "fp4_compute_factor",
         "apple_compute_factor",
+        "apple_bandwidth_factor",
         "hopper_compute_factor",
     }
 )

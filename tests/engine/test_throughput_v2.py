@@ -513,6 +513,7 @@ def test_estimate_uses_the_format_a_model_is_released_in_unless_quant_is_given()
     assert json.loads(bf16.stdout)["quant"] == "bf16"
     assert {m.model_id: m.released_quant for m in CAT.models if m.released_quant} == {
         "deepseek-v3": "fp8",
+        "deepseek-v3.1": "fp8",
         "deepseek-r1": "fp8",
         "gpt-oss-20b": "mxfp4",
         "gpt-oss-120b": "mxfp4",

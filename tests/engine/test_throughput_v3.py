@@ -316,6 +316,25 @@ def test_apple_compute_factor_scales_prefill_on_macs_only_and_is_fitted_where_a_
     assert calibrated_efficiency("mlx").apple_compute_factor == 1
 
 
+def test_apple_bandwidth_factor_scales_decode_on_macs_only_capped_at_the_datasheet():
+    m, q = CAT.model("llama-3.1-8b"), CAT.quant("fp16")
+    base = Efficiency(bandwidth=0.8, compute=0.4, layer_overhead_us=0.0, moe_expert_overhead_us=0.0)
+    mac = Efficiency(**{**base.__dict__, "apple_bandwidth_factor": 0.85})
+    for gpu in ("M2-ULTRA", "RTX-4090"):
+        plain, split = (
+            estimate(m, CAT.gpu(gpu), q, input_tokens=1, output_tokens=128, efficiency=e, runtime="llama.cpp")
+            for e in (base, mac)
+        )
+        ratio = split.decode_step_ms / plain.decode_step_ms
+        assert ratio == pytest.approx(1 / 0.85 if gpu == "M2-ULTRA" else 1.0, rel=1e-3), gpu
+    over = Efficiency(**{**base.__dict__, "apple_bandwidth_factor": 2.0})  # 0.8 × 2 is capped at the datasheet
+    capped = estimate(m, CAT.gpu("M2-ULTRA"), q, input_tokens=1, output_tokens=128, efficiency=over)
+    assert capped.decode_step_ms >= 1000 * 2 * 8.03e9 / 800e9
+    # fitted where a family has Macs and other cards (llama.cpp), not for MLX, which runs on Macs only
+    assert calibrated_efficiency("llama.cpp").apple_bandwidth_factor < 1
+    assert calibrated_efficiency("mlx").apple_bandwidth_factor == 1
+
+
 def test_tensorrt_engines_reach_a_larger_share_of_the_tensor_peak_but_not_of_bandwidth():
     """`tensorrt_compute_factor` scales compute efficiency where TensorRT-LLM engines run (trtllm-bench, NIM,
     NVIDIA's MLPerf runs): prompt processing, compute-bound, is that much faster; one stream's decode, bound by
