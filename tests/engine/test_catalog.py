@@ -103,9 +103,9 @@ def test_model_names_resolve_through_repo_ids_and_aliases(name, expected):
         ("MacBook Pro M4 Max 32-core", "M4-MAX-32C"),
         # MLPerf Inference's names: the v6 B300 states its usable 270 GB; the GH200 system names state the size
         ("NVIDIA B300-SXM-270GB", "B300"),
-        ("NVIDIA B200 192GB", "B200"),  # the launch spec's size; HGX systems expose 180 GB of it
         ("GH200-GraceHopper-Superchip_GH200-96GB", "GH200"),
         ("GH200-GraceHopper-Superchip_GH200-144GB", "GH200-144GB"),
+        ("NVIDIA B200 192GB", "B200"),  # the launch spec's size; HGX systems expose 180 GB of it
     ],
 )
 def test_gpu_product_names_resolve_when_no_alias_lists_them(name, expected):
