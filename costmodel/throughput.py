@@ -376,7 +376,8 @@ class Efficiency:
     of it than a discrete card streams of its own GDDR or HBM. Fitted for llama.cpp, the one family with both
     (MLX runs on Macs only, so its `bandwidth` already is the Mac share): with one share for all its cards, its
     single-stream decode rows were 5 % fast on Macs and 7–9 % slow on GeForce and workstation cards (median signed
-    error), and the Macs of the second publication (llama.cpp discussion #4167) 11–41 % fast leave-one-source-out."""
+    error), and the Macs of the second publication (llama.cpp discussion #4167) +2…+41 % (median +15 %) fast
+    leave-one-source-out."""
 
 
 @dataclass(frozen=True)
