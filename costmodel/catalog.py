@@ -359,6 +359,10 @@ def _checkpoint_quant_id(name: str) -> str | None:
     return f"gguf-{tag.group(1).replace('-', '_')}" if tag else None
 
 
+_BARE_BITS = re.compile(r"(\d)[- ]?bits?")
+"""A weight format named by its bit width alone (`4bit`, `8-bit`), as MLX's checkpoints and `mlx_lm` name them."""
+
+
 def checkpoint_kv_cache_dtype(name: str) -> str | None:
     """The KV-cache dtype a checkpoint's name states: `fp8` for AMD's `…-FP8-KV` checkpoints (FP8 weights and KV
     cache, as AMD's ROCm performance-results page runs them with vLLM:
@@ -437,12 +441,12 @@ class _Index(Generic[T]):
         for suffix in ("-instruct", "-it", "-chat", ":latest"):
             if key.endswith(suffix) and key.removesuffix(suffix) in self._by_name:
                 return self._by_name[key.removesuffix(suffix)], Match.NAME
-        vkey = _variant_key(name) if self.variants else ""
-        item = self._by_variant.get(vkey) if self.variants else None
-        if item is not None:
-            return item, Match.VARIANT
-        if self.variants and (derived := self._derived(vkey)) is not None:
-            return derived, Match.DERIVED
+        if self.variants:
+            vkey = _variant_key(name)
+            if (item := self._by_variant.get(vkey)) is not None:
+                return item, Match.VARIANT
+            if (derived := self._derived(vkey)) is not None:
+                return derived, Match.DERIVED
         if self.spelling:
             wanted = self.spelling.key(name)
             found = [it for it, k in self._spelled if self.spelling.agrees(it, k, wanted)]
@@ -597,8 +601,14 @@ class Catalog:
             )
         return model, None
 
-    def quant(self, name: str) -> QuantFormat:
-        """The quantization a name means: an id or alias, else the same words in another order or spacing."""
+    def quant(self, name: str, *, runtime: str | None = None) -> QuantFormat:
+        """The quantization a name means: an id or alias, else the same words in another order or spacing. A bare
+        bit width (`4bit`, `8-bit`) is MLX's affine format when the runtime is MLX, which names its checkpoints so
+        (`mlx-community/…-4bit`); on other runtimes bitsandbytes, AWQ and GPTQ are all "4-bit", so there it
+        stays unknown and the error lists the candidates."""
+        bits = _BARE_BITS.fullmatch(_norm(name))
+        if bits and runtime is not None and _norm(runtime).replace("_", "-").startswith("mlx"):
+            return self._quant.get(f"mlx-{bits.group(1)}bit")
         return self._quant.get(name)
 
     def checkpoint_quant(self, name: str) -> QuantFormat | None:

@@ -169,7 +169,24 @@ def _runtime_name(runtime: str | None) -> str:
     while (bare := _RUNTIME_VERSION.sub("", name)) != name:
         name = bare
     name = name.rsplit("/", 1)[-1].replace("_", "-").replace(" ", "-")  # an image's name after its registry path
-    return _RUNTIME_SPELLINGS.get(name, name)
+    name = _RUNTIME_SPELLINGS.get(name, name)
+    if _modelled(name):
+        return name
+    # a maker's name before it (`NVIDIA TensorRT-LLM`, `Hugging Face TGI`), the GPU backend after it
+    # (`llama.cpp CUDA`, `llama.cpp-vulkan`) or an image's variant tag (`llama.cpp:server-cuda`) does not
+    # change the engine either
+    bare = re.sub(_BACKEND_WORDS, "", re.sub(_VENDOR_WORDS, "", name.split(":", 1)[0]))
+    bare = _RUNTIME_SPELLINGS.get(bare, bare)
+    return bare if _modelled(bare) else name
+
+
+_VENDOR_WORDS = r"^(nvidia|amd|apple|hugging-?face|hf|ggml-org|ggerganov)-"
+_BACKEND_WORDS = r"(-(cuda|cublas|metal|rocm|hip|hipblas|vulkan|sycl|pytorch|backend|engine))+$"
+
+
+def _modelled(name: str) -> bool:
+    """Whether a name as `_runtime_name` spells it is one of the engines the estimate models."""
+    return name in SERVING_ENGINES or name in TENSORRT_ENGINES or name in _LLAMA_CPP_RUNTIMES
 
 
 _RELEASE = re.compile(r"[\s:=@-]v?(\d+(?:\.\w+)+|b\d{3,})$")
@@ -203,8 +220,7 @@ SERVING_ENGINES = ("vllm", "sglang", "tensorrt-llm", "nvidia-nim", "tgi", "llama
 def known_runtime(runtime: str) -> bool:
     """Whether a runtime string names an engine the estimate models (one of `SERVING_ENGINES` or a spelling of
     one), so that a typo is reported rather than estimated as the default engine."""
-    name = _runtime_name(runtime)
-    return name in SERVING_ENGINES or name in TENSORRT_ENGINES or name in _LLAMA_CPP_RUNTIMES
+    return _modelled(_runtime_name(runtime))
 
 
 def checked_runtime(runtime: str | None) -> str | None:
@@ -332,6 +348,14 @@ class Efficiency:
     for the serving engines only: llama.cpp and MLX run their own attention kernels."""
     step_overhead_ms: float = 0.0
     """Fixed time per forward pass outside the layers (scheduler, sampling, detokenisation), ms."""
+    stream_overhead_us: float = 0.0
+    """Host time per decoding stream per step, µs: the scheduler's bookkeeping, sampling, detokenisation and the
+    streamed response of each sequence, where the serving process does them in the step's loop. It caps a
+    served replica's output near 1e6 ÷ this many tokens/s whatever the GPU: an older NVIDIA NIM answering
+    GenAI-Perf over HTTP (NVIDIA's DLI sizing-course dataset, held out) levels off at 11–12k output tokens/s on
+    one or two H100s for Llama 3 8B in FP16 and FP8 alike, as about 65 µs per stream per step would. Offline
+    benchmarks (trtllm-bench, vLLM's throughput script) and newer servers show no such ceiling, so the published
+    fit leaves it at 0; `calibration.fit_to_measurements` fits it to a user's own concurrency sweep."""
     datacenter_overhead_factor: float = 1.0
     """Multiplies the layer overhead on data-centre GPUs (llama.cpp's small kernels on HBM cards)."""
     pro_compute_factor: float = 1.0
@@ -877,12 +901,13 @@ def _forward_s(
     (`LAYER_SPLIT_FAMILIES`): one GPU's bandwidth and FLOP/s at a time, and one copy of the hidden state
     across each of the gpus − 1 boundaries instead of all-reduces."""
     vendor = eff.rocm_factor if gpu.vendor.upper() == "AMD" else 1.0
-    alu = eff.apple_compute_factor if gpu.segment == "apple" else 1.0
+    on_mac = gpu.segment == "apple"  # unified memory and Metal kernels: factors of their own (`Efficiency`)
+    alu = eff.apple_compute_factor if on_mac else 1.0
     if gpu.segment in PRO_SEGMENTS:
         alu = eff.pro_compute_factor
     working = 1 if layer_split else gpus  # GPUs computing at once
     tp = _tp_efficiency(eff, working)
-    unified = eff.apple_bandwidth_factor if gpu.segment == "apple" else 1.0
+    unified = eff.apple_bandwidth_factor if on_mac else 1.0
     bw = working * gpu.hbm_bandwidth_gb_s * 1e9 * min(1.0, eff.bandwidth * vendor * unified) * tp
     fp4 = eff.fp4_compute_factor if uses_fp4_units(gpu, quant) else 1.0
     hopper = eff.hopper_compute_factor if gpu.architecture == "hopper" else 1.0
@@ -925,6 +950,7 @@ def _forward_s(
     overhead += model.routed_layers * touched * eff.moe_expert_overhead_us * 1e-6
     if model.kv_lora_rank:
         overhead += (model.layers or 0) * eff.mla_layer_overhead_us * 1e-6
+    overhead += decode_streams * eff.stream_overhead_us * 1e-6
     return _Step(roofline + comm + overhead, "memory" if t_mem >= t_comp else "compute", comm, overhead)
 
 

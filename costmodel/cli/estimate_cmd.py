@@ -102,14 +102,14 @@ def _own_run_levels(
 
 
 def _quant_for(
-    cat: Catalog, quant: str | None, model: str | None, arch: ModelArch | None = None
+    cat: Catalog, quant: str | None, model: str | None, arch: ModelArch | None = None, runtime: str | None = None
 ) -> tuple[QuantFormat, str | None]:
     """The quantization to estimate in: `--quant`, else the one the checkpoint's name states, else the format the
     model is released in (DeepSeek-V3: FP8, gpt-oss: MXFP4), else BF16; with a note when the name or the release
     chose it (so a user sees why, and that `--quant` overrides it)."""
     stated = cat.checkpoint_quant(model) if model else None
     if quant is not None:
-        q = cat.quant(quant)
+        q = cat.quant(quant, runtime=runtime)
         if stated is not None and stated.quant_id != q.quant_id:
             return q, f"the name {model} states {stated.name}; estimated in {q.name} as --quant asks"
         return q, None
@@ -194,7 +194,7 @@ def register(app: typer.Typer) -> None:
         else:
             raise ScenarioError("give --model (a catalog name or Hugging Face id) or --model-config (a config.json)")
         g = cat.gpu(gpu)
-        q, quant_note = _quant_for(cat, quant, model if model_config is None else None, m)
+        q, quant_note = _quant_for(cat, quant, model if model_config is None else None, m, runtime)
         note = "; ".join(n for n in (note, quant_note) if n) or None
         kv = None if kv_cache_dtype == "auto" else kv_cache_dtype
         named_kv = checkpoint_kv_cache_dtype(model) if model is not None and model_config is None else None

@@ -101,7 +101,7 @@ def test_committed_fit_matches_the_data_files_and_the_code():
         data = (REPO_DATA / name).read_bytes()
         assert fit.inputs[name].sha256 == hashlib.sha256(data).hexdigest(), f"data/{name} changed; {REGENERATE}"
         assert fit.inputs[name].rows == len(list(csv.DictReader(io.StringIO(data.decode("utf-8")))))
-    assert fit.published_rows == fit.inputs["published_throughput.csv"].rows == 735
+    assert fit.published_rows == fit.inputs["published_throughput.csv"].rows == 760
     assert fit.fitted_rows + len(fit.unresolved_ids) == fit.published_rows
     assert fit.source and fit.as_of <= date(2100, 1, 1)
 
@@ -159,16 +159,16 @@ def test_committed_fit_regimes_count_every_fitted_row():
         assert sum(fam.regimes[g].points for fam in fit.families.values() if g in fam.regimes) == fit.regimes[g].points
     # the figures the README quotes (leave-one-source-out median |error| per regime, %)
     assert {g: round(r.loso_median_pct or math.nan, 1) for g, r in fit.regimes.items()} == {
-        "single_stream": 10.2,
+        "single_stream": 10.0,
         "fixed_concurrency": 10.2,
         "max_load": 11.5,
-        "long_context": 11.2,
+        "long_context": 11.1,
         "moe": 11.3,
-        "4bit": 10.2,
+        "4bit": 10.0,
         "multi_gpu": 9.0,
-        "consumer_apple": 8.7,
+        "consumer_apple": 8.2,
     }
-    assert fit.overall.points == 718 and fit.overall.loso_median_pct == pytest.approx(10.41, abs=0.05)
+    assert fit.overall.points == 743 and fit.overall.loso_median_pct == pytest.approx(10.11, abs=0.05)
 
 
 # --- reading it -------------------------------------------------------------------------------------------------------
@@ -206,7 +206,7 @@ def test_cli_prints_the_stored_calibration_without_fitting(data_copy, no_fitting
         fit.families["llama.cpp"].leave_one_source_out.median_pct, 1
     )
     assert rows[("regime", "moe")]["loso_median_pct"] == 11.3
-    assert rows[("regime", "all")]["points"] == 718
+    assert rows[("regime", "all")]["points"] == 743
     h20 = rows[("gpu", "server/H20")]
     assert h20["sources"] == 1 and h20["band_floor_pct"] == h20["in_sample_median_pct"] == 13.0
     assert rows[("gpu", "server/L40S")]["band_floor_pct"] is None  # 3 rows: too few to set a floor
@@ -228,7 +228,7 @@ def _csv_rows(name: str) -> list[dict[str, str]]:
 
 def test_held_out_rows_are_cited_and_never_read_by_the_fit():
     held, fitted = _csv_rows(HOLDOUT_FILE), _csv_rows("published_throughput.csv")
-    assert len(held) == 281 and not {r["id"] for r in held} & {r["id"] for r in fitted}
+    assert len(held) == 996 and not {r["id"] for r in held} & {r["id"] for r in fitted}
     assert all(r["source"] and r["as_of"] for r in held)
     assert list(held[0]) == list(fitted[0])  # the same columns: a row moves between the files unchanged
     assert HOLDOUT_FILE not in FIT_INPUTS  # so editing it never makes the stored fit stale
@@ -346,16 +346,19 @@ def test_an_estimate_on_a_named_release_carries_that_release_s_published_error(d
 
 def test_the_stored_fit_is_scored_on_rows_it_never_saw(data_copy, no_fitting):
     check = holdout_check()
-    assert check is not None and check.rows == len(check.errors) == 281  # all resolve: no unsupported row
-    assert check.median_pct() == pytest.approx(17.35, abs=0.05)  # the figure the README quotes
-    # three GB200 cells TensorRT-LLM measured below its B200 cells, and 14 SGLang 0.5.6 runs on 8 × B200 that decode
-    # DeepSeek-R1 and Qwen3-235B over twice as fast as the stored fit's overheads allow
-    assert check.within_2x() == 264
+    assert check is not None and check.rows == len(check.errors) == 996  # all resolve: no unsupported row
+    assert check.median_pct() == pytest.approx(18.19, abs=0.05)  # the figure the README quotes
+    # three GB200 cells TensorRT-LLM measured below its B200 cells, 14 SGLang 0.5.6 runs on 8 × B200 that decode
+    # DeepSeek-R1 and Qwen3-235B over twice as fast as the stored fit's overheads allow, and 31 of NVIDIA's DLI
+    # sweeps of an older NIM at 100–250 streams, whose serving stack levels off near 12k output tokens/s
+    assert check.within_2x() == 948
+    dli = [e for p, _, e in check.errors if p.id.startswith("dlinim-")]
+    assert len(dli) == 715 and statistics.median(abs(e) for e in dli) == pytest.approx(0.1904, abs=5e-4)
     rows = {
         (r["table"], r["name"]): r for r in json.loads(runner.invoke(app, ["catalog", "calibration", "--json"]).stdout)
     }
-    assert rows[("holdout", "all")]["holdout_median_pct"] == 17.3
-    assert rows[("holdout", "server")]["points"] == 281
+    assert rows[("holdout", "all")]["holdout_median_pct"] == 18.2
+    assert rows[("holdout", "server")]["points"] == 996
     # a data directory without the file has nothing to score, and the report says nothing about it
     (data_copy / HOLDOUT_FILE).unlink()
     assert holdout_check() is None
@@ -422,7 +425,7 @@ def test_write_round_trip_on_the_mlx_rows(data_copy, monkeypatch):
     written = write_calibration_fit(today=date(2030, 1, 2))
     assert written == data_copy / FIT_FILE
     fit = stored_calibration_fit()
-    assert fit is not None and fit.as_of == date(2030, 1, 2) and fit.published_rows == len(keep) == 7
+    assert fit is not None and fit.as_of == date(2030, 1, 2) and fit.published_rows == len(keep) == 32
     assert list(fit.families) == ["mlx"]
     assert fit.families["mlx"] == _committed().families["mlx"]
     assert fit.inputs["published_throughput.csv"].sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
@@ -459,8 +462,8 @@ def test_error_bands_are_the_stored_leave_one_source_out_figures():
     single = estimate(cat.model("llama-3.1-8b"), cat.gpu("L40S"), cat.quant("bf16"))  # too few rows for a floor
     assert single.regimes == ("single_stream",) and single.error_band_pct == ERROR_BAND_PCT["single_stream"]
     moe = estimate(cat.model("mixtral-8x7b"), cat.gpu("H100-SXM"), cat.quant("fp8"), concurrency=8)
-    # wider than its regimes (fixed concurrency 10.2 %, MoE 11.3 %): the held-out H100 rows, 13.1 %
-    assert "moe" in moe.regimes and moe.error_band_pct == 13.1
+    # wider than its regimes (fixed concurrency 10.2 %, MoE 11.3 %): the held-out H100 rows, 18.7 %
+    assert "moe" in moe.regimes and moe.error_band_pct == 18.7
 
 
 def test_a_gpu_the_fit_misses_widens_the_band_of_its_estimates():

@@ -406,3 +406,42 @@ def test_kimi_k2_caches_deepseeks_mla_latent_and_ships_in_fp8():
     # GLM-4.5's head_dim is its config's 128, not hidden ÷ heads (5120 / 96)
     glm = cat.model("glm-4.5")
     assert glm.head_dim == 128 and kv_bytes_per_token(glm, cat.quant("bf16")) == 2 * 92 * 8 * 128 * 2
+
+
+def test_older_and_popular_models_added_2026_12_06():
+    cat = catalog()
+    # model_id: (layers, kv_heads, head_dim, context_tokens), then the names that must resolve to that row
+    expected = {
+        "gpt-j-6b": ((28, 16, 256, 2048), ["EleutherAI/gpt-j-6b", "EleutherAI/gpt-j-6B"]),
+        "falcon-180b": ((80, 8, 64, 2048), ["tiiuae/falcon-180B", "tiiuae/falcon-180B-chat"]),
+        "falcon-40b": ((60, 8, 64, 2048), ["tiiuae/falcon-40b", "tiiuae/falcon-40b-instruct"]),
+        "mistral-small-24b-2501": (
+            (40, 8, 128, 32768),
+            [
+                "mistralai/Mistral-Small-24B-Instruct-2501",
+                "mistralai/Mistral-Small-24B-Base-2501",
+                "mistral-small:24b",
+            ],
+        ),
+        "codellama-34b": (
+            (48, 8, 128, 16384),
+            [
+                "codellama/CodeLlama-34b-Instruct-hf",
+                "codellama/CodeLlama-34b-hf",
+                "meta-llama/CodeLlama-34b-hf",
+                "codellama:34b",
+            ],
+        ),
+        "qwen2-72b": ((80, 8, 128, 131072), ["Qwen/Qwen2-72B-Instruct", "Qwen/Qwen2-72B"]),
+        "gemma-7b": ((28, 16, 256, 8192), ["google/gemma-7b-it", "google/gemma-7b", "gemma:7b"]),
+    }
+    for model_id, (shape, names) in expected.items():
+        m = cat.model(model_id)
+        assert (m.layers, m.kv_heads, m.head_dim, m.context_tokens) == shape, model_id
+        assert m.num_experts == 0 and m.source and str(m.as_of) == "2026-12-06", model_id
+        for name in names:
+            resolved, note = cat.resolve_model(name)
+            assert resolved.model_id == model_id and note is None, name
+    # same layer shapes as Mistral Small 3.1, but its own row: 32k context, not 128k
+    assert cat.model("mistral-small-3.1-24b").context_tokens == 131072
+    assert (cat.model("falcon-180b").licence, cat.model("falcon-40b").licence) == ("falcon-180b", "apache-2.0")
