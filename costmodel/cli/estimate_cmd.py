@@ -290,6 +290,12 @@ def register(app: typer.Typer) -> None:
                 own_runs_levels=own.levels,
                 own_runs_error_before_pct=round(own.error_before_pct, 1),
                 own_runs_error_after_pct=round(own.error_after_pct, 1),
+                own_runs_factors={
+                    "bandwidth": own.efficiency.bandwidth,
+                    "compute": own.efficiency.compute,
+                    "layer_overhead_us": own.efficiency.layer_overhead_us,
+                    "stream_overhead_us": own.efficiency.stream_overhead_us,
+                },
             )
         measured = _stored_measurement(db, model=m.model_id, hf_repo=m.hf_repo, gpu=g.gpu_id, concurrency=e.concurrency)
         if measured is not None:
@@ -318,7 +324,10 @@ def register(app: typer.Typer) -> None:
         if own is not None:
             typer.echo(
                 f"calibrated on your runs: {own.levels} levels of {own.runs} run(s); median error "
-                f"{own.error_before_pct:.1f}% before → {own.error_after_pct:.1f}% after"
+                f"{own.error_before_pct:.1f}% before → {own.error_after_pct:.1f}% after (bandwidth share "
+                f"{own.efficiency.bandwidth:.3f}, compute share {own.efficiency.compute:.3f}, "
+                f"{own.efficiency.layer_overhead_us:g} µs a layer, {own.efficiency.stream_overhead_us:g} µs a stream "
+                "per step)"
             )
         if measured is not None:
             typer.echo(

@@ -804,9 +804,10 @@ def test_cli_fit_my_runs_reports_error_before_and_after(tmp_path):
     assert out["calibrated_on_your_runs"] is True and out["basis"] == "measured"
     assert out["own_runs_levels"] == sum(lv.output_tokens_per_s > 0 for lv in run.levels)
     assert out["own_runs_error_after_pct"] <= out["own_runs_error_before_pct"]
+    assert set(out["own_runs_factors"]) == {"bandwidth", "compute", "layer_overhead_us", "stream_overhead_us"}
     assert out["basis_source"].startswith("calibrated on your runs")
     res = runner.invoke(app, [*args, "--fit-my-runs"])
-    assert "calibrated on your runs" in res.output
+    assert "calibrated on your runs" in res.output and "µs a stream per step" in res.output
     res = runner.invoke(app, ["estimate", "--model", "qwen3-8b", "--gpu", "h100", "--db", str(db), "--fit-my-runs"])
     assert res.exit_code == 2 and "no stored" in res.output
 
