@@ -10,37 +10,30 @@ Run: python bench/bench_own_runs.py
 
 from __future__ import annotations
 
-import csv
 import statistics
 from collections import defaultdict
 
 from costmodel import calibration
+from costmodel.calibration import PublishedPoint
 from costmodel.catalog import catalog, data_dir
 from costmodel.throughput import estimate
 
 TRAIN_SHAPES = ((200, 200), (2000, 2000), (200, 1000))
 
 
-def _rows() -> list[dict[str, str]]:
-    path = data_dir() / calibration.HOLDOUT_FILE
-    with path.open(encoding="utf-8") as f:
-        return [r for r in csv.DictReader(f) if r["id"].startswith("dlinim-")]
-
-
 def main() -> None:
     cat = catalog()
-    setups: dict[tuple[str, str, int, str], list[dict[str, str]]] = defaultdict(list)
-    for r in _rows():
-        setups[(r["model_id"], r["gpu_id"], int(r["gpu_count"]), r["quant_id"])].append(r)
+    setups: dict[tuple[str, str, int, str], list[PublishedPoint]] = defaultdict(list)
+    for r in calibration._read_points(data_dir() / calibration.HOLDOUT_FILE):  # the file's own validated reader
+        if r.id.startswith("dlinim-"):
+            setups[(r.model_id, r.gpu_id, r.gpu_count, r.quant_id)].append(r)
     print(f"{'fitted shape':>13} | {'factors':<26} | {'fitted sweep':>12} | {'other shapes':>12} | rows")
     for shape in TRAIN_SHAPES:
         errs: dict[str, tuple[list[float], list[float]]] = {k: ([], []) for k in ("published", "own", "own+stream")}
         for (model_id, gpu_id, gpus, quant_id), rows in setups.items():
             m, g, q = cat.model(model_id), cat.gpu(gpu_id), cat.quant(quant_id)
-            train = [r for r in rows if (int(r["input_tokens"]), int(r["output_tokens"])) == shape]
-            levels = [
-                (gpus, int(r["concurrency"]), shape[0], shape[1], float(r["value"])) for r in train
-            ]  # fmt: skip
+            train = {r.id for r in rows if (r.input_tokens, r.output_tokens) == shape}
+            levels = [(gpus, r.concurrency, shape[0], shape[1], r.value) for r in rows if r.id in train]
             fits = {"published": None}
             keep = calibration.OWN_STREAM_OVERHEAD_MIN_LEVELS
             try:
@@ -52,12 +45,11 @@ def main() -> None:
             for name, fit in fits.items():
                 for r in rows:
                     est = estimate(
-                        m, g, q, gpus=gpus, concurrency=int(r["concurrency"]), input_tokens=int(r["input_tokens"]),
-                        output_tokens=int(r["output_tokens"]), runtime="nvidia-nim",
+                        m, g, q, gpus=gpus, concurrency=r.concurrency, input_tokens=r.input_tokens,
+                        output_tokens=r.output_tokens, runtime="nvidia-nim",
                         efficiency=fit.efficiency if fit else None, with_error_band=False,
                     )  # fmt: skip
-                    e = abs(est.output_tokens_per_s / float(r["value"]) - 1)
-                    errs[name][0 if r in train else 1].append(e)
+                    errs[name][0 if r.id in train else 1].append(abs(est.output_tokens_per_s / r.value - 1))
         for name, (fitted, other) in errs.items():
             print(
                 f"{shape[0]:>6}/{shape[1]:<6} | {name:<26} | {100 * statistics.median(fitted):>11.1f}% "

@@ -601,15 +601,13 @@ class Catalog:
             )
         return model, None
 
-    def quant(self, name: str, *, runtime: str | None = None) -> QuantFormat:
+    def quant(self, name: str, *, on_mlx: bool = False) -> QuantFormat:
         """The quantization a name means: an id or alias, else the same words in another order or spacing. A bare
-        bit width (`4bit`, `8-bit`) is MLX's affine format when the runtime is MLX, which names its checkpoints so
-        (`mlx-community/…-4bit`); on other runtimes bitsandbytes, AWQ and GPTQ are all "4-bit", so there it
-        stays unknown and the error lists the candidates."""
-        bits = _BARE_BITS.fullmatch(_norm(name))
-        if bits and runtime is not None and _norm(runtime).replace("_", "-").startswith("mlx"):
-            return self._quant.get(f"mlx-{bits.group(1)}bit")
-        return self._quant.get(name)
+        bit width (`4bit`, `8-bit`) is MLX's affine format when the runtime is MLX (`on_mlx`, from
+        `throughput.uses_mlx`), which names its checkpoints so (`mlx-community/…-4bit`); on other runtimes
+        bitsandbytes, AWQ and GPTQ are all "4-bit", so there it stays unknown and the error lists the candidates."""
+        bits = _BARE_BITS.fullmatch(_norm(name)) if on_mlx else None
+        return self._quant.get(f"mlx-{bits.group(1)}bit" if bits else name)
 
     def checkpoint_quant(self, name: str) -> QuantFormat | None:
         """The catalog's quantization that a checkpoint's name states (`-AWQ`, `-FP8-dynamic`, `q4_K_M`,

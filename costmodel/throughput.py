@@ -92,6 +92,7 @@ __all__ = [
     "replica_layouts",
     "runtime_family",
     "uses_fp4_units",
+    "uses_mlx",
     "uses_tensorrt_engines",
 ]
 
@@ -232,6 +233,11 @@ def checked_runtime(runtime: str | None) -> str | None:
     if runtime is None or not runtime.strip() or known_runtime(runtime):
         return runtime
     raise UnknownRuntime(runtime, SERVING_ENGINES)
+
+
+def uses_mlx(runtime: str | None) -> bool:
+    """Whether `runtime` is Apple's MLX, under any of its spellings (`mlx_lm`, `MLX-LM 0.21`)."""
+    return _runtime_name(runtime) == "mlx"
 
 
 def uses_tensorrt_engines(runtime: str | None) -> bool:

@@ -29,6 +29,7 @@ from costmodel.throughput import (
     estimate,
     gpus_needed,
     replica_layouts,
+    uses_mlx,
 )
 
 __all__ = ["register"]
@@ -109,7 +110,7 @@ def _quant_for(
     chose it (so a user sees why, and that `--quant` overrides it)."""
     stated = cat.checkpoint_quant(model) if model else None
     if quant is not None:
-        q = cat.quant(quant, runtime=runtime)
+        q = cat.quant(quant, on_mlx=uses_mlx(runtime))
         if stated is not None and stated.quant_id != q.quant_id:
             return q, f"the name {model} states {stated.name}; estimated in {q.name} as --quant asks"
         return q, None

@@ -33,6 +33,7 @@ from costmodel.throughput import (
     gpus_needed,
     kv_bytes_per_sequence,
     kv_bytes_per_token,
+    uses_mlx,
 )
 
 CAT = catalog()
@@ -503,10 +504,10 @@ def test_estimate_uses_the_format_the_name_states_unless_quant_is_given():
 def test_a_bare_bit_width_is_mlxs_format_on_mlx_and_stays_unknown_elsewhere(name, runtime):
     # mlx-community names its checkpoints `…-4bit`, and `mlx_lm.convert -q --q-bits 4` writes MLX's affine format;
     # on a server runtime "4-bit" could be bitsandbytes, AWQ or GPTQ, so the error lists candidates instead
-    assert CAT.quant(name, runtime=runtime).quant_id == f"mlx-{name[0]}bit"
+    assert CAT.quant(name, on_mlx=uses_mlx(runtime)).quant_id == f"mlx-{name[0]}bit"
     for other in (None, "vllm", "llama.cpp"):
         with pytest.raises(UnknownName, match="Did you mean: mlx-"):
-            CAT.quant(name, runtime=other)
+            CAT.quant(name, on_mlx=uses_mlx(other))
     from costmodel.cli import app
 
     args = ["estimate", "--gpu", "m2-ultra", "--model", "llama-3.1-8b", "--quant", name, "--runtime", "mlx", "--json"]
