@@ -51,9 +51,11 @@ from costmodel.throughput import (
     Basis,
     Efficiency,
     EstimateMode,
+    current_release,
     estimate,
     regimes_of,
     release_series,
+    runs_current_release,
     runtime_family,
     uses_fp4_units,
     uses_tensorrt_engines,
@@ -161,6 +163,8 @@ class _Resolved:
     quant: QuantFormat
     family: str
     regimes: tuple[str, ...]
+    current: bool = False
+    """Predicted with a current engine release's fixed costs (`throughput.CURRENT_RELEASES`)."""
 
 
 HOLDOUT_FILE = "published_throughput_holdout.csv"
@@ -209,8 +213,15 @@ def _resolve(cat: Catalog, pts: Sequence[PublishedPoint]) -> list[_Resolved]:
             mode=mode,
             context=p.input_tokens + (p.output_tokens or 1),
         )
-        out.append(_Resolved(p, m, g, q, runtime_family(q, runtime=p.engine), regimes))
+        out.append(_Resolved(p, m, g, q, runtime_family(q, runtime=p.engine), regimes, _current(p)))
     return out
+
+
+def _current(p: PublishedPoint) -> bool:
+    """Whether a published row ran a current engine release (`throughput.CURRENT_RELEASES`). A row that states no
+    release is older: every such server row was published before the boundaries (Oracle's and MLPerf's of 2024,
+    Hugging Face's TGI posts, tenstorrent's July 2025 sweeps; data/PUBLISHED_THROUGHPUT.md)."""
+    return bool(p.runtime_version) and bool(current_release(f"{p.engine} {p.runtime_version}"))
 
 
 def _predict(r: _Resolved, eff: Efficiency) -> float:
@@ -234,11 +245,12 @@ def _predict(r: _Resolved, eff: Efficiency) -> float:
         output_tokens=max(1, p.output_tokens or 1),
         efficiency=eff,
         mode=EstimateMode.MAX_LOAD if p.concurrency is None else EstimateMode.FIXED_CONCURRENCY,
-        runtime=p.engine,
+        runtime=f"{p.engine} {p.runtime_version}" if p.runtime_version else p.engine,
         kv_cache_dtype=p.kv_cache_dtype,
         chunked_prefill=False if p.concurrency is None else None,
         attention_dp=p.attention_dp,
         with_error_band=False,
+        current=r.current,
     )
     value = {
         "output_tokens_per_s_total": est.output_tokens_per_s,
@@ -287,6 +299,9 @@ _GRIDS: dict[str, tuple[float, ...]] = {
     "attention_compute_factor": (0.6, 0.8, 1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 3.5, 4.0),
     "tensorrt_compute_factor": (0.8, 0.9, 1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.8, 2.0),
     "fp4_compute_factor": (0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2),
+    "current_layer_factor": (0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.2),
+    "current_expert_factor": (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0, 1.2),
+    "current_mla_factor": (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0, 1.2),
     "hopper_compute_factor": (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2),
     "stream_overhead_us": (0.0, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 100.0, 130.0, 160.0),
 }
@@ -304,10 +319,15 @@ _ROWS_MOVED_BY: dict[str, Callable[[_Resolved], bool]] = {
     "apple_compute_factor": lambda r: r.gpu.segment == "apple",
     "apple_bandwidth_factor": lambda r: r.gpu.segment == "apple",
     "hopper_compute_factor": lambda r: r.gpu.architecture == "hopper",
+    "current_layer_factor": lambda r: r.current,
+    "current_expert_factor": lambda r: r.current and r.model.is_moe,
+    "current_mla_factor": lambda r: r.current and bool(r.model.kv_lora_rank),
 }
 """The rows each extra factor can change (`throughput._forward_s` applies it to these only), in the order the fit
 searches them. A factor is fitted where a family has rows of its kind; searching it re-predicts only those rows,
 which is what keeps a full refit fast. Bandwidth, compute, layer overhead and the attention factor move every row."""
+_CURRENT_FACTORS = frozenset({"current_layer_factor", "current_expert_factor", "current_mla_factor"})
+"""Factors that set current engine releases' fixed costs against older ones' (`throughput.CURRENT_RELEASES`)."""
 _SPLIT_FACTORS = frozenset(
     {
         "datacenter_overhead_factor",
@@ -317,6 +337,7 @@ _SPLIT_FACTORS = frozenset(
         "apple_compute_factor",
         "apple_bandwidth_factor",
         "hopper_compute_factor",
+        *_CURRENT_FACTORS,
     }
 )
 """Factors that set one kind of row against the family's others (TensorRT-LLM against the other engines, Macs
@@ -385,6 +406,16 @@ def fit_efficiency(
     if not points:
         return eff
     names = list(params) if params is not None else _free_params(points)
+    current = [n for n in names if n in _CURRENT_FACTORS]
+    if current:
+        # Fit the shared factors to the older releases' rows first, then search the current-release factors
+        # before them: started together, the shared overheads settle on a compromise between the generations
+        # (DeepSeek's latent-attention cost at 50 µs, between 0.4.1's ~400 and 0.5's ~40) that the
+        # current-release factors cannot then undo.
+        older = [r for r in points if not r.current]
+        rest = [n for n in names if n not in current]
+        eff = fit_efficiency(older, start=eff, params=rest, sweeps=sweeps) if older else eff
+        names = current + rest
     weights = _weights(points)
     terms = [_term(eff, r, w) for r, w in zip(points, weights, strict=True)]
     best = math.fsum(terms)
@@ -413,7 +444,7 @@ FIT_FILE = "calibration_fit.json"
 """The stored fit, in the data directory next to the CSVs it was fitted to."""
 FIT_INPUTS = ("published_throughput.csv", "gpus.csv", "models.csv", "quant.csv")
 """The data files a fit reads; their sha256 in the stored fit decide whether it still holds."""
-FIT_CODE_VERSION = "throughput-v2/fit-21"
+FIT_CODE_VERSION = "throughput-v2/fit-22"
 """Version of the fit and of the physics it predicts with. Bump it when the grids, weights, free factors,
 `_predict` or `throughput.estimate` change what a fit returns: every stored fit is then refitted in-process
 until `opentco catalog calibration --refit --write` stores a new one. The refit tests in
@@ -1164,7 +1195,7 @@ def fit_to_measurements(
             mode=EstimateMode.FIXED_CONCURRENCY,
             context=inp + out,
         )
-        pts.append(_Resolved(p, model, gpu, quant, family, regimes))
+        pts.append(_Resolved(p, model, gpu, quant, family, regimes, runs_current_release(runtime, family)))
     if not pts:
         raise DataFileError("no stored level of these runs produced tokens; nothing to calibrate on")
     before = 100 * statistics.median(abs(_err(_predict(r, base), r)) for r in pts)

@@ -69,6 +69,7 @@ from costmodel.catalog import GpuSpec, ModelArch, QuantFormat
 from costmodel.errors import ScenarioError, UnknownRuntime
 
 __all__ = [
+    "CURRENT_RELEASES",
     "ERROR_BAND_PCT",
     "LONG_CONTEXT_TOKENS",
     "MAX_BATCH",
@@ -82,6 +83,7 @@ __all__ = [
     "ReplicaLayout",
     "SpeculativeDecoding",
     "ThroughputEstimate",
+    "current_release",
     "estimate",
     "gpus_needed",
     "kv_bytes_per_sequence",
@@ -90,6 +92,7 @@ __all__ = [
     "max_concurrency_meeting",
     "regimes_of",
     "replica_layouts",
+    "runs_current_release",
     "runtime_family",
     "uses_fp4_units",
     "uses_mlx",
@@ -211,6 +214,41 @@ def runtime_release_series(runtime: str | None) -> str | None:
     (`vllm`, `llama.cpp (Metal)`)."""
     found = _RELEASE.search(" ".join((runtime or "").strip().split()))
     return release_series(runtime or "", found.group(1)) if found and _runtime_name(runtime) else None
+
+
+CURRENT_RELEASES: dict[str, tuple[int, ...]] = {"sglang": (0, 5), "vllm": (0, 10), "tensorrt-llm": (1, 1)}
+"""The first release of each engine whose fixed costs per step the `Efficiency.current_*` factors describe. Between
+early and late 2025 these engines replaced their per-layer and per-expert kernel chains (fused MoE and
+FlashInfer/FlashMLA attention kernels, CUDA graphs over the whole decode step): DeepSeek-R1 in FP8 on eight H200s
+decodes one stream at 30 tok/s with SGLang 0.4.1 (sgl-project/sglang PR #2643) but four streams at 103 tok/s each
+with SGLang 0.5.12 (SemiAnalysisAI/InferenceX PR #3288). The published rows place the boundaries: SGLang 0.4.x,
+vLLM 0.6–0.7 and TensorRT-LLM's 1.0 perf-overview (offline max load) fit the older costs; SGLang 0.5.x, vLLM
+0.10 and later, and TensorRT-LLM 1.3 the newer ones (data/PUBLISHED_THROUGHPUT.md)."""
+
+
+def current_release(runtime: str | None) -> bool | None:
+    """Whether `runtime` runs with a current release's fixed costs (`CURRENT_RELEASES`).
+
+    A runtime string that names a release is compared with its engine's boundary (`sglang 0.4.1` → False,
+    `vLLM v0.11.0` → True); one that names none (`sglang`) is the release a deployment installs today → True.
+    None for engines without a boundary (NIM, TGI, llama.cpp, MLX), whose rows fit one set of costs.
+    """
+    first = CURRENT_RELEASES.get(_runtime_name(runtime))
+    if first is None:
+        return None
+    found = _RELEASE.search(" ".join((runtime or "").strip().split()))
+    if not found:
+        return True
+    return tuple(int(x) for x in re.findall(r"\d+", found.group(1))[: len(first)]) >= first
+
+
+def runs_current_release(runtime: str | None, family: str) -> bool:
+    """Whether an estimate for `runtime` carries a current release's fixed costs: what a named engine's release
+    says (`current_release`), and yes for an unnamed server engine (the vLLM-like default a deployment installs
+    today)."""
+    if runtime and runtime.strip():
+        return bool(current_release(runtime))
+    return family in SERVER_FAMILIES
 
 
 SERVING_ENGINES = ("vllm", "sglang", "tensorrt-llm", "nvidia-nim", "tgi", "llama.cpp", "ollama", "lm-studio", "mlx")
@@ -352,6 +390,19 @@ class Efficiency:
     norms, activations, sampling and scheduling a step runs besides its GEMMs. Fitted where a family has
     long-prompt rows, the only ones whose time this term moves much (the Qwen speed benchmarks up to 128k tokens), and
     for the serving engines only: llama.cpp and MLX run their own attention kernels."""
+    current_layer_factor: float = 1.0
+    """Multiplies `layer_overhead_us` for a current engine release (`current_release`, `CURRENT_RELEASES`): the
+    fixed cost per layer that remains once a release captures its whole decode step in CUDA graphs and fuses its
+    norms, rotary embedding and attention kernels. 1 = the older releases' cost. Fitted where a family has rows of
+    both generations (SemiAnalysis InferenceX sweeps of SGLang 0.5.x, vLLM 0.15–0.17 and TensorRT-LLM 1.3 against
+    the 2024–25 rows)."""
+    current_expert_factor: float = 1.0
+    """Multiplies `moe_expert_overhead_us` for a current engine release: fused-MoE kernels that run all of a step's
+    experts in one grouped GEMM instead of a kernel chain per expert (same fit as `current_layer_factor`)."""
+    current_mla_factor: float = 1.0
+    """Multiplies `mla_layer_overhead_us` for a current engine release: DeepSeek's latent attention went from
+    chains of small batched matmuls (SGLang 0.4.1, vLLM 0.7) to dedicated decode kernels (FlashMLA, FlashInfer's
+    MLA, CUTLASS MLA on Blackwell). Fitted to InferenceX's DeepSeek-R1 sweeps on H200, B200 and MI325X."""
     step_overhead_ms: float = 0.0
     """Fixed time per forward pass outside the layers (scheduler, sampling, detokenisation), ms."""
     stream_overhead_us: float = 0.0
@@ -507,6 +558,8 @@ class ThroughputEstimate:
     """Fixed per-step time within the step `decode_step_ms` times."""
     attention_dp: bool = False
     """Attention ran data-parallel across the replica's GPUs (`attention_dp_default`)."""
+    current_release: bool = False
+    """The fixed costs are a current engine release's (`CURRENT_RELEASES`), not an older one's."""
 
     @property
     def requests_per_s(self) -> float:
@@ -899,6 +952,7 @@ def _forward_s(
     kv_copies_read: float = 1.0,
     replicated_params_b: float = 0.0,
     layer_split: bool = False,
+    current: bool = False,
 ) -> _Step:
     """One forward pass: `decode_streams` × `query_multiplier` decode tokens at `decode_context`, plus
     `prefill_tokens` prompt tokens attending on average to `prefill_context` tokens.
@@ -951,11 +1005,14 @@ def _forward_s(
     else:
         comm = 2 * (model.layers or 0) * _allreduce_s(gpu, gpus, activation_bytes)
     layer_us = eff.layer_overhead_us * (eff.datacenter_overhead_factor if gpu.segment == "datacenter" else 1.0)
+    layer_us *= eff.current_layer_factor if current else 1.0
     overhead = eff.step_overhead_ms * 1e-3 + (model.layers or 0) * layer_us * 1e-6
     touched = (model.num_experts or 0) * _expected_experts_share(model, tokens) if model.is_moe else 0.0
-    overhead += model.routed_layers * touched * eff.moe_expert_overhead_us * 1e-6
+    expert_us = eff.moe_expert_overhead_us * (eff.current_expert_factor if current else 1.0)
+    overhead += model.routed_layers * touched * expert_us * 1e-6
     if model.kv_lora_rank:
-        overhead += (model.layers or 0) * eff.mla_layer_overhead_us * 1e-6
+        mla_us = eff.mla_layer_overhead_us * (eff.current_mla_factor if current else 1.0)
+        overhead += (model.layers or 0) * mla_us * 1e-6
     overhead += decode_streams * eff.stream_overhead_us * 1e-6
     return _Step(roofline + comm + overhead, "memory" if t_mem >= t_comp else "compute", comm, overhead)
 
@@ -1036,6 +1093,7 @@ def estimate(
     speculative: SpeculativeDecoding | None = None,
     attention_dp: bool | None = None,
     with_error_band: bool = True,
+    current: bool | None = None,
 ) -> ThroughputEstimate:
     """Estimate one replica's speed at a given number of concurrent streams, or at the load memory allows.
 
@@ -1062,6 +1120,9 @@ def estimate(
             copied on each, latent KV not); None: the runtime's recipe (`attention_dp_default`).
         with_error_band: False leaves `error_band_pct` unset (NaN): the calibration predicts published rows,
             including the held-out ones the bands are scored on, and reads no band.
+        current: whether the engine runs with a current release's fixed costs (`Efficiency.current_*`); None:
+            what `runtime` names (`current_release`: `sglang 0.4.1` is older, `sglang` alone is current), and
+            current for an unnamed server engine.
 
     Returns:
         The estimate; `fits` is False (and speeds 0) when the model does not fit in memory.
@@ -1084,6 +1145,8 @@ def estimate(
     n = n or TP_DEGREES[-1]
     weights_gb, total_gb, kv_cap_gb = _memory(model, gpu, quant, n, family)
     dp = attention_dp_default(runtime, model, n, mode) if attention_dp is None else attention_dp and n > 1
+    if current is None:
+        current = runs_current_release(runtime, family)
     replicated_b = _replicated_params_b(model, n, dp)
     replicated_gb = replicated_b * quant.bits_per_weight / 8
     weights_gb, kv_cap_gb = weights_gb + replicated_gb, kv_cap_gb - replicated_gb
@@ -1133,6 +1196,7 @@ def estimate(
         kv_cache_dtype=(kv_cache_dtype or "auto").lower(),
         prefix_cache_hit_share=prefix_cache_hit_share,
         attention_dp=dp,
+        current_release=current,
     )
     if max_conc < 1:
         return ThroughputEstimate(
@@ -1160,6 +1224,7 @@ def estimate(
         tensor_rate_share=_tensor_rate_share(gpu, family),
         engine_compute=engine_compute,
         dequant_above_tokens=LLAMA_CPP_MMQ_MAX_BATCH if cuda_llama_cpp else None,
+        current=current,
     )
     prefill = _forward_s(
         model,

@@ -26,6 +26,7 @@ from costmodel.throughput import (
     SpeculativeDecoding,
     ThroughputEstimate,
     checked_runtime,
+    current_release,
     estimate,
     gpus_needed,
     replica_layouts,
@@ -154,7 +155,10 @@ def register(app: typer.Typer) -> None:
         ] = EstimateMode.FIXED_CONCURRENCY,
         runtime: Annotated[
             str | None,
-            typer.Option(help="Serving engine: vllm, sglang, tensorrt-llm, nvidia-nim, tgi, llama.cpp, ollama, mlx."),
+            typer.Option(
+                help="Serving engine: vllm, sglang, tensorrt-llm, nvidia-nim, tgi, llama.cpp, ollama, mlx; add its "
+                "release for an older one's fixed costs ('sglang 0.4.1'); without one, the current release's."
+            ),
         ] = None,
         kv_cache_dtype: Annotated[str, typer.Option(help="KV cache dtype: auto, fp16, bf16 or fp8.")] = "auto",
         prefix_cache_hit_share: Annotated[
@@ -277,6 +281,7 @@ def register(app: typer.Typer) -> None:
             "communication_ms": round(e.communication_ms, 3),
             "overhead_ms": round(e.overhead_ms, 3),
             "attention_dp": e.attention_dp,
+            "current_release": e.current_release,
             "model_note": note,
         }
         if split is not None:
@@ -347,7 +352,9 @@ def register(app: typer.Typer) -> None:
             f"  expected error ±{e.error_band_pct:.0f}% (from {e.error_band_basis}; "
             f"regimes: {', '.join(e.regimes)}); per step: "
             f"{e.decode_step_ms:,.1f} ms, of which all-reduce {e.communication_ms:,.2f} ms, fixed overhead "
-            f"{e.overhead_ms:,.2f} ms" + ("; attention data-parallel" if e.attention_dp else "")
+            f"{e.overhead_ms:,.2f} ms"
+            + _release_words(e.current_release, runtime)
+            + ("; attention data-parallel" if e.attention_dp else "")
         )
         if split is not None:
             typer.echo(
@@ -360,6 +367,13 @@ def register(app: typer.Typer) -> None:
 
 SPLIT_GAIN = 1.10
 """A split into smaller replicas is pointed out when it serves at least this many times one large replica."""
+
+
+def _release_words(current: bool, runtime: str | None) -> str:
+    """Whose fixed costs the step carries, where an engine's releases differ (`CURRENT_RELEASES`)."""
+    if current:
+        return " (a current engine release's)"
+    return " (an older engine release's)" if current_release(runtime) is False else ""
 
 
 def _better_split(

@@ -78,7 +78,9 @@ runtime = c[2].selectbox(
     format_func=lambda e: e or "not named (vLLM-like)",
     key="hw-runtime",
     help="The engine's calibrated factors size each GPU: TensorRT-LLM reaches more of the tensor peak, llama.cpp "
-    "splits layers across GPUs. Not named: a vLLM-like server, or llama.cpp / MLX for their own formats.",
+    "splits layers across GPUs. Not named: a vLLM-like server, or llama.cpp / MLX for their own formats. SGLang, "
+    "vLLM and TensorRT-LLM run with their current release's fixed costs per step unless the scenario's engine "
+    "names an older release (`sglang 0.4.1`).",
 )
 inputs = FitInputs(
     model_id, quant_id, int(inp), int(out), float(ttft), float(per_user), plan, w.model_dump_json(), provider, runtime

@@ -101,7 +101,7 @@ def test_committed_fit_matches_the_data_files_and_the_code():
         data = (REPO_DATA / name).read_bytes()
         assert fit.inputs[name].sha256 == hashlib.sha256(data).hexdigest(), f"data/{name} changed; {REGENERATE}"
         assert fit.inputs[name].rows == len(list(csv.DictReader(io.StringIO(data.decode("utf-8")))))
-    assert fit.published_rows == fit.inputs["published_throughput.csv"].rows == 760
+    assert fit.published_rows == fit.inputs["published_throughput.csv"].rows == 892
     assert fit.fitted_rows + len(fit.unresolved_ids) == fit.published_rows
     assert fit.source and fit.as_of <= date(2100, 1, 1)
 
@@ -139,7 +139,7 @@ def test_a_factor_moves_only_the_rows_the_fit_re_predicts_for_it(factor):
     prediction whatever the factor's value, or the search would score candidates on stale predictions."""
     moved = calibration._ROWS_MOVED_BY[factor]
     pts = calibration._all_points(str(REPO_DATA))
-    base = Efficiency()
+    base = Efficiency(mla_layer_overhead_us=100.0)  # so the current release's share of it moves DeepSeek's rows
     other = replace(base, **{factor: next(v for v in calibration._GRIDS[factor] if v != getattr(base, factor))})
     kept = [r for r in pts if not moved(r)]
     changed = [r for r in pts if moved(r)]
@@ -159,16 +159,16 @@ def test_committed_fit_regimes_count_every_fitted_row():
         assert sum(fam.regimes[g].points for fam in fit.families.values() if g in fam.regimes) == fit.regimes[g].points
     # the figures the README quotes (leave-one-source-out median |error| per regime, %)
     assert {g: round(r.loso_median_pct or math.nan, 1) for g, r in fit.regimes.items()} == {
-        "single_stream": 10.0,
-        "fixed_concurrency": 10.2,
-        "max_load": 11.5,
-        "long_context": 11.1,
-        "moe": 11.3,
-        "4bit": 10.0,
-        "multi_gpu": 9.0,
+        "single_stream": 10.4,
+        "fixed_concurrency": 29.8,
+        "max_load": 12.7,
+        "long_context": 11.6,
+        "moe": 29.7,
+        "4bit": 10.1,
+        "multi_gpu": 19.1,
         "consumer_apple": 8.2,
     }
-    assert fit.overall.points == 743 and fit.overall.loso_median_pct == pytest.approx(10.11, abs=0.05)
+    assert fit.overall.points == 875 and fit.overall.loso_median_pct == pytest.approx(12.31, abs=0.05)
 
 
 # --- reading it -------------------------------------------------------------------------------------------------------
@@ -185,7 +185,7 @@ def test_fresh_file_is_read_without_fitting(data_copy, no_fitting, caplog):
         f"fitted to {fit.families['server'].points} published server measurements from "
         f"{fit.families['server'].sources} sources (data/published_throughput.csv)"
     )
-    assert (server.bandwidth, server.compute, server.layer_overhead_us) == (0.875, 0.325, 100.0)
+    assert (server.bandwidth, server.compute, server.layer_overhead_us) == (0.85, 0.3, 100.0)
     # the per-point report is rebuilt from the stored factors, no refit
     rep = fit_report("mlx")
     assert rep.loso_median_pct == fit.families["mlx"].leave_one_source_out.median_pct
@@ -205,15 +205,15 @@ def test_cli_prints_the_stored_calibration_without_fitting(data_copy, no_fitting
     assert rows[("family", "llama.cpp")]["loso_median_pct"] == round(
         fit.families["llama.cpp"].leave_one_source_out.median_pct, 1
     )
-    assert rows[("regime", "moe")]["loso_median_pct"] == 11.3
-    assert rows[("regime", "all")]["points"] == 743
+    assert rows[("regime", "moe")]["loso_median_pct"] == 29.7
+    assert rows[("regime", "all")]["points"] == 875
     h20 = rows[("gpu", "server/H20")]
-    assert h20["sources"] == 1 and h20["band_floor_pct"] == h20["in_sample_median_pct"] == 13.0
+    assert h20["sources"] == 1 and h20["band_floor_pct"] == h20["in_sample_median_pct"] == 11.5
     assert rows[("gpu", "server/L40S")]["band_floor_pct"] is None  # 3 rows: too few to set a floor
     server = fit.families["server"].efficiency
     assert rows[("family", "server")]["mla_layer_overhead_us"] == server["mla_layer_overhead_us"]
-    assert rows[("family", "server")]["tensorrt_compute_factor"] == server["tensorrt_compute_factor"] == 1.6
-    assert rows[("family", "server")]["fp4_compute_factor"] == server["fp4_compute_factor"] == 0.7
+    assert rows[("family", "server")]["tensorrt_compute_factor"] == server["tensorrt_compute_factor"] == 1.8
+    assert rows[("family", "server")]["fp4_compute_factor"] == server["fp4_compute_factor"] == 0.6
     assert f"from data/{FIT_FILE}, fitted {fit.as_of}" in res.stderr
     res = runner.invoke(app, ["catalog", "calibration"])
     assert res.exit_code == 0 and res.stdout.splitlines()[0].startswith("table")
@@ -228,7 +228,7 @@ def _csv_rows(name: str) -> list[dict[str, str]]:
 
 def test_held_out_rows_are_cited_and_never_read_by_the_fit():
     held, fitted = _csv_rows(HOLDOUT_FILE), _csv_rows("published_throughput.csv")
-    assert len(held) == 996 and not {r["id"] for r in held} & {r["id"] for r in fitted}
+    assert len(held) == 978 and not {r["id"] for r in held} & {r["id"] for r in fitted}
     assert all(r["source"] and r["as_of"] for r in held)
     assert list(held[0]) == list(fitted[0])  # the same columns: a row moves between the files unchanged
     assert HOLDOUT_FILE not in FIT_INPUTS  # so editing it never makes the stored fit stale
@@ -236,14 +236,16 @@ def test_held_out_rows_are_cited_and_never_read_by_the_fit():
 
 def test_rows_say_where_their_run_put_attention_data_parallel():
     """The column follows each run's stated configuration: SGLang's `--enable-dp-attention`, and every multi-GPU MoE
-    cell of TensorRT-LLM's perf overview (its MoE recipe sets `enable_attention_dp: true`); blank elsewhere."""
+    cell of TensorRT-LLM's perf overview (its MoE recipe sets `enable_attention_dp: true`); `false` where the
+    publication states it off (InferenceX prints a DPA column for every configuration); blank elsewhere."""
     moe = {m.model_id for m in catalog().models if m.is_moe}
     rows = _csv_rows("published_throughput.csv") + _csv_rows(HOLDOUT_FILE)
     for r in rows:
         stated = "--enable-dp-attention" in r["notes"] or (
             r["id"].startswith("trtllm10-") and r["model_id"] in moe and int(r["gpu_count"]) > 1
         )
-        assert r["attention_dp"] == ("true" if stated else ""), r["id"]
+        stated_off = r["source"].startswith("https://github.com/SemiAnalysisAI/InferenceX;")
+        assert r["attention_dp"] == ("true" if stated else "false" if stated_off else ""), r["id"]
     points = {p.id: p for p in published_points()}
     assert points["dstack-dsr1-h200-sxmx8-sglang-c64-3200-800"].attention_dp is True
     assert points["dstack-dsr1-h200-sxmx8-vllm-c64-3200-800"].attention_dp is None
@@ -290,13 +292,14 @@ def test_the_report_gives_the_error_per_engine_release(data_copy, no_fitting):
     assert sum(e.holdout_rows for e in series.values()) == len(check.errors)
     assert sum(e.holdout_within_2x for e in series.values()) == check.within_2x()
     assert sum(e.loso_within_2x for e in series.values()) == fit.overall.loso_within_2x
-    # the overheads were fitted to 2024-early 2025 releases; SGLang 0.5 runs decode far faster than they allow
+    # SGLang 0.5's fixed costs come from two publications (InferenceX, the SGLang cookbook) that disagree by about
+    # a third: each predicts the other's runs 32-33 % off (`Efficiency.current_*`); GPUStack's 8 runs are held out
     new = series["sglang 0.5"]
-    assert (new.fitted_rows, new.holdout_rows, new.holdout_within_2x) == (0, 50, 36)
-    assert new.holdout_signed_median_pct == -30.6
+    assert (new.fitted_rows, new.holdout_rows, new.holdout_within_2x) == (109, 8, 7)
+    assert new.loso_median_pct == 33.1 and new.holdout_signed_median_pct == 12.5
     # while TensorRT-LLM 1.0's 221 held-out cells, of the release the fit saw 38 cells of, carry almost no bias
     trt = series["tensorrt-llm 1.0"]
-    assert (trt.fitted_rows, trt.holdout_rows, trt.holdout_signed_median_pct) == (38, 221, 2.8)
+    assert (trt.fitted_rows, trt.holdout_rows, trt.holdout_signed_median_pct) == (38, 221, 1.9)
     rows = {
         (r["table"], r["name"]): r for r in json.loads(runner.invoke(app, ["catalog", "calibration", "--json"]).stdout)
     }
@@ -328,37 +331,37 @@ def test_a_runtime_string_names_its_release_series(runtime, series):
 
 def test_an_estimate_on_a_named_release_carries_that_release_s_published_error(data_copy, no_fitting):
     floors = release_error_floors_pct()
-    assert floors["sglang 0.5"] == 43.4 and floors["vllm 0.6"] == 8.2  # 50 held-out runs; 139 fitted rows
+    assert floors["sglang 0.5"] == 32.4 and floors["vllm 0.6"] == 8.0  # 109 fitted and 8 held-out runs; 139 rows
     assert "tensorrt-llm 1.2" not in floors  # one row: too few to set a floor
     assert not [s for s in floors if s.endswith(" ?")]  # rows that name no release are no release's evidence
     cat = catalog()
-    args = (cat.model("deepseek-r1"), cat.gpu("B200"), cat.quant("fp8"))
+    args = (cat.model("deepseek-r1"), cat.gpu("H100-SXM"), cat.quant("fp8"))
     named = estimate(*args, gpus=8, runtime="sglang 0.5.6")
     bare = estimate(*args, gpus=8, runtime="sglang")
     assert named.output_tokens_per_s == bare.output_tokens_per_s  # the release widens the band, not the figure
-    assert named.error_band_pct == 43.4 > bare.error_band_pct
+    assert named.error_band_pct == 32.4 > bare.error_band_pct
     assert "sglang 0.5 runs" in named.error_band_basis
     # a release the fit is closer on than the regimes leaves the band where they put it
     llama = estimate(cat.model("qwen2.5-7b"), cat.gpu("A100-80GB"), cat.quant("bf16"), runtime="vllm 0.6.3")
     plain = estimate(cat.model("qwen2.5-7b"), cat.gpu("A100-80GB"), cat.quant("bf16"), runtime="vllm")
-    assert llama.error_band_pct == plain.error_band_pct > 8.2
+    assert llama.error_band_pct == plain.error_band_pct > 8.0
 
 
 def test_the_stored_fit_is_scored_on_rows_it_never_saw(data_copy, no_fitting):
     check = holdout_check()
-    assert check is not None and check.rows == len(check.errors) == 996  # all resolve: no unsupported row
-    assert check.median_pct() == pytest.approx(18.19, abs=0.05)  # the figure the README quotes
-    # three GB200 cells TensorRT-LLM measured below its B200 cells, 14 SGLang 0.5.6 runs on 8 × B200 that decode
-    # DeepSeek-R1 and Qwen3-235B over twice as fast as the stored fit's overheads allow, and 31 of NVIDIA's DLI
-    # sweeps of an older NIM at 100–250 streams, whose serving stack levels off near 12k output tokens/s
-    assert check.within_2x() == 948
+    assert check is not None and check.rows == len(check.errors) == 978  # all resolve: no unsupported row
+    assert check.median_pct() == pytest.approx(17.70, abs=0.05)  # the figure the README quotes
+    # outside 2×: 31 of NVIDIA's DLI sweeps of an older NIM at 100–250 streams, whose serving stack levels off near
+    # 12k output tokens/s; two GB200 cells TensorRT-LLM measured below its B200 cells; GPUStack's DeepSeek-R1 at max
+    # load on SGLang with DP attention; two first-token latencies of tenstorrent's 16 × H100 SGLang runs
+    assert check.within_2x() == 942
     dli = [e for p, _, e in check.errors if p.id.startswith("dlinim-")]
-    assert len(dli) == 715 and statistics.median(abs(e) for e in dli) == pytest.approx(0.1904, abs=5e-4)
+    assert len(dli) == 715 and statistics.median(abs(e) for e in dli) == pytest.approx(0.1890, abs=5e-4)
     rows = {
         (r["table"], r["name"]): r for r in json.loads(runner.invoke(app, ["catalog", "calibration", "--json"]).stdout)
     }
-    assert rows[("holdout", "all")]["holdout_median_pct"] == 18.2
-    assert rows[("holdout", "server")]["points"] == 996
+    assert rows[("holdout", "all")]["holdout_median_pct"] == 17.7
+    assert rows[("holdout", "server")]["points"] == 966
     # a data directory without the file has nothing to score, and the report says nothing about it
     (data_copy / HOLDOUT_FILE).unlink()
     assert holdout_check() is None
@@ -462,8 +465,9 @@ def test_error_bands_are_the_stored_leave_one_source_out_figures():
     single = estimate(cat.model("llama-3.1-8b"), cat.gpu("L40S"), cat.quant("bf16"))  # too few rows for a floor
     assert single.regimes == ("single_stream",) and single.error_band_pct == ERROR_BAND_PCT["single_stream"]
     moe = estimate(cat.model("mixtral-8x7b"), cat.gpu("H100-SXM"), cat.quant("fp8"), concurrency=8)
-    # wider than its regimes (fixed concurrency 10.2 %, MoE 11.3 %): the held-out H100 rows, 18.7 %
-    assert "moe" in moe.regimes and moe.error_band_pct == 18.7
+    # its widest regime (fixed concurrency 29.8 %, MoE 29.7 %), wider than the held-out H100 rows' 19.2 %
+    assert "moe" in moe.regimes and moe.error_band_pct == 29.8
+    assert gpu_error_floors_pct()[("server", "H100-SXM")] == 19.2
 
 
 def test_a_gpu_the_fit_misses_widens_the_band_of_its_estimates():
@@ -509,25 +513,25 @@ def test_gpu_floor_rules():
 
 def test_held_out_rows_on_a_gpu_raise_its_floor_where_the_fit_is_wider_of_the_mark_there():
     fit, check = _committed(), holdout_check()
-    b200 = fit.families["server"].gpus["B200"]
-    # one publication's 7 fitted B200 rows miss by 7.8 % in-sample; the 81 held-out B200 rows (TensorRT-LLM's 51
-    # cells, LMSYS's two gpt-oss single streams, the SGLang cookbook's Kimi K2, gpt-oss, Qwen3-235B and DeepSeek-R1
-    # runs) by 26.6 %
-    assert b200.sources == 1 and round(b200.in_sample_median_pct, 1) == 7.8
-    assert len(check.of("server", "B200")) == 81 and round(check.median_pct("server", "B200"), 1) == 26.6
+    h100 = fit.families["server"].gpus["H100-SXM"]
+    # nine publications' 46 fitted H100 rows miss by 11.5 % leave-one-source-out; the 532 held-out H100 rows
+    # (NVIDIA's DLI sweeps of an older NIM, TensorRT-LLM's cells, GPUStack's, tenstorrent's) by 19.2 %
+    assert h100.sources == 9 and round(h100.loso_median_pct, 1) == 11.5
+    assert len(check.of("server", "H100-SXM")) == 532 and round(check.median_pct("server", "H100-SXM"), 1) == 19.2
     floors = gpu_error_floors_pct()
-    assert floors[("server", "B200")] == 26.6 == band_floors_pct(fit, check)[("server", "B200")]
-    assert band_floors_pct(fit)[("server", "B200")] == 7.8  # the fitted rows alone
+    assert floors[("server", "H100-SXM")] == 19.2 == band_floors_pct(fit, check)[("server", "H100-SXM")]
+    assert band_floors_pct(fit)[("server", "H100-SXM")] == 11.5  # the fitted rows alone
     cat = catalog()
-    on_b200 = estimate(cat.model("llama-3.3-70b"), cat.gpu("B200"), cat.quant("nvfp4"), runtime="tensorrt-llm")
-    assert on_b200.error_band_pct == 26.6 and "held-out" in on_b200.error_band_basis
+    args = (cat.model("llama-3.3-70b"), cat.gpu("H100-SXM"), cat.quant("fp8"))
+    on_h100 = estimate(*args, gpus=2, mode="max_load", runtime="tensorrt-llm")  # max load 12.7 %, multi-GPU 19.1 %
+    assert on_h100.error_band_pct == 19.2 and "held-out" in on_h100.error_band_basis
     # held-out rows the fit matches better than its fitted rows leave the fitted floor (the H200's 53 rows, here
-    # missed by half as much as they are: 6.2 % against 11.1 % leave-one-source-out over five publications)
+    # missed by half as much as they are, against 31.7 % leave-one-source-out over six publications)
     h200 = fit.families["server"].gpus["H200-SXM"]
     closer = replace(check, errors=tuple((p, fam, e / 2) for p, fam, e in check.errors))
     assert closer.median_pct("server", "H200-SXM") < h200.loso_median_pct
-    assert band_floors_pct(fit, closer)[("server", "H200-SXM")] == round(h200.loso_median_pct, 1) == 11.1
-    assert floors[("server", "H200-SXM")] == round(check.median_pct("server", "H200-SXM"), 1) == 12.4
+    assert band_floors_pct(fit, closer)[("server", "H200-SXM")] == round(h200.loso_median_pct, 1) == 31.7
+    assert floors[("server", "H200-SXM")] == 31.7 > round(check.median_pct("server", "H200-SXM"), 1) == 13.5
 
 
 def test_error_bands_fall_back_to_the_shipped_file(data_copy):
@@ -570,9 +574,9 @@ def test_fp4_tensor_cores_get_their_own_compute_share():
     assert tput("B200", "nvfp4", 0.5) < tput("B200", "nvfp4", 1.0)  # FP4 tensor cores: the factor applies
     assert tput("H100-SXM", "nvfp4", 0.5) == tput("H100-SXM", "nvfp4", 1.0)  # dequantized to 16 bits: it does not
     assert tput("B200", "fp8", 0.5) == tput("B200", "fp8", 1.0)
-    # fitted to TensorRT-LLM's perf-overview: every dense NVFP4 row within 12 % in-sample (they were 11-35 % fast)
+    # fitted to TensorRT-LLM's perf-overview: every dense NVFP4 row within 14 % in-sample (they were 11-35 % fast)
     server = _committed().families["server"]
-    assert server.efficiency["fp4_compute_factor"] == 0.7 and "fp4_compute_factor" in server.fitted_params
+    assert server.efficiency["fp4_compute_factor"] == 0.6 and "fp4_compute_factor" in server.fitted_params
     eff = calibrated_efficiency("server")
     dense = [
         r
@@ -580,4 +584,4 @@ def test_fp4_tensor_cores_get_their_own_compute_share():
         if r.quant.quant_id == "nvfp4" and not r.model.is_moe
     ]
     assert len(dense) == 8
-    assert all(abs(calibration._err(calibration._predict(r, eff), r)) < 0.12 for r in dense)
+    assert all(abs(calibration._err(calibration._predict(r, eff), r)) < 0.14 for r in dense)

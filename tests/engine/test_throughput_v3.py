@@ -254,6 +254,7 @@ def test_offline_published_rows_are_predicted_as_waves_and_load_tests_with_chunk
             r.model, r.gpu, r.quant, gpus=p.gpu_count, concurrency=p.concurrency or 1, input_tokens=p.input_tokens,
             output_tokens=p.output_tokens, efficiency=eff, mode="max_load" if p.concurrency is None else
             "fixed_concurrency", runtime=p.engine, kv_cache_dtype=p.kv_cache_dtype, chunked_prefill=chunked,
+            current=r.current,
         )  # fmt: skip
         assert p.metric == "output_tokens_per_s_total"
         assert _predict(r, eff) == pytest.approx(e.output_tokens_per_s, rel=1e-12)

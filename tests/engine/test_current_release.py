@@ -1,0 +1,114 @@
+"""Fixed costs per engine release: current SGLang, vLLM and TensorRT-LLM releases against the 2024–25 ones.
+
+The published figures are quoted with their source; the arithmetic tests set every other factor so the expected
+overhead is worked out by hand.
+"""
+
+from __future__ import annotations
+
+import statistics
+
+import pytest
+
+from costmodel.calibration import _current, calibration_fit, holdout_check, published_points, runtime_series_errors
+from costmodel.catalog import catalog
+from costmodel.throughput import CURRENT_RELEASES, Efficiency, current_release, estimate
+
+CAT = catalog()
+
+
+@pytest.mark.parametrize(
+    ("runtime", "current"),
+    [
+        ("sglang 0.4.1.post2", False),
+        ("SGLang v0.5.6.post1", True),
+        ("lmsysorg/sglang:v0.5.12-cu130", True),
+        ("vllm 0.7.3", False),
+        ("vLLM v0.11.0", True),
+        ("vLLM ROCm 0.10.1", True),
+        ("tensorrt-llm 0.17.post1", False),
+        ("TensorRT-LLM 1.0", False),
+        ("tensorrt-llm 1.3.0rc14", True),
+        ("sglang", True),  # no release named: the one a deployment installs today
+        ("vllm", True),
+        ("nvidia-nim 1.8.0", None),  # engines without a boundary fit one set of costs
+        ("tgi", None),
+        ("llama.cpp b4167", None),
+        ("mlx", None),
+    ],
+)
+def test_current_release_compares_a_named_release_with_its_engines_boundary(runtime, current):
+    assert current_release(runtime) is current
+
+
+def test_the_boundaries_are_the_three_engines_whose_fixed_costs_changed():
+    assert CURRENT_RELEASES == {"sglang": (0, 5), "vllm": (0, 10), "tensorrt-llm": (1, 1)}
+
+
+def test_current_factors_scale_the_layer_expert_and_latent_attention_costs_only_for_a_current_release():
+    eff = Efficiency(
+        layer_overhead_us=100.0,
+        moe_expert_overhead_us=4.0,
+        mla_layer_overhead_us=300.0,
+        current_layer_factor=0.5,
+        current_expert_factor=0.25,
+        current_mla_factor=0.1,
+    )
+    ds, g, q = CAT.model("deepseek-r1"), CAT.gpu("B200"), CAT.quant("fp8")  # 61 layers, 58 routed, top-8
+    args = dict(gpus=8, concurrency=1, input_tokens=1, output_tokens=256, efficiency=eff, chunked_prefill=False)
+    old = estimate(ds, g, q, runtime="sglang 0.4.1", **args)
+    new = estimate(ds, g, q, runtime="sglang 0.5.12", **args)
+    assert not old.current_release and new.current_release
+    touched = 8  # one token touches its top-8 routed experts in each routed layer
+    assert old.overhead_ms == pytest.approx(61 * 0.100 + 58 * touched * 0.004 + 61 * 0.300)
+    assert new.overhead_ms == pytest.approx(61 * 0.050 + 58 * touched * 0.001 + 61 * 0.030)
+    # `current` overrides what the runtime string says
+    assert estimate(ds, g, q, runtime="sglang", current=False, **args).overhead_ms == pytest.approx(old.overhead_ms)
+    # an unnamed server engine is today's; an engine without a boundary keeps the one set of costs
+    assert estimate(ds, g, q, **args).current_release
+    assert not estimate(ds, g, q, runtime="nvidia-nim", **args).current_release
+
+
+def test_published_rows_without_a_release_count_as_older():
+    rows = {p.id: p for p in published_points()}
+    assert not _current(rows["sglang0412-dsv3-8xh200-bs1-128-256"])  # SGLang 0.4.1.post2
+    assert _current(rows["infx-deepseek-r1-sglang0.5.12-b200x8-c1-1024-1024-itl"])
+    assert not any(_current(p) for p in rows.values() if not p.runtime_version)
+
+
+def test_fit_gives_current_releases_a_fraction_of_the_older_fixed_costs():
+    eff = calibration_fit().families["server"].efficiency
+    assert eff["current_mla_factor"] < 0.5
+    assert eff["current_layer_factor"] < 1.0
+
+
+def test_deepseek_r1_on_8x_b200_decodes_at_the_published_speed_of_its_release():
+    # SGLang 0.5.12, 8× B200, FP8, TP8, 1k/1k, one stream: Mean TPOT 7.18 ms = 139.3 tok/s (SemiAnalysisAI/
+    # InferenceX PR #3363, baseline of 2026-05-22). SGLang 0.4.1.post2 on 8× H200, one stream: 30.29 tok/s
+    # (sgl-project/sglang PR #2643). The one estimate had said 37 tok/s for the first, 64 % slow.
+    ds, q = CAT.model("deepseek-r1"), CAT.quant("fp8")
+    args = dict(gpus=8, concurrency=1, input_tokens=1024, output_tokens=1024)
+    b200 = estimate(ds, CAT.gpu("B200"), q, runtime="sglang 0.5.12", **args)
+    assert 1000 / b200.decode_step_ms == pytest.approx(139.3, rel=0.25)
+    assert estimate(ds, CAT.gpu("B200"), q, runtime="sglang", **args).decode_step_ms == b200.decode_step_ms
+    older = estimate(CAT.model("deepseek-v3"), CAT.gpu("H200"), q, runtime="sglang 0.4.1", **args)
+    assert older.output_tokens_per_s == pytest.approx(30.29, rel=0.35)
+
+
+def test_each_current_release_publication_predicts_the_others_runs_better_than_one_set_of_costs():
+    # Leave-one-source-out over the two publications of current SGLang releases: with InferenceX's sweeps left
+    # out, the SGLang cookbook's and LMSYS's runs set the current factors and InferenceX comes out 33.9 % off
+    # (it was 62 % slow under one set of costs); with the cookbook left out, InferenceX's set them (cookbook +32 %,
+    # from 30-64 % slow). They disagree by about a third: SGLang 0.5.12 (InferenceX) is faster than 0.5.6.
+    fit = calibration_fit()
+    server = fit.families["server"]
+    inferencex = server.loso_fits["https://github.com/SemiAnalysisAI/InferenceX"]
+    cookbook = server.loso_fits["https://github.com/sgl-project/sgl-cookbook"]
+    assert inferencex["current_mla_factor"] < 1.0 and cookbook["current_mla_factor"] < 1.0
+    series = {e.series: e for e in runtime_series_errors()}
+    assert series["sglang 0.5"].fitted_rows == 109 and series["sglang 0.5"].loso_median_pct < 35.0
+    # the tenstorrent 16 × H100 runs (July 2025, no release stated: an older SGLang) are held out
+    check = holdout_check()
+    assert check is not None
+    tt = [e for p, _, e in check.errors if p.id.startswith("tt356-dsr1-sglang") and p.id.endswith("-itl")]
+    assert len(tt) == 6 and statistics.median(tt) == pytest.approx(-0.205, abs=0.01)
