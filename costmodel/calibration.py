@@ -410,7 +410,7 @@ def fit_efficiency(
     if current:
         # Fit the shared factors to the older releases' rows first, then search the current-release factors
         # before them: started together, the shared overheads settle on a compromise between the generations
-        # (DeepSeek's latent-attention cost at 50 µs, between 0.4.1's ~400 and 0.5's ~40) that the
+        # (DeepSeek's latent-attention cost at 50 µs, between 0.4.1's ~300 and 0.5's ~30) that the
         # current-release factors cannot then undo.
         older = [r for r in points if not r.current]
         rest = [n for n in names if n not in current]
