@@ -144,6 +144,11 @@ class PublishedPoint(BaseModel):
     the fit's error per release series: the overheads are fitted to whichever releases the rows measured."""
 
     @property
+    def runtime(self) -> str:
+        """The engine as the estimate's `runtime` takes it, with the stated release (`sglang 0.5.6.post1`)."""
+        return f"{self.engine} {self.runtime_version}" if self.runtime_version else self.engine
+
+    @property
     def runtime_series(self) -> str:
         """The engine and its release series (`throughput.release_series`: `vllm 0.11`, `sglang 0.5`,
         `llama.cpp b2xxx`), or the engine followed by "?" where the row states no release."""
@@ -221,7 +226,7 @@ def _current(p: PublishedPoint) -> bool:
     """Whether a published row ran a current engine release (`throughput.CURRENT_RELEASES`). A row that states no
     release is older: every such server row was published before the boundaries (Oracle's and MLPerf's of 2024,
     Hugging Face's TGI posts, tenstorrent's July 2025 sweeps; data/PUBLISHED_THROUGHPUT.md)."""
-    return bool(p.runtime_version) and bool(current_release(f"{p.engine} {p.runtime_version}"))
+    return bool(p.runtime_version) and bool(current_release(p.runtime))
 
 
 def _predict(r: _Resolved, eff: Efficiency) -> float:
@@ -245,7 +250,7 @@ def _predict(r: _Resolved, eff: Efficiency) -> float:
         output_tokens=max(1, p.output_tokens or 1),
         efficiency=eff,
         mode=EstimateMode.MAX_LOAD if p.concurrency is None else EstimateMode.FIXED_CONCURRENCY,
-        runtime=f"{p.engine} {p.runtime_version}" if p.runtime_version else p.engine,
+        runtime=p.runtime,
         kv_cache_dtype=p.kv_cache_dtype,
         chunked_prefill=False if p.concurrency is None else None,
         attention_dp=p.attention_dp,

@@ -209,11 +209,17 @@ def release_series(engine: str, version: str | None) -> str:
     return f"{name} {'.'.join(v.split('.')[:2])}"
 
 
+def _named_release(runtime: str | None) -> str | None:
+    """The release a runtime string ends with (`0.5.6.post1` in `SGLang v0.5.6.post1`), or None."""
+    found = _RELEASE.search(" ".join((runtime or "").strip().split()))
+    return found.group(1) if found else None
+
+
 def runtime_release_series(runtime: str | None) -> str | None:
     """The release series a runtime string names (`release_series`), or None where it names no release
     (`vllm`, `llama.cpp (Metal)`)."""
-    found = _RELEASE.search(" ".join((runtime or "").strip().split()))
-    return release_series(runtime or "", found.group(1)) if found and _runtime_name(runtime) else None
+    release = _named_release(runtime)
+    return release_series(runtime or "", release) if release and _runtime_name(runtime) else None
 
 
 CURRENT_RELEASES: dict[str, tuple[int, ...]] = {"sglang": (0, 5), "vllm": (0, 10), "tensorrt-llm": (1, 1)}
@@ -236,10 +242,10 @@ def current_release(runtime: str | None) -> bool | None:
     first = CURRENT_RELEASES.get(_runtime_name(runtime))
     if first is None:
         return None
-    found = _RELEASE.search(" ".join((runtime or "").strip().split()))
-    if not found:
+    release = _named_release(runtime)
+    if release is None:
         return True
-    return tuple(int(x) for x in re.findall(r"\d+", found.group(1))[: len(first)]) >= first
+    return tuple(int(x) for x in re.findall(r"\d+", release)[: len(first)]) >= first
 
 
 def runs_current_release(runtime: str | None, family: str) -> bool:
