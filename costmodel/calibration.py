@@ -328,7 +328,7 @@ _ROWS_MOVED_BY: dict[str, Callable[[_Resolved], bool]] = {
     "current_expert_factor": lambda r: r.current and r.model.is_moe,
     "current_mla_factor": lambda r: r.current and bool(r.model.kv_lora_rank),
 }
-"""The rows each extra factor can change (`throughput._forward_s` applies it to these only), in the order the fit
+"""The rows each extra factor can change (`throughput._step` applies it to these only), in the order the fit
 searches them. A factor is fitted where a family has rows of its kind; searching it re-predicts only those rows,
 which is what keeps a full refit fast. Bandwidth, compute, layer overhead and the attention factor move every row."""
 _CURRENT_FACTORS = frozenset({"current_layer_factor", "current_expert_factor", "current_mla_factor"})

@@ -63,7 +63,7 @@ import math
 import re
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from functools import cache, lru_cache
+from functools import lru_cache
 
 from costmodel.catalog import GpuSpec, ModelArch, QuantFormat
 from costmodel.errors import ScenarioError, UnknownRuntime
@@ -165,6 +165,7 @@ _RUNTIME_VERSION = re.compile(r"[\s:=@-]*(\(.*\)|v?\d+(\.\w+)+|v\d+|b\d{3,})$")
 build (`b4167`) or remark in brackets."""
 
 
+@lru_cache(maxsize=1024)  # the calibration asks it of every published row thousands of times
 def _runtime_name(runtime: str | None) -> str:
     """A runtime name as the sets here spell it (None: no runtime named): case, version and spelling do not
     change the engine (`TensorRT-LLM v0.12`, `trt_llm`, `llama.cpp (Metal)`, `mlx_lm`, `vLLM 0.6.3`, the container
@@ -255,6 +256,15 @@ def runs_current_release(runtime: str | None, family: str) -> bool:
     if runtime and runtime.strip():
         return bool(current_release(runtime))
     return family in SERVER_FAMILIES
+
+
+def release_costs_words(current: bool, runtime: str | None) -> str | None:
+    """Whose fixed costs per step an estimate carries, in words for a report or a workbook: a current release's,
+    an older one's (where the runtime names a release before `CURRENT_RELEASES`), or None where the engine's
+    releases share one set of costs (llama.cpp, MLX, NIM, TGI)."""
+    if current:
+        return "a current engine release's"
+    return "an older engine release's" if current_release(runtime) is False else None
 
 
 SERVING_ENGINES = ("vllm", "sglang", "tensorrt-llm", "nvidia-nim", "tgi", "llama.cpp", "ollama", "lm-studio", "mlx")
@@ -939,12 +949,42 @@ def _blend(a: _Step, b: _Step, share_a: float) -> _Step:
     return _Step(mix(a.step_s, b.step_s), bound, mix(a.comm_s, b.comm_s), mix(a.overhead_s, b.overhead_s))
 
 
-def _forward_s(
+@dataclass(frozen=True, slots=True)
+class _PassWork:
+    """What one forward pass moves, computes and waits for, before any efficiency factor: the GPUs' peak rates,
+    the pass's bytes and FLOPs, its communication and the counts its fixed costs scale with (`_pass_work`).
+
+    No factor of `Efficiency` changes any of it, so an estimate's plan keeps it (`_plan`) and `_step` times it: a
+    calibration fit predicts each published row a thousand times over a grid of factors."""
+
+    working: int
+    bw_peak: float  # bytes/s of the GPUs reading at once, at their datasheet bandwidth
+    flops_peak: float  # the matmuls' dense tensor peak, FLOP/s
+    attn_flops_peak: float  # attention's, in the dtype its kernels run at
+    tensor_rate_share: float
+    amd: bool
+    apple: bool
+    pro: bool
+    fp4: bool
+    hopper: bool
+    datacenter: bool
+    weight_bytes: float
+    f16_bytes: float | None  # llama.cpp's dequantized copy of the weights for a large batch, else None
+    kv_read: float
+    lin_work: float  # FLOPs of the weight matmuls
+    attn_work: float
+    comm_s: float
+    layers: int
+    expert_touches: float  # routed layers × distinct experts the step touches
+    mla_layers: int
+    decode_streams: float
+
+
+def _pass_work(
     model: ModelArch,
     gpu: GpuSpec,
     quant: QuantFormat,
     gpus: int,
-    eff: Efficiency,
     *,
     decode_streams: float,
     decode_context: float,
@@ -953,34 +993,18 @@ def _forward_s(
     kv_cache_dtype: str | None,
     query_multiplier: float = 1.0,
     tensor_rate_share: float = 1.0,
-    engine_compute: float = 1.0,
     dequant_above_tokens: float | None = None,
     kv_copies_read: float = 1.0,
     replicated_params_b: float = 0.0,
     layer_split: bool = False,
-    current: bool = False,
-) -> _Step:
+) -> _PassWork:
     """One forward pass: `decode_streams` × `query_multiplier` decode tokens at `decode_context`, plus
-    `prefill_tokens` prompt tokens attending on average to `prefill_context` tokens.
+    `prefill_tokens` prompt tokens attending on average to `prefill_context` tokens; `_step` times it.
 
     With `layer_split` the GPUs hold consecutive layers and a token passes through them one after the other
     (`LAYER_SPLIT_FAMILIES`): one GPU's bandwidth and FLOP/s at a time, and one copy of the hidden state
     across each of the gpus − 1 boundaries instead of all-reduces."""
-    vendor = eff.rocm_factor if gpu.vendor.upper() == "AMD" else 1.0
-    on_mac = gpu.segment == "apple"  # unified memory and Metal kernels: factors of their own (`Efficiency`)
-    alu = eff.apple_compute_factor if on_mac else 1.0
-    if gpu.segment in PRO_SEGMENTS:
-        alu = eff.pro_compute_factor
     working = 1 if layer_split else gpus  # GPUs computing at once
-    tp = _tp_efficiency(eff, working)
-    unified = eff.apple_bandwidth_factor if on_mac else 1.0
-    bw = working * gpu.hbm_bandwidth_gb_s * 1e9 * min(1.0, eff.bandwidth * vendor * unified) * tp
-    fp4 = eff.fp4_compute_factor if uses_fp4_units(gpu, quant) else 1.0
-    hopper = eff.hopper_compute_factor if gpu.architecture == "hopper" else 1.0
-    compute = eff.compute * vendor * alu * engine_compute * fp4 * hopper  # share of the tensor peak matmuls reach
-    flops = working * gpu.tflops(quant.compute_dtype) * 1e12 * min(1.0, compute) * tp * tensor_rate_share
-    attn_share = min(1.0, compute * eff.attention_compute_factor) * tp * tensor_rate_share
-    attn_flops = working * gpu.tflops(_attention_dtype(quant, kv_cache_dtype)) * 1e12 * attn_share
     decode_tokens = decode_streams * query_multiplier
     tokens = decode_tokens + prefill_tokens
     # The weight matmuls and attention are separate kernels, each bound by its own roofline, and they run one
@@ -992,35 +1016,79 @@ def _forward_s(
     )
     kv_read += _ssm_state_bytes(model) * decode_streams
     weight_bytes = _moved_weight_bytes(model, quant, tokens) + replicated_params_b * 1e9 * quant.bits_per_weight / 8
-    lin_mem, dequant_s = weight_bytes / bw, 0.0
+    f16_bytes = None
     if dequant_above_tokens is not None and tokens > dequant_above_tokens and quant.bits_per_weight < 16:
         # llama.cpp multiplies a large batch against quantized weights by first writing them out as F16 for
         # cuBLAS (`ggml_cuda_op_mul_mat_cublas` converts src0 with `to_fp16_cuda` above MMQ_MAX_BATCH_SIZE = 32
         # tokens): one more pass that reads the quantized and writes the F16 weights, whose GEMM then reads F16.
         f16_bytes = weight_bytes * 16 / quant.bits_per_weight
-        lin_mem, dequant_s = f16_bytes / bw, (weight_bytes + f16_bytes) / bw
-    lin_comp = 2 * model.active_params_b * 1e9 * tokens / flops
     attn_work = decode_tokens * _attention_flops(model, decode_context)
     attn_work += prefill_tokens * _attention_flops(model, prefill_context, prefill=True)
-    attn_mem, attn_comp = kv_read / bw, attn_work / attn_flops
-    t_mem, t_comp = dequant_s + lin_mem + attn_mem, lin_comp + attn_comp
-    roofline = dequant_s + max(lin_mem, lin_comp) + max(attn_mem, attn_comp)
     activation_bytes = tokens * (model.hidden_size or 0) * ACTIVATION_BYTES
     if layer_split:
         comm = (gpus - 1) * _copy_s(gpu, activation_bytes)
     else:
         comm = 2 * (model.layers or 0) * _allreduce_s(gpu, gpus, activation_bytes)
-    layer_us = eff.layer_overhead_us * (eff.datacenter_overhead_factor if gpu.segment == "datacenter" else 1.0)
-    layer_us *= eff.current_layer_factor if current else 1.0
-    overhead = eff.step_overhead_ms * 1e-3 + (model.layers or 0) * layer_us * 1e-6
     touched = (model.num_experts or 0) * _expected_experts_share(model, tokens) if model.is_moe else 0.0
+    return _PassWork(
+        working=working,
+        bw_peak=working * gpu.hbm_bandwidth_gb_s * 1e9,
+        flops_peak=working * gpu.tflops(quant.compute_dtype) * 1e12,
+        attn_flops_peak=working * gpu.tflops(_attention_dtype(quant, kv_cache_dtype)) * 1e12,
+        tensor_rate_share=tensor_rate_share,
+        amd=gpu.vendor.upper() == "AMD",
+        apple=gpu.segment == "apple",  # unified memory and Metal kernels: factors of their own (`Efficiency`)
+        pro=gpu.segment in PRO_SEGMENTS,
+        fp4=uses_fp4_units(gpu, quant),
+        hopper=gpu.architecture == "hopper",
+        datacenter=gpu.segment == "datacenter",
+        weight_bytes=weight_bytes,
+        f16_bytes=f16_bytes,
+        kv_read=kv_read,
+        lin_work=2 * model.active_params_b * 1e9 * tokens,
+        attn_work=attn_work,
+        comm_s=comm,
+        layers=model.layers or 0,
+        expert_touches=model.routed_layers * touched,
+        mla_layers=(model.layers or 0) if model.kv_lora_rank else 0,
+        decode_streams=decode_streams,
+    )
+
+
+def _step(w: _PassWork, eff: Efficiency, *, engine_compute: float = 1.0, current: bool = False) -> _Step:
+    """A pass's time under the efficiency factors: its roofline at the rates they reach, plus its communication
+    and fixed costs. `engine_compute` is TensorRT-LLM's compute factor where it runs; `current` charges a current
+    engine release's fixed costs (`Efficiency.current_*`)."""
+    vendor = eff.rocm_factor if w.amd else 1.0
+    alu = eff.apple_compute_factor if w.apple else 1.0
+    if w.pro:
+        alu = eff.pro_compute_factor
+    tp = _tp_efficiency(eff, w.working)
+    unified = eff.apple_bandwidth_factor if w.apple else 1.0
+    bw = w.bw_peak * min(1.0, eff.bandwidth * vendor * unified) * tp
+    fp4 = eff.fp4_compute_factor if w.fp4 else 1.0
+    hopper = eff.hopper_compute_factor if w.hopper else 1.0
+    compute = eff.compute * vendor * alu * engine_compute * fp4 * hopper  # share of the tensor peak matmuls reach
+    flops = w.flops_peak * min(1.0, compute) * tp * w.tensor_rate_share
+    attn_share = min(1.0, compute * eff.attention_compute_factor) * tp * w.tensor_rate_share
+    attn_flops = w.attn_flops_peak * attn_share
+    lin_mem, dequant_s = w.weight_bytes / bw, 0.0
+    if w.f16_bytes is not None:
+        lin_mem, dequant_s = w.f16_bytes / bw, (w.weight_bytes + w.f16_bytes) / bw
+    lin_comp = w.lin_work / flops
+    attn_mem, attn_comp = w.kv_read / bw, w.attn_work / attn_flops
+    t_mem, t_comp = dequant_s + lin_mem + attn_mem, lin_comp + attn_comp
+    roofline = dequant_s + max(lin_mem, lin_comp) + max(attn_mem, attn_comp)
+    layer_us = eff.layer_overhead_us * (eff.datacenter_overhead_factor if w.datacenter else 1.0)
+    layer_us *= eff.current_layer_factor if current else 1.0
+    overhead = eff.step_overhead_ms * 1e-3 + w.layers * layer_us * 1e-6
     expert_us = eff.moe_expert_overhead_us * (eff.current_expert_factor if current else 1.0)
-    overhead += model.routed_layers * touched * expert_us * 1e-6
-    if model.kv_lora_rank:
+    overhead += w.expert_touches * expert_us * 1e-6
+    if w.mla_layers:
         mla_us = eff.mla_layer_overhead_us * (eff.current_mla_factor if current else 1.0)
-        overhead += (model.layers or 0) * mla_us * 1e-6
-    overhead += decode_streams * eff.stream_overhead_us * 1e-6
-    return _Step(roofline + comm + overhead, "memory" if t_mem >= t_comp else "compute", comm, overhead)
+        overhead += w.mla_layers * mla_us * 1e-6
+    overhead += w.decode_streams * eff.stream_overhead_us * 1e-6
+    return _Step(roofline + w.comm_s + overhead, "memory" if t_mem >= t_comp else "compute", w.comm_s, overhead)
 
 
 def regimes_of(
@@ -1140,9 +1208,152 @@ def estimate(
         )
     if not 0.0 <= prefix_cache_hit_share <= 1.0:
         raise ScenarioError(f"prefix_cache_hit_share must be between 0 and 1 (got {prefix_cache_hit_share})")
-    mode = EstimateMode(mode)
+    plan = _plan(
+        model,
+        gpu,
+        quant,
+        gpus,
+        concurrency,
+        input_tokens,
+        output_tokens,
+        EstimateMode(mode),
+        runtime,
+        kv_cache_dtype,
+        prefix_cache_hit_share,
+        chunked_prefill,
+        speculative,
+        attention_dp,
+        current,
+    )
+    eff = efficiency or _calibrated_efficiency(plan.family)
+    band_pct, band_basis = (
+        _error_band(plan.regimes, eff.basis, eff, family=plan.family, gpu_id=gpu.gpu_id, runtime=runtime)
+        if with_error_band
+        else (math.nan, "not computed")
+    )
+    common = dict(
+        plan.common,
+        basis=eff.basis,
+        efficiency=eff,
+        error_band_pct=band_pct,
+        error_band_basis=band_basis,
+    )
+    if plan.b < 1:
+        return ThroughputEstimate(
+            **common,
+            fits=False,
+            concurrency=0,
+            ttft_ms=math.inf,
+            decode_step_ms=math.inf,
+            output_tokens_per_s=0.0,
+            output_tokens_per_s_per_stream=0.0,
+            prefill_tokens_per_s=0.0,
+            bound="memory",
+        )
+    engine_compute = eff.tensorrt_compute_factor if plan.tensorrt else 1.0
+
+    steps: dict[int, _Step] = {}  # the pure step and a full chunk's step serve more than one of the means below
+
+    def timed(w: _PassWork) -> _Step:
+        if (key := id(w)) not in steps:  # the plan holds every pass, so their ids stay theirs for this call
+            steps[key] = _step(w, eff, engine_compute=engine_compute, current=plan.current)
+        return steps[key]
+
+    def mixed(m: _Mix) -> _Step:
+        return timed(m.chunk) if m.rest is None else _blend(timed(m.chunk), timed(m.rest), m.share)
+
+    prefill = timed(plan.prefill)
+    if plan.layer_split_share is not None:
+        share = plan.layer_split_share
+        prefill = replace(prefill, step_s=prefill.step_s * share, overhead_s=prefill.overhead_s * share)
+    b, output_tokens, speculative = plan.b, plan.output_tokens, plan.speculative
+    pure = timed(plan.pure)
+    decode, own_decode = mixed(plan.decode), mixed(plan.own_decode)
+    draft_s, tokens_per_step = 0.0, 1.0
+    if speculative:
+        draft_s = speculative.draft_tokens * speculative.draft_cost_share * pure.step_s
+        tokens_per_step = speculative.tokens_per_step
+    step_s = decode.step_s + draft_s
+    itl_s = (own_decode.step_s + draft_s) / tokens_per_step
+    if plan.chunked:
+        total = b * tokens_per_step / step_s
+    else:
+        prefill_s = b * prefill.step_s
+        if plan.wave is not None:
+            passes, one = plan.wave
+            prefill_s = min(prefill_s, passes * timed(one).step_s)
+        cycle_s = output_tokens * step_s / tokens_per_step + prefill_s
+        total = b * output_tokens / cycle_s
+    first = prefill if plan.first is None else timed(plan.first)
+    wait_s = pure.step_s / 2 if b > 1 else 0.0
+    return ThroughputEstimate(
+        **common,
+        fits=True,
+        concurrency=b,
+        ttft_ms=(first.step_s + wait_s) * 1000,
+        decode_step_ms=itl_s * 1000,
+        output_tokens_per_s=total,
+        output_tokens_per_s_per_stream=total / b,
+        prefill_tokens_per_s=plan.input_tokens / prefill.step_s,
+        bound=decode.bound,
+        communication_ms=own_decode.comm_s * 1000,
+        overhead_ms=own_decode.overhead_s * 1000,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Mix:
+    """A mean decode step: `share` of the steps are `chunk`, the rest `rest` (None: every step is `chunk`)."""
+
+    chunk: _PassWork
+    rest: _PassWork | None = None
+    share: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What an estimate serves and which passes it runs, before any efficiency factor (`_plan`)."""
+
+    family: str
+    regimes: tuple[str, ...]
+    common: dict[str, object]  # the estimate's fields that no factor changes
+    b: int  # streams in flight; 0 where one request does not fit
+    input_tokens: int
+    output_tokens: int
+    current: bool
+    tensorrt: bool
+    chunked: bool
+    speculative: SpeculativeDecoding | None
+    prefill: _PassWork | None = None
+    layer_split_share: float | None = None  # a layer-split prompt's share of its one-GPU time
+    pure: _PassWork | None = None  # a decode step of the b streams alone
+    decode: _Mix | None = None  # the batch's mean decode step
+    own_decode: _Mix | None = None  # the steps between one stream's tokens
+    wave: tuple[int, _PassWork] | None = None  # an offline wave's prefill: passes of the budget, one pass
+    first: _PassWork | None = None  # the pass that yields the first token, where it is not the prefill alone
+
+
+@lru_cache(maxsize=8192)
+def _plan(
+    model: ModelArch,
+    gpu: GpuSpec,
+    quant: QuantFormat,
+    gpus: int | None,
+    concurrency: int,
+    input_tokens: int,
+    output_tokens: int,
+    mode: EstimateMode,
+    runtime: str | None,
+    kv_cache_dtype: str | None,
+    prefix_cache_hit_share: float,
+    chunked_prefill: bool | None,
+    speculative: SpeculativeDecoding | None,
+    attention_dp: bool | None,
+    current: bool | None,
+) -> _Plan:
+    """The factor-free part of `estimate` (its arguments, same meaning): memory, admission, the batch and the
+    work of each forward pass. A calibration fit re-times the same plan under thousands of factor sets."""
     family = runtime_family(quant, runtime=runtime)
-    eff = efficiency or _calibrated_efficiency(family)
     chunked = _chunked_default(family) if chunked_prefill is None else chunked_prefill
     _kv_element_bytes(quant, kv_cache_dtype)  # rejects an unknown dtype before any work
     kv_cache_dtype = runtime_kv_cache_dtype(quant, runtime, kv_cache_dtype)
@@ -1175,51 +1386,42 @@ def estimate(
     max_conc = min(admission.max_batch, max(1, by_memory)) if fits_one else 0
     b = max_conc if mode is EstimateMode.MAX_LOAD else max(1, min(concurrency, max_conc))
     regimes = regimes_of(model=model, gpu=gpu, quant=quant, gpus=n, concurrency=b, mode=mode, context=ctx)
-    band_pct, band_basis = (
-        _error_band(regimes, eff.basis, eff, family=family, gpu_id=gpu.gpu_id, runtime=runtime)
-        if with_error_band
-        else (math.nan, "not computed")
-    )
-    common = dict(
-        model_id=model.model_id,
-        gpu_id=gpu.gpu_id,
-        quant_id=quant.quant_id,
-        gpus=n,
-        weights_gb=weights_gb,
-        kv_gb_per_token=kv_tok_gb,
-        kv_capacity_gb=max(0.0, kv_cap_gb),
-        memory_gb=total_gb,
-        max_concurrency=max_conc,
+    plan = _Plan(
+        family=family,
+        regimes=regimes,
+        common=dict(
+            model_id=model.model_id,
+            gpu_id=gpu.gpu_id,
+            quant_id=quant.quant_id,
+            gpus=n,
+            weights_gb=weights_gb,
+            kv_gb_per_token=kv_tok_gb,
+            kv_capacity_gb=max(0.0, kv_cap_gb),
+            memory_gb=total_gb,
+            max_concurrency=max_conc,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            mode=mode,
+            runtime_family=family,
+            regimes=regimes,
+            kv_cache_dtype=(kv_cache_dtype or "auto").lower(),
+            prefix_cache_hit_share=prefix_cache_hit_share,
+            attention_dp=dp,
+            current_release=current,
+        ),
+        b=b if max_conc >= 1 else 0,
         input_tokens=input_tokens,
         output_tokens=output_tokens,
-        basis=eff.basis,
-        efficiency=eff,
-        error_band_pct=band_pct,
-        error_band_basis=band_basis,
-        mode=mode,
-        runtime_family=family,
-        regimes=regimes,
-        kv_cache_dtype=(kv_cache_dtype or "auto").lower(),
-        prefix_cache_hit_share=prefix_cache_hit_share,
-        attention_dp=dp,
-        current_release=current,
+        current=current,
+        tensorrt=uses_tensorrt_engines(runtime),
+        chunked=chunked,
+        speculative=speculative,
     )
     if max_conc < 1:
-        return ThroughputEstimate(
-            **common,
-            fits=False,
-            concurrency=0,
-            ttft_ms=math.inf,
-            decode_step_ms=math.inf,
-            output_tokens_per_s=0.0,
-            output_tokens_per_s_per_stream=0.0,
-            prefill_tokens_per_s=0.0,
-            bound="memory",
-        )
+        return plan
     computed_prompt = input_tokens * (1.0 - prefix_cache_hit_share)
     cached_prompt = input_tokens - computed_prompt
     prefill_ctx = cached_prompt + computed_prompt / 2
-    engine_compute = eff.tensorrt_compute_factor if uses_tensorrt_engines(runtime) else 1.0
     cuda_llama_cpp = family == "llama.cpp" and gpu.vendor.upper() == "NVIDIA"
     layer_split = family in LAYER_SPLIT_FAMILIES and n > 1
     fwd = dict(
@@ -1228,36 +1430,28 @@ def estimate(
         kv_copies_read=copies,
         replicated_params_b=replicated_b,
         tensor_rate_share=_tensor_rate_share(gpu, family),
-        engine_compute=engine_compute,
         dequant_above_tokens=LLAMA_CPP_MMQ_MAX_BATCH if cuda_llama_cpp else None,
-        current=current,
     )
-    prefill = _forward_s(
+    prefill = _pass_work(
         model,
         gpu,
         quant,
         n,
-        eff,
         decode_streams=0,
         decode_context=0,
         prefill_tokens=max(1.0, computed_prompt),
         prefill_context=prefill_ctx,
         **fwd,
     )
-    if layer_split:
-        share = layer_split_prefill_share(computed_prompt, n)
-        prefill = replace(prefill, step_s=prefill.step_s * share, overhead_s=prefill.overhead_s * share)
     spec_k = speculative.draft_tokens + 1 if speculative else 1
 
-    @cache  # the batch's mean step and a stream's own step both blend in the same full-chunk pass
-    def decode_pass(prompt_tokens: float) -> _Step:
+    def decode_pass(prompt_tokens: float) -> _PassWork:
         """A step of the b streams' decode, carrying `prompt_tokens` prompt tokens."""
-        return _forward_s(
+        return _pass_work(
             model,
             gpu,
             quant,
             n,
-            eff,
             decode_streams=b,
             decode_context=mean_ctx,
             prefill_tokens=prompt_tokens,
@@ -1268,83 +1462,65 @@ def estimate(
 
     pure = decode_pass(0.0)
     budget = admission.prefill_budget_tokens
+    chunks: dict[float, _PassWork] = {}  # the batch's mean step and a stream's own step blend the same full chunk
 
-    def with_prompts(streams: float) -> _Step:
+    def with_prompts(streams: float) -> _Mix:
         """The mean decode step while `streams` streams' prompts ride on the steps (chunked prefill)."""
         per_step_prompt = streams * computed_prompt / output_tokens if chunked else 0.0
         if per_step_prompt <= 0:
-            return pure
+            return _Mix(pure)
         if per_step_prompt < budget:
             # A runtime prefills a new prompt in chunks as large as its token budget allows, not a few tokens per
             # step: a share of the steps carries a full chunk, the rest are pure decode. Spreading the prompt
             # thinly over every step would make each small-batch MoE step read most experts.
-            return _blend(decode_pass(budget), pure, per_step_prompt / budget)
-        return decode_pass(per_step_prompt)
+            chunk = chunks.setdefault(budget, decode_pass(budget))
+            return _Mix(chunk, pure, per_step_prompt / budget)
+        return _Mix(decode_pass(per_step_prompt))
 
-    decode = with_prompts(b)
-    # A stream's own prompt is prefilled before it decodes, so the steps between its tokens carry the other
-    # b − 1 streams' prompts only: one stream alone decodes at the pure step.
-    own_decode = with_prompts(b - 1)
-    draft_s, tokens_per_step = 0.0, 1.0
-    if speculative:
-        draft_s = speculative.draft_tokens * speculative.draft_cost_share * pure.step_s
-        tokens_per_step = speculative.tokens_per_step
-    step_s = decode.step_s + draft_s
-    itl_s = (own_decode.step_s + draft_s) / tokens_per_step
-    if chunked:
-        total = b * tokens_per_step / step_s
-    else:
-        prefill_s = b * prefill.step_s
-        if _chunked_default(family) and b > 1:
-            # A server prefills a whole wave of admitted prompts in passes of up to its token budget (vLLM
-            # `max_num_batched_tokens`, TensorRT-LLM `max_num_tokens`), not one request per pass.
-            wave_tokens = b * max(1.0, computed_prompt)
-            passes = math.ceil(wave_tokens / admission.prefill_budget_tokens)
-            one = _forward_s(
-                model,
-                gpu,
-                quant,
-                n,
-                eff,
-                decode_streams=0,
-                decode_context=0,
-                prefill_tokens=wave_tokens / passes,
-                prefill_context=prefill_ctx,
-                **fwd,
-            )
-            prefill_s = min(prefill_s, passes * one.step_s)
-        cycle_s = output_tokens * step_s / tokens_per_step + prefill_s
-        total = b * output_tokens / cycle_s
-    # The first token comes out of the forward pass that prefills the prompt (its last position's logits). Alone,
-    # that pass is the prefill; under load it also carries the other streams' decode tokens (chunked prefill)
-    # and starts when the step in flight ends, on average half a step after the request arrives.
-    first = prefill
-    if b > 1 and chunked:
-        first = _forward_s(
+    wave = first = None
+    if not chunked and _chunked_default(family) and b > 1:
+        # A server prefills a whole wave of admitted prompts in passes of up to its token budget (vLLM
+        # `max_num_batched_tokens`, TensorRT-LLM `max_num_tokens`), not one request per pass.
+        wave_tokens = b * max(1.0, computed_prompt)
+        passes = math.ceil(wave_tokens / admission.prefill_budget_tokens)
+        one = _pass_work(
             model,
             gpu,
             quant,
             n,
-            eff,
+            decode_streams=0,
+            decode_context=0,
+            prefill_tokens=wave_tokens / passes,
+            prefill_context=prefill_ctx,
+            **fwd,
+        )
+        wave = (passes, one)
+    # The first token comes out of the forward pass that prefills the prompt (its last position's logits). Alone,
+    # that pass is the prefill; under load it also carries the other streams' decode tokens (chunked prefill)
+    # and starts when the step in flight ends, on average half a step after the request arrives.
+    if b > 1 and chunked:
+        first = _pass_work(
+            model,
+            gpu,
+            quant,
+            n,
             decode_streams=b - 1,
             decode_context=mean_ctx,
             prefill_tokens=max(1.0, computed_prompt),
             prefill_context=prefill_ctx,
             **fwd,
         )
-    wait_s = pure.step_s / 2 if b > 1 else 0.0
-    return ThroughputEstimate(
-        **common,
-        fits=True,
-        concurrency=b,
-        ttft_ms=(first.step_s + wait_s) * 1000,
-        decode_step_ms=itl_s * 1000,
-        output_tokens_per_s=total,
-        output_tokens_per_s_per_stream=total / b,
-        prefill_tokens_per_s=input_tokens / prefill.step_s,
-        bound=decode.bound,
-        communication_ms=own_decode.comm_s * 1000,
-        overhead_ms=own_decode.overhead_s * 1000,
+    return replace(
+        plan,
+        prefill=prefill,
+        layer_split_share=layer_split_prefill_share(computed_prompt, n) if layer_split else None,
+        pure=pure,
+        # A stream's own prompt is prefilled before it decodes, so the steps between its tokens carry the other
+        # b − 1 streams' prompts only: one stream alone decodes at the pure step.
+        decode=with_prompts(b),
+        own_decode=with_prompts(b - 1),
+        wave=wave,
+        first=first,
     )
 
 

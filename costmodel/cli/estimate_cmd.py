@@ -26,9 +26,9 @@ from costmodel.throughput import (
     SpeculativeDecoding,
     ThroughputEstimate,
     checked_runtime,
-    current_release,
     estimate,
     gpus_needed,
+    release_costs_words,
     replica_layouts,
     uses_mlx,
 )
@@ -353,7 +353,7 @@ def register(app: typer.Typer) -> None:
             f"regimes: {', '.join(e.regimes)}); per step: "
             f"{e.decode_step_ms:,.1f} ms, of which all-reduce {e.communication_ms:,.2f} ms, fixed overhead "
             f"{e.overhead_ms:,.2f} ms"
-            + _release_words(e.current_release, runtime)
+            + (f" ({words})" if (words := release_costs_words(e.current_release, runtime)) else "")
             + ("; attention data-parallel" if e.attention_dp else "")
         )
         if split is not None:
@@ -367,13 +367,6 @@ def register(app: typer.Typer) -> None:
 
 SPLIT_GAIN = 1.10
 """A split into smaller replicas is pointed out when it serves at least this many times one large replica."""
-
-
-def _release_words(current: bool, runtime: str | None) -> str:
-    """Whose fixed costs the step carries, where an engine's releases differ (`CURRENT_RELEASES`)."""
-    if current:
-        return " (a current engine release's)"
-    return " (an older engine release's)" if current_release(runtime) is False else ""
 
 
 def _better_split(

@@ -34,6 +34,7 @@ from costmodel.scenario import (
 )
 from costmodel.sizing import ReplicaSpec
 from costmodel.tco import ScenarioResult
+from costmodel.throughput import release_costs_words
 
 __all__ = [
     "BE_SHEET",
@@ -336,9 +337,11 @@ class _Builder:
         )  # fmt: skip
         self._info("GPU", f"{rep.gpu.name}, {rep.gpu.memory_gb:g} GB", source=rep.gpu.source, as_of=gpu_as_of)
         self._info("Quantization", rep.quant.name, source=rep.quant.source, as_of=rep.quant.as_of.isoformat())
+        words = release_costs_words(e.current_release, rep.runtime)
         self._info(
             "Serving engine", rep.serving_engine,
-            source=f"{sc}runtime; estimated with the {e.runtime_family} family's calibrated factors",
+            source=f"{sc}runtime; estimated with the {e.runtime_family} family's calibrated factors"
+            + (f" and {words} fixed costs per step" if words else ""),
         )  # fmt: skip
         basis = (
             "measured by the user (scenario: measured_output_tokens_per_s)"

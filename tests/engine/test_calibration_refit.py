@@ -4,7 +4,7 @@ The fast tests in test_calibration.py catch edited data files and physics that n
 errors; these also catch a change to the fit itself (grids, weights, free factors, the search) made without
 bumping `FIT_CODE_VERSION`. They refit every family (seconds) and, per family, the leave-one-source-out fit
 without its largest publication, rather than all of them: the full report is one fit per publication, about
-100 s of one core (`opentco catalog calibration --refit`), and runs the same `fit_efficiency` these call.
+3.5 minutes of one core (`opentco catalog calibration --refit`), and runs the same `fit_efficiency` these call.
 """
 
 from __future__ import annotations

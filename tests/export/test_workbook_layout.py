@@ -102,3 +102,26 @@ def test_monthly_has_one_row_per_month() -> None:
     ws = openpyxl.load_workbook(io.BytesIO(to_xlsx(s)))["Monthly"]
     assert [ws.cell(5 + k, 1).value for k in range(60)] == list(range(1, 61))
     assert ws.cell(65, 1).value is None
+
+
+def _engine_sources(scenario) -> list[str]:
+    ws = openpyxl.load_workbook(io.BytesIO(to_xlsx(scenario)))["Inputs"]
+    return [row[3].value for row in ws.iter_rows() if row[0].value == "Serving engine"]
+
+
+def test_the_engine_row_says_whose_fixed_costs_the_estimate_carries() -> None:
+    """An engine's release is an input of the throughput estimate (`throughput.CURRENT_RELEASES`), so the workbook
+    says which release generation's fixed costs per step sized each self-hosted option."""
+    sc = preset("internal-search-rag")
+    assert _engine_sources(sc) == [
+        f"scenario: options[{i}].runtime; estimated with the server family's calibrated factors and a current "
+        "engine release's fixed costs per step"
+        for i in (1, 2)
+    ]
+    older = sc.model_copy(
+        update={
+            "options": [o.model_copy(update={"runtime": "sglang 0.4.1"}) if o.kind != "api" else o for o in sc.options]
+        }
+    )
+    assert all(s.endswith("and an older engine release's fixed costs per step") for s in _engine_sources(older))
+    assert len(_engine_sources(older)) == 2
