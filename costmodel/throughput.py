@@ -150,7 +150,9 @@ MLPerf Inference submissions (TensorRT-LLM, per their system descriptions)."""
 
 
 _RUNTIME_SPELLINGS = {
-    **dict.fromkeys(("tensorrt", "trt-llm", "trtllm", "trtllm-serve", "tensorrt-llm-backend"), "tensorrt-llm"),
+    **dict.fromkeys(
+        ("tensorrt", "trt-llm", "trtllm", "trtllm-serve", "trtllm-bench", "tensorrt-llm-backend"), "tensorrt-llm"
+    ),
     **dict.fromkeys(("nim", "nim-llm", "nvidia-nim-for-llms"), "nvidia-nim"),
     **dict.fromkeys(("llamacpp", "llama-cpp", "llama-server", "llama-bench", "llama.cpp-metal"), "llama.cpp"),
     **dict.fromkeys(("mlx-lm", "mlx-lm-server", "mlx-examples"), "mlx"),
@@ -160,9 +162,9 @@ _RUNTIME_SPELLINGS = {
 }
 """Other spellings of the runtimes the sets here name, as benchmark reports and users write them."""
 
-_RUNTIME_VERSION = re.compile(r"[\s:=@-]*(\(.*\)|v?\d+(\.\w+)+|v\d+|b\d{3,})$")
+_RUNTIME_VERSION = re.compile(r"[\s:=@-]*(\(.*\)|v?\d+(\.\w+)+|v\d+|b\d{3,}|build[\s-]?\d{3,})$")
 """A trailing version (`0.6.3`, `v0.12.0rc1`, `v0.4.3.post2`, a pin `==0.11.0`, an image tag `:v0.5.6`), llama.cpp
-build (`b4167`) or remark in brackets."""
+build (`b4167`, `build 4167`) or remark in brackets."""
 
 
 @lru_cache(maxsize=1024)  # the calibration asks it of every published row thousands of times
@@ -173,6 +175,7 @@ def _runtime_name(runtime: str | None) -> str:
     name = " ".join((runtime or "").strip().lower().split())
     while (bare := _RUNTIME_VERSION.sub("", name)) != name:
         name = bare
+    described = name
     name = name.rsplit("/", 1)[-1].replace("_", "-").replace(" ", "-")  # an image's name after its registry path
     name = _RUNTIME_SPELLINGS.get(name, name)
     if _modelled(name):
@@ -182,11 +185,24 @@ def _runtime_name(runtime: str | None) -> str:
     # change the engine either
     bare = re.sub(_BACKEND_WORDS, "", re.sub(_VENDOR_WORDS, "", name.split(":", 1)[0]))
     bare = _RUNTIME_SPELLINGS.get(bare, bare)
-    return bare if _modelled(bare) else name
+    if _modelled(bare):
+        return bare
+    # an engine named inside a longer description (`Triton + TensorRT-LLM`, `ROCm vLLM`, `TensorRT-LLM backend for
+    # Triton`): the one engine whose name stands as a word of it
+    named = {_RUNTIME_SPELLINGS.get(w, w) for w in _engine_words().findall(described)}
+    return named.pop() if len(named) == 1 else name
 
 
 _VENDOR_WORDS = r"^(nvidia|amd|apple|hugging-?face|hf|ggml-org|ggerganov)-"
 _BACKEND_WORDS = r"(-(cuda|cublas|metal|rocm|hip|hipblas|vulkan|sycl|pytorch|backend|engine))+$"
+
+
+@lru_cache(maxsize=1)
+def _engine_words() -> re.Pattern[str]:
+    """Every spelling of a modelled engine as a word (the sets it draws on are defined further down)."""
+    names = {*SERVING_ENGINES, *TENSORRT_ENGINES, *_LLAMA_CPP_RUNTIMES, *_RUNTIME_SPELLINGS} - {"nim", "tensorrt"}
+    alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    return re.compile(rf"(?<![\w.-])({alternatives})(?![\w-])")
 
 
 def _modelled(name: str) -> bool:
@@ -194,8 +210,14 @@ def _modelled(name: str) -> bool:
     return name in SERVING_ENGINES or name in TENSORRT_ENGINES or name in _LLAMA_CPP_RUNTIMES
 
 
-_RELEASE = re.compile(r"[\s:=@-]v?(\d+(?:\.\w+)+|b\d{3,})$")
-"""A runtime string's trailing release: `0.5.6.post1` in `SGLang v0.5.6.post1`, `b4167` in `llama.cpp b4167`."""
+_RELEASE = re.compile(r"(?<![\w.])(?:v?(\d+\.\d+(?:\.\w+)*)|(?:b|build[\s-]?)(\d{3,}))(?![\w])", re.IGNORECASE)
+"""A release in a runtime string: `0.5.6.post1` in `SGLang v0.5.6.post1` or `lmsysorg/sglang:v0.5.7-cu129-amd64`,
+`0.19.0` in `TensorRT-LLM 0.19.0 (PyTorch backend)`, a llama.cpp build (`b4167`, `build 4167`)."""
+_PLATFORM_BEFORE = re.compile(
+    r"(?<![\w.-])(rocm|cuda|cu|python|py|pytorch|torch|triton|driver|nccl|ubuntu)[\s:=@/-]*$", re.IGNORECASE
+)
+"""A platform's name just before a number (`ROCm 6.3`, `CUDA 12.8`): that number is the platform's, not the
+engine's release."""
 
 
 def release_series(engine: str, version: str | None) -> str:
@@ -211,9 +233,12 @@ def release_series(engine: str, version: str | None) -> str:
 
 
 def _named_release(runtime: str | None) -> str | None:
-    """The release a runtime string ends with (`0.5.6.post1` in `SGLang v0.5.6.post1`), or None."""
-    found = _RELEASE.search(" ".join((runtime or "").strip().split()))
-    return found.group(1) if found else None
+    """The engine release a runtime string names (`_RELEASE`; a platform's version is skipped), or None."""
+    text = " ".join((runtime or "").strip().split())
+    for found in _RELEASE.finditer(text):
+        if not _PLATFORM_BEFORE.search(text[: found.start()]):
+            return found.group(1) or f"b{found.group(2)}"
+    return None
 
 
 def runtime_release_series(runtime: str | None) -> str | None:

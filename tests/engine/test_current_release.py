@@ -12,7 +12,16 @@ import pytest
 
 from costmodel.calibration import _current, calibration_fit, holdout_check, published_points, runtime_series_errors
 from costmodel.catalog import catalog
-from costmodel.throughput import CURRENT_RELEASES, Efficiency, current_release, estimate
+from costmodel.errors import UnknownRuntime
+from costmodel.throughput import (
+    CURRENT_RELEASES,
+    Efficiency,
+    _runtime_name,
+    checked_runtime,
+    current_release,
+    estimate,
+    runtime_release_series,
+)
 
 CAT = catalog()
 
@@ -35,10 +44,47 @@ CAT = catalog()
         ("tgi", None),
         ("llama.cpp b4167", None),
         ("mlx", None),
+        # a release inside the string, not at its end; a platform's version is not the engine's
+        ("TensorRT-LLM 0.19.0 (PyTorch backend)", False),
+        ("lmsysorg/sglang:v0.4.1.post7-cu124", False),
+        ("vllm/vllm-openai:v0.6.3", False),
+        ("vLLM 0.10.1 (ROCm 6.4)", True),
+        ("ROCm 6.3 vLLM 0.9.1", False),
+        ("Triton 24.08 + TensorRT-LLM 0.12", False),
+        ("trtllm-bench 1.2.0", True),
     ],
 )
 def test_current_release_compares_a_named_release_with_its_engines_boundary(runtime, current):
     assert current_release(runtime) is current
+
+
+@pytest.mark.parametrize(
+    ("runtime", "engine", "series"),
+    [
+        ("TensorRT-LLM 0.19.0 (PyTorch backend)", "tensorrt-llm", "tensorrt-llm 0.19"),
+        ("lmsysorg/sglang:v0.5.7-cu129-amd64", "sglang", "sglang 0.5"),
+        ("vLLM 0.10.1 (ROCm 6.4)", "vllm", "vllm 0.10"),
+        ("ROCm vLLM 0.10.1", "vllm", "vllm 0.10"),
+        ("Triton + TensorRT-LLM", "tensorrt-llm", None),
+        ("NVIDIA Triton Inference Server with TensorRT-LLM backend", "tensorrt-llm", None),
+        ("llama.cpp build 4404", "llama.cpp", "llama.cpp b4xxx"),
+        ("llama.cpp (CUDA, b5000)", "llama.cpp", "llama.cpp b5xxx"),
+        ("ghcr.io/ggml-org/llama.cpp:server-cuda-b4404", "llama.cpp", "llama.cpp b4xxx"),
+        ("llama-cpp-python 0.3.2", "llama-cpp-python", "llama-cpp-python 0.3"),
+        ("vllm (CUDA 12.8)", "vllm", None),
+    ],
+)
+def test_runtime_strings_as_reports_write_them_name_their_engine_and_release(runtime, engine, series):
+    """Benchmark reports describe the engine in their own words; the estimate must find the engine (else the
+    option is refused as an unknown engine) and its release (else an older release is costed as a current one)."""
+    assert checked_runtime(runtime) == runtime and _runtime_name(runtime) == engine
+    assert runtime_release_series(runtime) == series
+
+
+@pytest.mark.parametrize("runtime", ["vLLM and SGLang", "LMDeploy 0.6", "exllamav2"])
+def test_a_string_naming_no_single_modelled_engine_stays_unknown(runtime):
+    with pytest.raises(UnknownRuntime):
+        checked_runtime(runtime)
 
 
 def test_the_boundaries_are_the_three_engines_whose_fixed_costs_changed():
