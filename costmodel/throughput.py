@@ -1263,7 +1263,7 @@ def estimate(
         error_band_pct=band_pct,
         error_band_basis=band_basis,
     )
-    if plan.b < 1:
+    if plan.passes is None:
         return ThroughputEstimate(
             **common,
             fits=False,
@@ -1287,13 +1287,14 @@ def estimate(
     def mixed(m: _Mix) -> _Step:
         return timed(m.chunk) if m.rest is None else _blend(timed(m.chunk), timed(m.rest), m.share)
 
-    prefill = timed(plan.prefill)
-    if plan.layer_split_share is not None:
-        share = plan.layer_split_share
+    p = plan.passes
+    prefill = timed(p.prefill)
+    if p.layer_split_share is not None:
+        share = p.layer_split_share
         prefill = replace(prefill, step_s=prefill.step_s * share, overhead_s=prefill.overhead_s * share)
     b, output_tokens, speculative = plan.b, plan.output_tokens, plan.speculative
-    pure = timed(plan.pure)
-    decode, own_decode = mixed(plan.decode), mixed(plan.own_decode)
+    pure = timed(p.pure)
+    decode, own_decode = mixed(p.decode), mixed(p.own_decode)
     draft_s, tokens_per_step = 0.0, 1.0
     if speculative:
         draft_s = speculative.draft_tokens * speculative.draft_cost_share * pure.step_s
@@ -1304,12 +1305,12 @@ def estimate(
         total = b * tokens_per_step / step_s
     else:
         prefill_s = b * prefill.step_s
-        if plan.wave is not None:
-            passes, one = plan.wave
-            prefill_s = min(prefill_s, passes * timed(one).step_s)
+        if p.wave is not None:
+            wave_passes, one = p.wave
+            prefill_s = min(prefill_s, wave_passes * timed(one).step_s)
         cycle_s = output_tokens * step_s / tokens_per_step + prefill_s
         total = b * output_tokens / cycle_s
-    first = prefill if plan.first is None else timed(plan.first)
+    first = prefill if p.first is None else timed(p.first)
     wait_s = pure.step_s / 2 if b > 1 else 0.0
     return ThroughputEstimate(
         **common,
@@ -1342,20 +1343,27 @@ class _Plan:
     family: str
     regimes: tuple[str, ...]
     common: dict[str, object]  # the estimate's fields that no factor changes
-    b: int  # streams in flight; 0 where one request does not fit
+    b: int  # streams in flight
     input_tokens: int
     output_tokens: int
     current: bool
     tensorrt: bool
     chunked: bool
     speculative: SpeculativeDecoding | None
-    prefill: _PassWork | None = None
-    layer_split_share: float | None = None  # a layer-split prompt's share of its one-GPU time
-    pure: _PassWork | None = None  # a decode step of the b streams alone
-    decode: _Mix | None = None  # the batch's mean decode step
-    own_decode: _Mix | None = None  # the steps between one stream's tokens
-    wave: tuple[int, _PassWork] | None = None  # an offline wave's prefill: passes of the budget, one pass
-    first: _PassWork | None = None  # the pass that yields the first token, where it is not the prefill alone
+    passes: _Passes | None = None  # None where one request does not fit
+
+
+@dataclass(frozen=True, slots=True)
+class _Passes:
+    """The forward passes an estimate times (`_plan`)."""
+
+    prefill: _PassWork
+    layer_split_share: float | None  # a layer-split prompt's share of its one-GPU time
+    pure: _PassWork  # a decode step of the b streams alone
+    decode: _Mix  # the batch's mean decode step
+    own_decode: _Mix  # the steps between one stream's tokens
+    wave: tuple[int, _PassWork] | None  # an offline wave's prefill: passes of the budget, one pass
+    first: _PassWork | None  # the pass that yields the first token, where it is not the prefill alone
 
 
 @lru_cache(maxsize=8192)
@@ -1434,7 +1442,7 @@ def _plan(
             attention_dp=dp,
             current_release=current,
         ),
-        b=b if max_conc >= 1 else 0,
+        b=b,
         input_tokens=input_tokens,
         output_tokens=output_tokens,
         current=current,
@@ -1507,7 +1515,7 @@ def _plan(
         # A server prefills a whole wave of admitted prompts in passes of up to its token budget (vLLM
         # `max_num_batched_tokens`, TensorRT-LLM `max_num_tokens`), not one request per pass.
         wave_tokens = b * max(1.0, computed_prompt)
-        passes = math.ceil(wave_tokens / admission.prefill_budget_tokens)
+        wave_passes = math.ceil(wave_tokens / admission.prefill_budget_tokens)
         one = _pass_work(
             model,
             gpu,
@@ -1515,11 +1523,11 @@ def _plan(
             n,
             decode_streams=0,
             decode_context=0,
-            prefill_tokens=wave_tokens / passes,
+            prefill_tokens=wave_tokens / wave_passes,
             prefill_context=prefill_ctx,
             **fwd,
         )
-        wave = (passes, one)
+        wave = (wave_passes, one)
     # The first token comes out of the forward pass that prefills the prompt (its last position's logits). Alone,
     # that pass is the prefill; under load it also carries the other streams' decode tokens (chunked prefill)
     # and starts when the step in flight ends, on average half a step after the request arrives.
@@ -1535,8 +1543,7 @@ def _plan(
             prefill_context=prefill_ctx,
             **fwd,
         )
-    return replace(
-        plan,
+    passes = _Passes(
         prefill=prefill,
         layer_split_share=layer_split_prefill_share(computed_prompt, n) if layer_split else None,
         pure=pure,
@@ -1547,6 +1554,7 @@ def _plan(
         wave=wave,
         first=first,
     )
+    return replace(plan, passes=passes)
 
 
 @dataclass(frozen=True)
