@@ -189,7 +189,8 @@ def _runtime_name(runtime: str | None) -> str:
         return bare
     # an engine named inside a longer description (`Triton + TensorRT-LLM`, `ROCm vLLM`, `TensorRT-LLM backend for
     # Triton`): the one engine whose name stands as a word of it
-    named = {_RUNTIME_SPELLINGS.get(w, w) for w in _engine_words().findall(described)}
+    words = (w.replace("_", "-") for w in _engine_words().findall(described))
+    named = {_RUNTIME_SPELLINGS.get(w, w) for w in words}
     return named.pop() if len(named) == 1 else name
 
 

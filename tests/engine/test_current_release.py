@@ -66,6 +66,7 @@ def test_current_release_compares_a_named_release_with_its_engines_boundary(runt
         ("vLLM 0.10.1 (ROCm 6.4)", "vllm", "vllm 0.10"),
         ("ROCm vLLM 0.10.1", "vllm", "vllm 0.10"),
         ("Triton + TensorRT-LLM", "tensorrt-llm", None),
+        ("Triton with tensorrt_llm 0.12", "tensorrt-llm", "tensorrt-llm 0.12"),
         ("NVIDIA Triton Inference Server with TensorRT-LLM backend", "tensorrt-llm", None),
         ("llama.cpp build 4404", "llama.cpp", "llama.cpp b4xxx"),
         ("llama.cpp (CUDA, b5000)", "llama.cpp", "llama.cpp b5xxx"),
