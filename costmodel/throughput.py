@@ -1293,7 +1293,7 @@ def estimate(
     if p.layer_split_share is not None:
         share = p.layer_split_share
         prefill = replace(prefill, step_s=prefill.step_s * share, overhead_s=prefill.overhead_s * share)
-    b, output_tokens, speculative = plan.b, plan.output_tokens, plan.speculative
+    b = plan.b
     pure = timed(p.pure)
     decode, own_decode = mixed(p.decode), mixed(p.own_decode)
     draft_s, tokens_per_step = 0.0, 1.0
@@ -1321,7 +1321,7 @@ def estimate(
         decode_step_ms=itl_s * 1000,
         output_tokens_per_s=total,
         output_tokens_per_s_per_stream=total / b,
-        prefill_tokens_per_s=plan.input_tokens / prefill.step_s,
+        prefill_tokens_per_s=input_tokens / prefill.step_s,
         bound=decode.bound,
         communication_ms=own_decode.comm_s * 1000,
         overhead_ms=own_decode.overhead_s * 1000,
@@ -1345,12 +1345,9 @@ class _Plan:
     regimes: tuple[str, ...]
     common: dict[str, object]  # the estimate's fields that no factor changes
     b: int  # streams in flight
-    input_tokens: int
-    output_tokens: int
     current: bool
     tensorrt: bool
     chunked: bool
-    speculative: SpeculativeDecoding | None
     passes: _Passes | None = None  # None where one request does not fit
 
 
@@ -1444,12 +1441,9 @@ def _plan(
             current_release=current,
         ),
         b=b,
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
         current=current,
         tensorrt=uses_tensorrt_engines(runtime),
         chunked=chunked,
-        speculative=speculative,
     )
     if max_conc < 1:
         return plan
@@ -1496,10 +1490,11 @@ def _plan(
 
     pure = decode_pass(0.0)
     budget = admission.prefill_budget_tokens
-    chunks: dict[float, _PassWork] = {}  # the batch's mean step and a stream's own step blend the same full chunk
+    full_chunk: _PassWork | None = None  # the batch's mean step and a stream's own step blend the same full chunk
 
     def with_prompts(streams: float) -> _Mix:
         """The mean decode step while `streams` streams' prompts ride on the steps (chunked prefill)."""
+        nonlocal full_chunk
         per_step_prompt = streams * computed_prompt / output_tokens if chunked else 0.0
         if per_step_prompt <= 0:
             return _Mix(pure)
@@ -1507,8 +1502,9 @@ def _plan(
             # A runtime prefills a new prompt in chunks as large as its token budget allows, not a few tokens per
             # step: a share of the steps carries a full chunk, the rest are pure decode. Spreading the prompt
             # thinly over every step would make each small-batch MoE step read most experts.
-            chunk = chunks.setdefault(budget, decode_pass(budget))
-            return _Mix(chunk, pure, per_step_prompt / budget)
+            if full_chunk is None:
+                full_chunk = decode_pass(budget)
+            return _Mix(full_chunk, pure, per_step_prompt / budget)
         return _Mix(decode_pass(per_step_prompt))
 
     wave = first = None
