@@ -192,6 +192,15 @@ class ModelArch(_Row):
     released_quant: Annotated[str | None, Opt] = None
     """The weight format the model's own checkpoint ships in, where it is not 16-bit (DeepSeek-V3/R1: FP8;
     gpt-oss: MXFP4 experts): what an estimate assumes when neither the user nor the checkpoint name picks one."""
+    index_topk: PosIntOpt = None
+    """DeepSeek Sparse Attention (DeepSeek-V3.2): how many earlier tokens each query attends to, chosen per query
+    by a small "lightning indexer" that scores the whole context. Empty for dense attention. The cache still holds
+    every token; what shrinks is what a query reads and multiplies once the context is longer than this."""
+    index_heads: PosIntOpt = None
+    """DSA indexer heads (`index_n_heads`): its scores are summed over these, in FP8."""
+    index_head_dim: PosIntOpt = None
+    """DSA indexer key width (`index_head_dim`); one indexer key per token per layer is cached in FP8 with one
+    FP32 scale per 128 values (DeepSeek-V3.2-Exp inference/model.py, `Indexer.k_cache`, `k_scale_cache`)."""
 
     @property
     def has_architecture(self) -> bool:
@@ -224,6 +233,11 @@ class ModelArch(_Row):
         if not self.ssm_inner_dim:
             return 0
         return max(0, (self.layers or 0) - self.kv_layers)
+
+    @property
+    def sparse_attention(self) -> bool:
+        """Whether queries attend to an indexer's top-k tokens rather than the whole context (DSA)."""
+        return bool(self.index_topk and self.kv_lora_rank)
 
     @property
     def routed_layers(self) -> int:
@@ -755,7 +769,8 @@ def model_from_hf_config(source: Path | str | dict[str, object], *, name: str | 
     `num_attention_heads`, `num_key_value_heads`, `head_dim`, `intermediate_size`, `vocab_size`, MoE fields
     `num_local_experts`/`num_experts`/`n_routed_experts`, `num_experts_per_tok`, `moe_intermediate_size`,
     `n_shared_experts`, `first_k_dense_replace`, MLA fields `kv_lora_rank`/`q_lora_rank`/`qk_rope_head_dim`/
-    `qk_nope_head_dim`/`v_head_dim`, `sliding_window` with `layer_types` or `sliding_window_pattern`, and the
+    `qk_nope_head_dim`/`v_head_dim` and DeepSeek Sparse Attention's `index_topk`/`index_n_heads`/`index_head_dim`,
+    `sliding_window` with `layer_types` or `sliding_window_pattern`, and the
     Mamba fields of hybrid models `mamba_expand`/`mamba_d_state`/`mamba_d_conv`, and the Gated DeltaNet fields of
     linear-attention hybrids `full_attention_interval`/`linear_num_value_heads`/`linear_key_head_dim`/
     `linear_value_head_dim`/`linear_conv_kernel_dim`, as in Qwen3-Next), looking inside `text_config`
@@ -836,6 +851,9 @@ def model_from_hf_config(source: Path | str | dict[str, object], *, name: str | 
             sliding = (layers + 1) // 2
     kv_rank = _cfg_int(cfg, "kv_lora_rank")
     rope = _cfg_int(cfg, "qk_rope_head_dim")
+    index_topk = _cfg_int(cfg, "index_topk") if kv_rank else None
+    index_heads = _cfg_int(cfg, "index_n_heads") if index_topk else None
+    index_dim = _cfg_int(cfg, "index_head_dim") if index_topk else None
     if kv_rank:
         nope = _cfg_int(cfg, "qk_nope_head_dim", default=128) or 128
         v_dim = _cfg_int(cfg, "v_head_dim", default=128) or 128
@@ -843,6 +861,8 @@ def model_from_hf_config(source: Path | str | dict[str, object], *, name: str | 
         qk = nope + (rope or 0)
         q = hidden * q_rank + q_rank * heads * qk if q_rank else hidden * heads * qk
         attn = q + hidden * (kv_rank + (rope or 0)) + kv_rank * heads * (nope + v_dim) + heads * v_dim * hidden
+        if index_heads and index_dim:  # DSA indexer: its query (from the q latent), one key and per-head weights
+            attn += (q_rank or hidden) * index_heads * index_dim + hidden * index_dim + hidden * index_heads
     else:
         attn = hidden * head_dim * (2 * heads + 2 * kv_heads)
     mlp = 3 * hidden * inter
@@ -882,6 +902,9 @@ def model_from_hf_config(source: Path | str | dict[str, object], *, name: str | 
         ssm_conv_kernel=ssm_conv,
         moe_layers=routed_layers if routed_layers and routed_layers < layers else None,
         released_quant=_released_quant_id(cfg),
+        index_topk=index_topk,
+        index_heads=index_heads,
+        index_head_dim=index_dim,
         source=where,
         as_of=date.today(),
         notes="read from a Hugging Face config.json; parameter counts derived from the shapes (approximate)",

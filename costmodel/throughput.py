@@ -12,7 +12,8 @@ plain roofline lacks are, each with its source:
 
 - **bytes moved**: the dense weights, the experts a batch routes to (MoE, `_expected_experts_share`), the KV
   cache each stream reads at its current length (sliding-window layers read at most their window; Mamba
-  layers read and write a fixed state instead), in the KV dtype (FP8 KV halves it);
+  layers read and write a fixed state instead; under DeepSeek Sparse Attention every cached indexer key but
+  only the top-k latents, `_kv_read_bytes`), in the KV dtype (FP8 KV halves it);
 - **FLOPs**: 2 per active parameter per token, plus attention growing with context (`_attention_flops`) at
   FP8 or 16-bit rate, never FP4 (`_attention_dtype`); GeForce cards at their FP32-accumulate half rate in
   server kernels (`_tensor_rate_share`);
@@ -570,9 +571,12 @@ class ThroughputEstimate:
     """Streams the runtime admits from its KV cache (at their mean length I + O/2, or their full length where it
     reserves whole sequences), capped by its batch limit; 0 if none fits."""
     concurrency: int
+    """Streams the replica serves at once: the requested concurrency, or fewer where memory admits fewer."""
     input_tokens: int
     output_tokens: int
     ttft_ms: float
+    """Mean time to first token, including any wait for a free slot or for other prompts' prefill
+    (`queue_wait_ms`)."""
     decode_step_ms: float
     """Time between one stream's tokens: a decode step of the batch carrying the other streams' prompts (one
     stream alone: the pure decode step), plus any draft passes, per token."""
@@ -596,6 +600,11 @@ class ThroughputEstimate:
     prefix_cache_hit_share: float = 0.0
     communication_ms: float = 0.0
     """Tensor-parallel all-reduce time within the step `decode_step_ms` times."""
+    requested_concurrency: int = 0
+    """Clients sending requests (fixed concurrency), or the streams memory admits (max load)."""
+    queue_wait_ms: float = 0.0
+    """Of `ttft_ms`, the mean wait before a request's prompt is processed (`_queue_wait_s`): for a free slot
+    where more clients send requests than memory admits, else behind other prompts' prefill."""
     overhead_ms: float = 0.0
     """Fixed per-step time within the step `decode_step_ms` times."""
     attention_dp: bool = False
@@ -707,10 +716,24 @@ def _kv_elements_per_token_per_layer(model: ModelArch) -> float:
     return 2 * (model.kv_heads or 0) * model.attention_head_dim
 
 
+INDEXER_SCALE_BLOCK = 128
+"""Values per FP32 scale in a cached DSA indexer key (DeepSeek-V3.2-Exp inference/model.py, `block_size = 128`)."""
+
+
+def _indexer_bytes_per_token_per_layer(model: ModelArch) -> float:
+    """What DeepSeek Sparse Attention's indexer caches per token per layer besides the MLA latent: one key of
+    `index_head_dim` FP8 values and an FP32 scale per 128 of them, whatever the KV-cache dtype (132 bytes for
+    DeepSeek-V3.2's 128-wide keys). 0 for dense attention."""
+    if not model.sparse_attention or not model.index_head_dim:
+        return 0.0
+    return model.index_head_dim + 4 * math.ceil(model.index_head_dim / INDEXER_SCALE_BLOCK)
+
+
 def kv_bytes_per_token(model: ModelArch, quant: QuantFormat, *, kv_cache_dtype: str | None = None) -> float:
     """KV-cache bytes one token occupies across all KV layers, ignoring sliding windows (a full-window upper
     bound; `kv_bytes_per_sequence` gives what a sequence of a given length really holds)."""
-    return model.kv_layers * _kv_elements_per_token_per_layer(model) * _kv_element_bytes(quant, kv_cache_dtype)
+    per_layer = _kv_elements_per_token_per_layer(model) * _kv_element_bytes(quant, kv_cache_dtype)
+    return model.kv_layers * (per_layer + _indexer_bytes_per_token_per_layer(model))
 
 
 def _ssm_state_bytes(model: ModelArch) -> float:
@@ -736,10 +759,25 @@ def kv_bytes_per_sequence(
     Mamba layers a fixed state. `copies` is how many GPUs of a tensor-parallel replica hold each KV element
     (`kv_copies`)."""
     per_layer = _kv_elements_per_token_per_layer(model) * _kv_element_bytes(quant, kv_cache_dtype)
+    per_layer += _indexer_bytes_per_token_per_layer(model)
     swa = model.sliding_kv_layers
     full = model.kv_layers - swa
     held = full * context_tokens + swa * min(context_tokens, model.sliding_window or 0)
     return held * per_layer * copies + _ssm_state_bytes(model)
+
+
+def _kv_read_bytes(
+    model: ModelArch, quant: QuantFormat, context_tokens: float, *, kv_cache_dtype: str | None, copies: float
+) -> float:
+    """Bytes one decoding stream reads from its cache in one step: all it holds (`kv_bytes_per_sequence`), except
+    under DeepSeek Sparse Attention, where the indexer reads every cached indexer key but attention then gathers
+    only the `index_topk` latents it picked (FlashMLA's sparse decode kernel, deepseek-ai/FlashMLA#98)."""
+    if not model.sparse_attention:
+        return kv_bytes_per_sequence(model, quant, context_tokens, kv_cache_dtype=kv_cache_dtype, copies=copies)
+    latent = _kv_elements_per_token_per_layer(model) * _kv_element_bytes(quant, kv_cache_dtype)
+    picked = min(context_tokens, model.index_topk or 0)
+    per_layer = picked * latent + context_tokens * _indexer_bytes_per_token_per_layer(model)
+    return model.kv_layers * per_layer * copies + _ssm_state_bytes(model)
 
 
 def kv_copies(model: ModelArch, gpus: int, family: str, *, attention_dp: bool = False) -> float:
@@ -835,18 +873,36 @@ def _attention_flops(model: ModelArch, context: float, *, prefill: bool = False)
     decompressed multi-head form (128 + 64 dims for QKᵀ, 128 for AV: 3.4× fewer FLOPs per head). vLLM's MLA
     backend (vllm/attention/backends/mla/common.py): "MLA has two possible ways of computing, a data-movement
     friendly approach and a compute friendly approach ... the compute friendly approach for "prefill" ... and the
-    data-movement friendly approach for "decode"".
+    data-movement friendly approach for "decode"". Under DeepSeek Sparse Attention a query attends to at most
+    `index_topk` tokens in the latent form (DSA is "instantiated under MQA mode of MLA", DeepSeek-V3.2 report;
+    FlashMLA's sparse kernels), and a prompt token costs the cheaper of that and dense decompressed attention over
+    its whole context, as an engine that sends short prompts to a dense kernel does. `context` is a prompt's
+    average, so min(average, top-k) slightly overstates a long prompt's early tokens.
     """
     heads = model.attention_heads or 0
+    latent = 2 * heads * (2 * (model.kv_lora_rank or 0) + (model.qk_rope_head_dim or 0))
     if model.kv_lora_rank and prefill:
         per_ctx = 2 * heads * (MLA_QK_NOPE_HEAD_DIM + (model.qk_rope_head_dim or 0) + MLA_V_HEAD_DIM)
     elif model.kv_lora_rank:
-        per_ctx = 2 * heads * (2 * model.kv_lora_rank + (model.qk_rope_head_dim or 0))
+        per_ctx = latent
     else:
         per_ctx = 4 * heads * model.attention_head_dim
     swa = model.sliding_kv_layers
     full = model.kv_layers - swa
-    return per_ctx * (full * context + swa * min(context, model.sliding_window or 0))
+    per_full_layer = per_ctx * context
+    if model.sparse_attention:
+        per_full_layer = min(per_full_layer, latent * min(context, model.index_topk or 0))
+    return full * per_full_layer + swa * per_ctx * min(context, model.sliding_window or 0)
+
+
+def _indexer_flops(model: ModelArch, context: float) -> float:
+    """FP8 FLOPs of DeepSeek Sparse Attention's indexer for one query token scoring `context` cached keys, all
+    layers: a dot product of `index_head_dim` per head and key. It is quadratic in the context like dense attention
+    but, with 64 heads of 128 in FP8 against 128 heads of 576 + 512 in 16 bits, about an eighth of MLA's work per
+    token attended (DeepSeek-V3.2-Exp inference/model.py, `Indexer.forward`). 0 for dense attention."""
+    if not model.sparse_attention:
+        return 0.0
+    return 2 * (model.index_heads or 0) * (model.index_head_dim or 0) * context * model.kv_layers
 
 
 def _attention_dtype(quant: QuantFormat, kv_cache_dtype: str | None) -> str:
@@ -1037,7 +1093,7 @@ def _pass_work(
     # after the other within a layer; so their times add (the per-operator roofline of LLM-Viewer, Yuan et al.
     # 2024, arXiv:2402.16363 §3). At max load the long-context KV reads cannot hide under compute-bound GEMMs.
     # Each stream reads its KV cache (and Mamba state) once per step; the state is also written back.
-    kv_read = decode_streams * kv_bytes_per_sequence(
+    kv_read = decode_streams * _kv_read_bytes(
         model, quant, decode_context, kv_cache_dtype=kv_cache_dtype, copies=kv_copies_read
     )
     kv_read += _ssm_state_bytes(model) * decode_streams
@@ -1050,6 +1106,11 @@ def _pass_work(
         f16_bytes = weight_bytes * 16 / quant.bits_per_weight
     attn_work = decode_tokens * _attention_flops(model, decode_context)
     attn_work += prefill_tokens * _attention_flops(model, prefill_context, prefill=True)
+    attn_rate = gpu.tflops(_attention_dtype(quant, kv_cache_dtype))
+    if model.sparse_attention:  # the indexer runs in FP8 whatever attention runs in: count it at that rate
+        index_work = decode_tokens * _indexer_flops(model, decode_context)
+        index_work += prefill_tokens * _indexer_flops(model, prefill_context)
+        attn_work += index_work * attn_rate / gpu.tflops("fp8")
     activation_bytes = tokens * (model.hidden_size or 0) * ACTIVATION_BYTES
     if layer_split:
         comm = (gpus - 1) * _copy_s(gpu, activation_bytes)
@@ -1060,7 +1121,7 @@ def _pass_work(
         working=working,
         bw_peak=working * gpu.hbm_bandwidth_gb_s * 1e9,
         flops_peak=working * gpu.tflops(quant.compute_dtype) * 1e12,
-        attn_flops_peak=working * gpu.tflops(_attention_dtype(quant, kv_cache_dtype)) * 1e12,
+        attn_flops_peak=working * attn_rate * 1e12,
         tensor_rate_share=tensor_rate_share,
         amd=gpu.vendor.upper() == "AMD",
         apple=gpu.segment == "apple",  # unified memory and Metal kernels: factors of their own (`Efficiency`)
@@ -1313,11 +1374,15 @@ def estimate(
         total = b * output_tokens / cycle_s
     first = prefill if p.first is None else timed(p.first)
     wait_s = pure.step_s / 2 if b > 1 else 0.0
+    requested = b if EstimateMode(mode) is EstimateMode.MAX_LOAD else max(1, concurrency)
+    queue_s = _queue_wait_s(first.step_s, b * output_tokens / total, b, requested)
     return ThroughputEstimate(
         **common,
         fits=True,
         concurrency=b,
-        ttft_ms=(first.step_s + wait_s) * 1000,
+        requested_concurrency=requested,
+        queue_wait_ms=queue_s * 1000,
+        ttft_ms=(first.step_s + wait_s + queue_s) * 1000,
         decode_step_ms=itl_s * 1000,
         output_tokens_per_s=total,
         output_tokens_per_s_per_stream=total / b,
@@ -1326,6 +1391,30 @@ def estimate(
         communication_ms=own_decode.comm_s * 1000,
         overhead_ms=own_decode.overhead_s * 1000,
     )
+
+
+def _queue_wait_s(prefill_s: float, service_s: float, in_flight: int, clients: int) -> float:
+    """Mean time a request waits before its prompt is processed, with `clients` each sending the next request
+    as soon as the last one ends (a closed loop: GenAI-Perf, `vllm bench serve --max-concurrency`).
+
+    - More clients than the runtime admits (`in_flight`, what memory holds): the rest queue for a free slot.
+      In service a request takes `service_s` (admission to last token), so the server completes in_flight ÷
+      service_s requests a second and each client's cycle is clients ÷ that (Little's law): it waits
+      service_s × (clients ÷ in_flight − 1). NVIDIA NIM 1.8, Llama 3.3 70B FP8 on 2 × H100, 5000 + 500 tokens:
+      about 86 streams fit, and the published TTFT is 8.0 s at 100 clients, 34.8 s at 150, 88.6 s at 250
+      (docs.nvidia.com/nim/benchmarking/llm/1.0.0/performance.md); this gives 7.8, 35 and 91 s.
+    - Otherwise a prompt can arrive while another's prefill holds the step's prompt budget: the other clients
+      start prefills at (in_flight − 1) ÷ service_s a second, each `prefill_s` long, and a single server with
+      fixed service times keeps a newcomer waiting ρ ÷ (2(1 − ρ)) × prefill_s on average (Pollaczek–Khinchine,
+      M/D/1). Arrivals from a closed loop are more regular than Poisson ones, so this is an upper estimate.
+    """
+    if clients > in_flight:
+        return service_s * (clients / in_flight - 1)
+    rho = (in_flight - 1) * prefill_s / service_s if service_s > 0 else 0.0
+    if rho <= 0:
+        return 0.0
+    rho = min(rho, 0.95)  # a prefill stage this busy is already what limits the throughput
+    return rho / (2 * (1 - rho)) * prefill_s
 
 
 @dataclass(frozen=True, slots=True)

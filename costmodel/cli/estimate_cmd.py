@@ -36,6 +36,14 @@ from costmodel.throughput import (
 __all__ = ["register"]
 
 
+def _load_words(e: ThroughputEstimate) -> str:
+    """How many streams the estimate runs: the clients asked for, and how many of them memory serves at once."""
+    if e.requested_concurrency > e.concurrency:
+        queued = e.requested_concurrency - e.concurrency
+        return f"  at {e.requested_concurrency} clients ({e.concurrency} served at once, {queued} waiting for a slot)"
+    return f"  at {e.concurrency} streams"
+
+
 def _stored_measurement(db: Path | None, *, model: str, hf_repo: str, gpu: str, concurrency: int) -> object | None:
     """The newest stored run of this model on this GPU at this concurrency, if the store has one.
 
@@ -265,6 +273,8 @@ def register(app: typer.Typer) -> None:
             "gpus_needed": need,
             "max_concurrency": e.max_concurrency,
             "concurrency": e.concurrency,
+            "requested_concurrency": e.requested_concurrency,
+            "queue_wait_ms": round(e.queue_wait_ms, 1) if e.fits else None,
             "weights_gb": round(e.weights_gb, 2),
             "kv_cache_gb_per_1k_tokens": round(e.kv_gb_per_token * 1000, 4),
             "kv_capacity_gb": round(e.kv_capacity_gb, 2),
@@ -347,8 +357,11 @@ def register(app: typer.Typer) -> None:
             + ("" if e.kv_cache_dtype == "auto" else f" in {e.kv_cache_dtype}")
             + ", "
             f"max {e.max_concurrency} streams at {input_tokens}+{output_tokens} tokens; fewest GPUs: {need})\n"
-            f"  at {e.concurrency} streams: {e.output_tokens_per_s:,.0f} output tok/s total, "
-            f"{e.output_tokens_per_s_per_stream:,.1f} per stream, TTFT {e.ttft_ms:,.0f} ms ({e.bound}-bound decode)\n"
+            + _load_words(e)
+            + f": {e.output_tokens_per_s:,.0f} output tok/s total, "
+            f"{e.output_tokens_per_s_per_stream:,.1f} per stream, TTFT {e.ttft_ms:,.0f} ms"
+            + (f" ({e.queue_wait_ms:,.0f} ms of it waiting)" if e.queue_wait_ms >= 1 else "")
+            + f" ({e.bound}-bound decode)\n"
             f"  expected error ±{e.error_band_pct:.0f}% (from {e.error_band_basis}; "
             f"regimes: {', '.join(e.regimes)}); per step: "
             f"{e.decode_step_ms:,.1f} ms, of which all-reduce {e.communication_ms:,.2f} ms, fixed overhead "

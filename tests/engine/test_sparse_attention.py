@@ -1,0 +1,106 @@
+"""DeepSeek Sparse Attention (DeepSeek-V3.2): what the cache holds, what a step reads and multiplies.
+
+Expected figures are worked out here from the architecture (DeepSeek-V3.2-Exp inference/model.py: MLA latent 512 +
+rope 64 per token per layer, one 128-wide FP8 indexer key + an FP32 scale, 64 indexer heads, top-2048 tokens).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from costmodel.catalog import catalog, model_from_hf_config
+from costmodel.throughput import (
+    Efficiency,
+    _attention_flops,
+    _indexer_flops,
+    _kv_read_bytes,
+    estimate,
+    kv_bytes_per_sequence,
+    kv_bytes_per_token,
+)
+
+CAT = catalog()
+V31 = {
+    "num_hidden_layers": 61,
+    "hidden_size": 7168,
+    "num_attention_heads": 128,
+    "num_key_value_heads": 128,
+    "intermediate_size": 18432,
+    "moe_intermediate_size": 2048,
+    "n_routed_experts": 256,
+    "n_shared_experts": 1,
+    "num_experts_per_tok": 8,
+    "first_k_dense_replace": 3,
+    "kv_lora_rank": 512,
+    "q_lora_rank": 1536,
+    "qk_rope_head_dim": 64,
+    "qk_nope_head_dim": 128,
+    "v_head_dim": 128,
+    "vocab_size": 129280,
+    "max_position_embeddings": 163840,
+}
+DSA = {**V31, "index_topk": 2048, "index_n_heads": 64, "index_head_dim": 128}
+LATENT = 512 + 64  # elements per token per layer
+INDEX_KEY = 128 + 4  # FP8 values + one FP32 scale per 128
+IDEAL = Efficiency(bandwidth=1.0, compute=1.0, layer_overhead_us=0.0, moe_expert_overhead_us=0.0)
+
+
+def test_config_reader_keeps_the_indexer_and_counts_its_weights():
+    dense = model_from_hf_config(V31, name="v31")
+    sparse = model_from_hf_config(DSA, name="v32")
+    assert (sparse.index_topk, sparse.index_heads, sparse.index_head_dim) == (2048, 64, 128)
+    assert sparse.sparse_attention and not dense.sparse_attention
+    # per layer: wq_b 1536 × 64·128, wk 7168 × 128, weights_proj 7168 × 64
+    indexer = 61 * (1536 * 64 * 128 + 7168 * 128 + 7168 * 64)
+    assert (sparse.total_params_b - dense.total_params_b) * 1e9 == pytest.approx(indexer, rel=1e-3)
+
+
+def test_cache_holds_every_latent_and_every_indexer_key():
+    m, bf16 = model_from_hf_config(DSA, name="v32"), CAT.quant("bf16")
+    assert kv_bytes_per_token(m, bf16) == 61 * (LATENT * 2 + INDEX_KEY)
+    assert kv_bytes_per_sequence(m, bf16, 100_000) == 100_000 * 61 * (LATENT * 2 + INDEX_KEY)
+    # an FP8 latent halves the latent, not the indexer key (already FP8)
+    assert kv_bytes_per_token(m, CAT.quant("fp8"), kv_cache_dtype="fp8") == 61 * (LATENT + INDEX_KEY)
+
+
+def test_a_decode_step_reads_all_indexer_keys_but_only_the_top_k_latents():
+    m, bf16 = model_from_hf_config(DSA, name="v32"), CAT.quant("bf16")
+    short = _kv_read_bytes(m, bf16, 1500, kv_cache_dtype=None, copies=1.0)
+    assert short == kv_bytes_per_sequence(m, bf16, 1500)  # under the top-k everything is read
+    long = _kv_read_bytes(m, bf16, 100_000, kv_cache_dtype=None, copies=1.0)
+    assert long == 61 * (2048 * LATENT * 2 + 100_000 * INDEX_KEY)
+    dense = model_from_hf_config(V31, name="v31")
+    assert _kv_read_bytes(dense, bf16, 100_000, kv_cache_dtype=None, copies=1.0) / long > 7
+
+
+def test_attention_work_stops_growing_at_the_top_k_while_the_indexer_keeps_scanning():
+    m = model_from_hf_config(DSA, name="v32")
+    dense = model_from_hf_config(V31, name="v31")
+    latent_per_token = 2 * 128 * (2 * 512 + 64)  # QKᵀ over 576 + AV over 512, 128 heads
+    assert _attention_flops(m, 100_000) == 61 * latent_per_token * 2048
+    assert _attention_flops(m, 1_000) == _attention_flops(dense, 1_000)
+    # a short prompt prefills densely (decompressed heads), a long one in the latent form over the top-k
+    assert _attention_flops(m, 1_000, prefill=True) == _attention_flops(dense, 1_000, prefill=True)
+    assert _attention_flops(m, 64_000, prefill=True) == 61 * latent_per_token * 2048
+    assert _indexer_flops(m, 100_000) == 2 * 64 * 128 * 100_000 * 61
+    assert _indexer_flops(dense, 100_000) == 0.0
+
+
+@pytest.mark.parametrize("concurrency", [1, 32])
+def test_v32_matches_v31_on_short_chats_and_pulls_ahead_on_long_contexts(concurrency):
+    v32 = model_from_hf_config(DSA, name="v32")
+    v31 = model_from_hf_config(V31, name="v31").model_copy(
+        update={"total_params_b": v32.total_params_b, "active_params_b": v32.active_params_b}
+    )
+    gpu, fp8 = CAT.gpu("H200-SXM"), CAT.quant("fp8")
+
+    def run(m, tokens_in):
+        return estimate(
+            m, gpu, fp8, gpus=8, concurrency=concurrency, input_tokens=tokens_in, output_tokens=1000, efficiency=IDEAL
+        )
+
+    short31, short32 = run(v31, 1000), run(v32, 1000)
+    assert short32.output_tokens_per_s == pytest.approx(short31.output_tokens_per_s, rel=0.02)
+    long31, long32 = run(v31, 100_000), run(v32, 100_000)
+    assert long32.output_tokens_per_s > 1.3 * long31.output_tokens_per_s
+    assert long32.ttft_ms < long31.ttft_ms
