@@ -80,7 +80,7 @@ def plan_utilisation(
     Args:
         streams: concurrent streams a replica serves (servers of the queue).
         service_s: seconds one request holds its stream (TTFT + output time).
-        ttft_ms: time to first token without queueing.
+        ttft_ms: time to first token before any wait for a free stream (it includes other prompts' prefill).
         ttft_target_ms: the p95 TTFT users accept.
         target: the user's target utilisation.
     """

@@ -174,6 +174,10 @@ class ModelArch(_Row):
     kv_lora_rank: Annotated[int | None, Opt] = None
     """Multi-head latent attention (DeepSeek): compressed KV width per layer."""
     qk_rope_head_dim: Annotated[int | None, Opt] = None
+    qk_nope_head_dim: PosIntOpt = None
+    """MLA: per-head query/key width without rotary dims, once decompressed; empty: DeepSeek's 128."""
+    v_head_dim: PosIntOpt = None
+    """MLA: per-head value width, once decompressed; empty: DeepSeek's 128."""
     sliding_window: Annotated[int | None, Opt] = None
     licence: Annotated[str | None, Opt] = None
     attention_layers: PosIntOpt = None
@@ -201,6 +205,9 @@ class ModelArch(_Row):
     index_head_dim: PosIntOpt = None
     """DSA indexer key width (`index_head_dim`); one indexer key per token per layer is cached in FP8 with one
     FP32 scale per 128 values (DeepSeek-V3.2-Exp inference/model.py, `Indexer.k_cache`, `k_scale_cache`)."""
+    index_layers: PosIntOpt = None
+    """DSA layers that run their own indexer and cache its keys, where fewer than all do: GLM-5.2's IndexShare
+    (`indexer_types`: 21 "full" of 78) lets the others reuse the last full layer's top-k. Empty: every layer."""
 
     @property
     def has_architecture(self) -> bool:
@@ -238,6 +245,11 @@ class ModelArch(_Row):
     def sparse_attention(self) -> bool:
         """Whether queries attend to an indexer's top-k tokens rather than the whole context (DSA)."""
         return bool(self.index_topk and self.kv_lora_rank)
+
+    @property
+    def indexer_layers(self) -> int:
+        """Layers that run a DSA indexer (0 for dense attention)."""
+        return (self.index_layers or self.kv_layers) if self.sparse_attention else 0
 
     @property
     def routed_layers(self) -> int:
@@ -762,6 +774,20 @@ _TIED_BY_DEFAULT = frozenset({"gemma", "gemma2", "gemma3", "gemma3_text"})
 missing `tie_word_embeddings` means tied for these and untied for the Llama, Mistral, Qwen and Phi classes."""
 
 
+def _index_layers(cfg: dict[str, object], layers: int) -> int:
+    """Layers that run their own DSA indexer: the "full" entries of `indexer_types`, else every
+    `index_topk_freq`-th layer after the first `index_skip_topk_offset` (GLM-5.2's IndexShare: layers 0–2, then
+    6, 10, … 74), else all of them (DeepSeek-V3.2)."""
+    kinds = cfg.get("indexer_types")
+    if isinstance(kinds, list) and kinds:
+        return sum(str(k).lower() == "full" for k in kinds)
+    freq = _cfg_int(cfg, "index_topk_freq", default=1) or 1
+    if freq <= 1:
+        return layers
+    offset = _cfg_int(cfg, "index_skip_topk_offset", default=0) or 0
+    return sum(i < offset or (i + 1 - offset) % freq == 0 for i in range(layers))
+
+
 def model_from_hf_config(source: Path | str | dict[str, object], *, name: str | None = None) -> ModelArch:
     """An architecture read from a Hugging Face `config.json`, for fine-tunes and models not in the catalog.
 
@@ -854,6 +880,7 @@ def model_from_hf_config(source: Path | str | dict[str, object], *, name: str | 
     index_topk = _cfg_int(cfg, "index_topk") if kv_rank else None
     index_heads = _cfg_int(cfg, "index_n_heads") if index_topk else None
     index_dim = _cfg_int(cfg, "index_head_dim") if index_topk else None
+    index_layers = _index_layers(cfg, layers) if index_topk else None
     if kv_rank:
         nope = _cfg_int(cfg, "qk_nope_head_dim", default=128) or 128
         v_dim = _cfg_int(cfg, "v_head_dim", default=128) or 128
@@ -862,7 +889,8 @@ def model_from_hf_config(source: Path | str | dict[str, object], *, name: str | 
         q = hidden * q_rank + q_rank * heads * qk if q_rank else hidden * heads * qk
         attn = q + hidden * (kv_rank + (rope or 0)) + kv_rank * heads * (nope + v_dim) + heads * v_dim * hidden
         if index_heads and index_dim:  # DSA indexer: its query (from the q latent), one key and per-head weights
-            attn += (q_rank or hidden) * index_heads * index_dim + hidden * index_dim + hidden * index_heads
+            indexer = (q_rank or hidden) * index_heads * index_dim + hidden * index_dim + hidden * index_heads
+            attn += indexer * (index_layers or layers) / layers
     else:
         attn = hidden * head_dim * (2 * heads + 2 * kv_heads)
     mlp = 3 * hidden * inter
@@ -894,6 +922,8 @@ def model_from_hf_config(source: Path | str | dict[str, object], *, name: str | 
         experts_per_token=top_k if routed_layers else None,
         kv_lora_rank=kv_rank,
         qk_rope_head_dim=rope,
+        qk_nope_head_dim=_cfg_int(cfg, "qk_nope_head_dim") if kv_rank else None,
+        v_head_dim=_cfg_int(cfg, "v_head_dim") if kv_rank else None,
         sliding_window=window,
         sliding_layers=sliding,
         attention_layers=attn_layers if mamba_layers else None,
@@ -905,6 +935,7 @@ def model_from_hf_config(source: Path | str | dict[str, object], *, name: str | 
         index_topk=index_topk,
         index_heads=index_heads,
         index_head_dim=index_dim,
+        index_layers=index_layers if index_layers and index_layers < layers else None,
         source=where,
         as_of=date.today(),
         notes="read from a Hugging Face config.json; parameter counts derived from the shapes (approximate)",

@@ -720,20 +720,19 @@ INDEXER_SCALE_BLOCK = 128
 """Values per FP32 scale in a cached DSA indexer key (DeepSeek-V3.2-Exp inference/model.py, `block_size = 128`)."""
 
 
-def _indexer_bytes_per_token_per_layer(model: ModelArch) -> float:
-    """What DeepSeek Sparse Attention's indexer caches per token per layer besides the MLA latent: one key of
-    `index_head_dim` FP8 values and an FP32 scale per 128 of them, whatever the KV-cache dtype (132 bytes for
-    DeepSeek-V3.2's 128-wide keys). 0 for dense attention."""
-    if not model.sparse_attention or not model.index_head_dim:
-        return 0.0
-    return model.index_head_dim + 4 * math.ceil(model.index_head_dim / INDEXER_SCALE_BLOCK)
+def _indexer_bytes_per_token(model: ModelArch) -> float:
+    """What DeepSeek Sparse Attention's indexers cache per token besides the MLA latents: in each layer that runs
+    one, a key of `index_head_dim` FP8 values and an FP32 scale per 128 of them, whatever the KV-cache dtype (132
+    bytes for DeepSeek-V3.2's 128-wide keys). 0 for dense attention."""
+    d = model.index_head_dim or 0
+    return model.indexer_layers * (d + 4 * math.ceil(d / INDEXER_SCALE_BLOCK))
 
 
 def kv_bytes_per_token(model: ModelArch, quant: QuantFormat, *, kv_cache_dtype: str | None = None) -> float:
     """KV-cache bytes one token occupies across all KV layers, ignoring sliding windows (a full-window upper
     bound; `kv_bytes_per_sequence` gives what a sequence of a given length really holds)."""
     per_layer = _kv_elements_per_token_per_layer(model) * _kv_element_bytes(quant, kv_cache_dtype)
-    return model.kv_layers * (per_layer + _indexer_bytes_per_token_per_layer(model))
+    return model.kv_layers * per_layer + _indexer_bytes_per_token(model)
 
 
 def _ssm_state_bytes(model: ModelArch) -> float:
@@ -759,11 +758,11 @@ def kv_bytes_per_sequence(
     Mamba layers a fixed state. `copies` is how many GPUs of a tensor-parallel replica hold each KV element
     (`kv_copies`)."""
     per_layer = _kv_elements_per_token_per_layer(model) * _kv_element_bytes(quant, kv_cache_dtype)
-    per_layer += _indexer_bytes_per_token_per_layer(model)
     swa = model.sliding_kv_layers
     full = model.kv_layers - swa
     held = full * context_tokens + swa * min(context_tokens, model.sliding_window or 0)
-    return held * per_layer * copies + _ssm_state_bytes(model)
+    indexer = context_tokens * _indexer_bytes_per_token(model)
+    return (held * per_layer + indexer) * copies + _ssm_state_bytes(model)
 
 
 def _kv_read_bytes(
@@ -776,8 +775,8 @@ def _kv_read_bytes(
         return kv_bytes_per_sequence(model, quant, context_tokens, kv_cache_dtype=kv_cache_dtype, copies=copies)
     latent = _kv_elements_per_token_per_layer(model) * _kv_element_bytes(quant, kv_cache_dtype)
     picked = min(context_tokens, model.index_topk or 0)
-    per_layer = picked * latent + context_tokens * _indexer_bytes_per_token_per_layer(model)
-    return model.kv_layers * per_layer * copies + _ssm_state_bytes(model)
+    read = model.kv_layers * picked * latent + context_tokens * _indexer_bytes_per_token(model)
+    return read * copies + _ssm_state_bytes(model)
 
 
 def kv_copies(model: ModelArch, gpus: int, family: str, *, attention_dp: bool = False) -> float:
@@ -859,9 +858,10 @@ def _replicated_params_b(model: ModelArch, gpus: int, attention_dp: bool) -> flo
 
 
 MLA_QK_NOPE_HEAD_DIM = 128
-"""DeepSeek-V2/V3/R1 `qk_nope_head_dim`: the per-head query/key width without rotary dims, once decompressed."""
+"""DeepSeek-V2/V3/R1 `qk_nope_head_dim`: the per-head query/key width without rotary dims, once decompressed
+(a model's own `ModelArch.qk_nope_head_dim` where set: GLM-5's 192)."""
 MLA_V_HEAD_DIM = 128
-"""DeepSeek-V2/V3/R1 `v_head_dim`: the per-head value width, once decompressed."""
+"""DeepSeek-V2/V3/R1 `v_head_dim`: the per-head value width, once decompressed (`ModelArch.v_head_dim`)."""
 
 
 def _attention_flops(model: ModelArch, context: float, *, prefill: bool = False) -> float:
@@ -882,7 +882,8 @@ def _attention_flops(model: ModelArch, context: float, *, prefill: bool = False)
     heads = model.attention_heads or 0
     latent = 2 * heads * (2 * (model.kv_lora_rank or 0) + (model.qk_rope_head_dim or 0))
     if model.kv_lora_rank and prefill:
-        per_ctx = 2 * heads * (MLA_QK_NOPE_HEAD_DIM + (model.qk_rope_head_dim or 0) + MLA_V_HEAD_DIM)
+        nope, v = model.qk_nope_head_dim or MLA_QK_NOPE_HEAD_DIM, model.v_head_dim or MLA_V_HEAD_DIM
+        per_ctx = 2 * heads * (nope + (model.qk_rope_head_dim or 0) + v)
     elif model.kv_lora_rank:
         per_ctx = latent
     else:
@@ -900,9 +901,7 @@ def _indexer_flops(model: ModelArch, context: float) -> float:
     layers: a dot product of `index_head_dim` per head and key. It is quadratic in the context like dense attention
     but, with 64 heads of 128 in FP8 against 128 heads of 576 + 512 in 16 bits, about an eighth of MLA's work per
     token attended (DeepSeek-V3.2-Exp inference/model.py, `Indexer.forward`). 0 for dense attention."""
-    if not model.sparse_attention:
-        return 0.0
-    return 2 * (model.index_heads or 0) * (model.index_head_dim or 0) * context * model.kv_layers
+    return 2 * (model.index_heads or 0) * (model.index_head_dim or 0) * context * model.indexer_layers
 
 
 def _attention_dtype(quant: QuantFormat, kv_cache_dtype: str | None) -> str:

@@ -104,3 +104,33 @@ def test_v32_matches_v31_on_short_chats_and_pulls_ahead_on_long_contexts(concurr
     long31, long32 = run(v31, 100_000), run(v32, 100_000)
     assert long32.output_tokens_per_s > 1.3 * long31.output_tokens_per_s
     assert long32.ttft_ms < long31.ttft_ms
+
+
+def test_index_share_caches_and_scans_indexer_keys_only_in_the_layers_that_run_an_indexer():
+    # GLM-5.2's layout (glm_moe_dsa): 78 layers, an indexer in layers 0–2 and every 4th from 6 ("full"), the
+    # others reusing the last one's top-k ("shared"); 32 indexer heads; decompressed MLA heads of 192 + 64 / 256.
+    glm = {
+        **DSA,
+        "model_type": "glm_moe_dsa",
+        "num_hidden_layers": 78,
+        "hidden_size": 6144,
+        "num_attention_heads": 64,
+        "num_key_value_heads": 64,
+        "q_lora_rank": 2048,
+        "qk_nope_head_dim": 192,
+        "v_head_dim": 256,
+        "index_n_heads": 32,
+        "index_topk_freq": 4,
+        "index_skip_topk_offset": 3,
+    }
+    derived = model_from_hf_config(glm, name="glm-like")
+    listed = model_from_hf_config(
+        {**glm, "indexer_types": ["full" if i < 3 or (i - 2) % 4 == 0 else "shared" for i in range(78)]}, name="g"
+    )
+    assert derived.index_layers == listed.index_layers == 21 and derived.indexer_layers == 21
+    assert model_from_hf_config(DSA, name="v32").index_layers is None  # every layer: the column stays empty
+    bf16 = CAT.quant("bf16")
+    assert kv_bytes_per_token(derived, bf16) == 78 * LATENT * 2 + 21 * INDEX_KEY
+    assert _indexer_flops(derived, 10_000) == 2 * 32 * 128 * 10_000 * 21
+    # a short prompt prefills with GLM's wider decompressed heads: 64 × 2 × (192 + 64 + 256) per token and layer
+    assert _attention_flops(derived, 1_000, prefill=True) == 78 * 2 * 64 * (192 + 64 + 256) * 1_000
