@@ -191,6 +191,9 @@ class ModelArch(_Row):
     """Mamba layers: state size per channel (mamba_d_state)."""
     ssm_conv_kernel: PosIntOpt = None
     """Mamba layers: causal-convolution width (mamba_d_conv); the last kernel-1 inputs are kept per sequence."""
+    recurrent_layers: PosIntOpt = None
+    """Mamba (or linear-attention) layers, where not every layer without a KV cache is one: NemotronH also has
+    MLP-only layers (Nemotron Nano 9B v2: 27 Mamba-2, 25 MLP, 4 attention of 56). Empty: all non-attention layers."""
     moe_layers: PosIntOpt = None
     """Layers with routed experts, where fewer than `layers` have them (DeepSeek: first 3 dense)."""
     released_quant: Annotated[str | None, Opt] = None
@@ -239,7 +242,7 @@ class ModelArch(_Row):
         """Recurrent (Mamba) layers: those without a KV cache in a hybrid model."""
         if not self.ssm_inner_dim:
             return 0
-        return max(0, (self.layers or 0) - self.kv_layers)
+        return self.recurrent_layers or max(0, (self.layers or 0) - self.kv_layers)
 
     @property
     def sparse_attention(self) -> bool:
@@ -795,9 +798,10 @@ def model_from_hf_config(source: Path | str | dict[str, object], *, name: str | 
     `num_attention_heads`, `num_key_value_heads`, `head_dim`, `intermediate_size`, `vocab_size`, MoE fields
     `num_local_experts`/`num_experts`/`n_routed_experts`, `num_experts_per_tok`, `moe_intermediate_size`,
     `n_shared_experts`, `first_k_dense_replace`, MLA fields `kv_lora_rank`/`q_lora_rank`/`qk_rope_head_dim`/
-    `qk_nope_head_dim`/`v_head_dim` and DeepSeek Sparse Attention's `index_topk`/`index_n_heads`/`index_head_dim`,
-    `sliding_window` with `layer_types` or `sliding_window_pattern`, and the
-    Mamba fields of hybrid models `mamba_expand`/`mamba_d_state`/`mamba_d_conv`, and the Gated DeltaNet fields of
+    `qk_nope_head_dim`/`v_head_dim` and DeepSeek Sparse Attention's `index_topk`/`index_n_heads`/`index_head_dim`
+    (`indexer_types` or `index_topk_freq` where layers share an indexer), `sliding_window` with `layer_types` or
+    `sliding_window_pattern`, the Mamba fields of hybrid models `mamba_expand`/`mamba_d_state`/`mamba_d_conv` (or
+    NemotronH's `hybrid_override_pattern` with `mamba_num_heads`/`mamba_head_dim`), and the Gated DeltaNet fields of
     linear-attention hybrids `full_attention_interval`/`linear_num_value_heads`/`linear_key_head_dim`/
     `linear_value_head_dim`/`linear_conv_kernel_dim`, as in Qwen3-Next), looking inside `text_config`
     for multimodal checkpoints (https://huggingface.co/docs/transformers/main_classes/configuration).
@@ -853,6 +857,13 @@ def model_from_hf_config(source: Path | str | dict[str, object], *, name: str | 
         layer_types = ["full_attention" if (i + 1) % interval == 0 else "linear_attention" for i in range(layers)]
     mamba_layers = sum("mamba" in t or "linear" in t for t in layer_types)
     attn_layers = layers - mamba_layers
+    mlp_only = 0
+    pattern = cfg.get("hybrid_override_pattern")
+    if not layer_types and isinstance(pattern, str) and len(pattern) == layers:
+        # NemotronH: one character per layer, M Mamba-2, * attention, - MLP only, E MoE (transformers
+        # NemotronHConfig; Nemotron Nano 9B v2 has 27 M, 4 *, 25 -)
+        mamba_layers, attn_layers = pattern.count("M"), pattern.count("*")
+        mlp_only = layers - mamba_layers - attn_layers
     ssm_inner = ssm_state = ssm_conv = None
     if mamba_layers and linear_heads:
         # a Gated DeltaNet layer keeps one key_dim × value_dim state per value head, like a Mamba-2 state
@@ -860,6 +871,10 @@ def model_from_hf_config(source: Path | str | dict[str, object], *, name: str | 
         ssm_inner = linear_heads * (_cfg_int(cfg, "linear_value_head_dim", default=128) or 128)
         ssm_state = _cfg_int(cfg, "linear_key_head_dim", default=128)
         ssm_conv = _cfg_int(cfg, "linear_conv_kernel_dim", default=4)
+    elif mamba_layers and (m_heads := _cfg_int(cfg, "mamba_num_heads")) and (m_dim := _cfg_int(cfg, "mamba_head_dim")):
+        ssm_inner = m_heads * m_dim  # NemotronH states its Mamba-2 width as heads × head dim
+        ssm_state = _cfg_int(cfg, "ssm_state_size", "mamba_d_state", default=128)
+        ssm_conv = _cfg_int(cfg, "conv_kernel", "mamba_d_conv", default=4)
     elif mamba_layers:
         ssm_inner = (_cfg_int(cfg, "mamba_expand", default=2) or 2) * hidden
         ssm_state = _cfg_int(cfg, "mamba_d_state", "ssm_state_size", default=128)
@@ -901,7 +916,10 @@ def model_from_hf_config(source: Path | str | dict[str, object], *, name: str | 
     tied = cfg.get("tie_word_embeddings", cfg.get("model_type") in _TIED_BY_DEFAULT)
     embed = vocab * hidden * (1 if tied else 2)
     per_layer_attn = attn * attn_layers + mamba * mamba_layers
-    total = embed + per_layer_attn + mlp * (layers - routed_layers)
+    if mlp_only:  # NemotronH blocks hold one thing each: a mixer, or a plain (ungated, two-matrix) MLP
+        total = embed + per_layer_attn + 2 * hidden * inter * mlp_only
+    else:
+        total = embed + per_layer_attn + mlp * (layers - routed_layers)
     total += routed_layers * (experts * expert + shared_params + hidden * experts)
     active = total - routed_layers * max(0, experts - (top_k or 0)) * expert
     ident = (name or "custom-model").strip()
@@ -926,7 +944,8 @@ def model_from_hf_config(source: Path | str | dict[str, object], *, name: str | 
         v_head_dim=_cfg_int(cfg, "v_head_dim") if kv_rank else None,
         sliding_window=window,
         sliding_layers=sliding,
-        attention_layers=attn_layers if mamba_layers else None,
+        attention_layers=attn_layers if mamba_layers or mlp_only else None,
+        recurrent_layers=mamba_layers if mlp_only and mamba_layers else None,
         ssm_inner_dim=ssm_inner,
         ssm_state_dim=ssm_state,
         ssm_conv_kernel=ssm_conv,

@@ -445,3 +445,64 @@ def test_older_and_popular_models_added_2026_12_06():
     # same layer shapes as Mistral Small 3.1, but its own row: 32k context, not 128k
     assert cat.model("mistral-small-3.1-24b").context_tokens == 131072
     assert (cat.model("falcon-180b").licence, cat.model("falcon-40b").licence) == ("falcon-180b", "apache-2.0")
+
+
+@pytest.mark.parametrize(
+    ("name", "expected", "note"),
+    [
+        # same shapes, context and licence as a catalogued row: aliases, no note
+        ("zai-org/GLM-4.7", "glm-4.6", False),
+        ("zai-org/GLM-4.7-FP8", "glm-4.6", False),
+        ("MiniMaxAI/MiniMax-M2.1", "minimax-m2", False),
+        ("MiniMaxAI/MiniMax-M2.5", "minimax-m2", False),
+        ("nvidia/Llama-3_3-Nemotron-Super-49B-v1", "llama-3.3-nemotron-super-49b", False),
+        ("nvidia/Llama-3_1-Nemotron-Ultra-253B-v1", "llama-3.1-nemotron-ultra-253b", False),
+        ("nvidia/NVIDIA-Nemotron-Nano-9B-v2", "nemotron-nano-9b-v2", False),
+        ("nvidia/NVIDIA-Nemotron-Nano-12B-v2", "nemotron-nano-12b-v2", False),
+        ("meta-llama/Llama-3.2-11B-Vision-Instruct", "llama-3.2-11b-vision", False),
+        ("meta-llama/Llama-3.2-90B-Vision-Instruct", "llama-3.2-90b-vision", False),
+        ("moonshotai/Kimi-K2.5", "kimi-k2.5", False),
+        # v1.5's own block_configs were not read: it resolves by name, with a note pointing to --model-config
+        ("nvidia/Llama-3_3-Nemotron-Super-49B-v1_5", "llama-3.3-nemotron-super-49b", True),
+    ],
+)
+def test_models_added_last_on_2026_12_06_resolve_by_their_names(name, expected, note):
+    m, resolved_note = catalog().resolve_model(name)
+    assert m.model_id == expected and (resolved_note is not None) == note
+    assert m.has_architecture and m.source and m.as_of
+
+
+def test_glm_4_7_flash_is_a_different_architecture_and_stays_unknown():
+    with pytest.raises(UnknownName):
+        catalog().resolve_model("zai-org/GLM-4.7-Flash")
+
+
+def test_nas_hybrid_and_vision_rows_keep_kv_only_in_their_attention_layers():
+    from costmodel.throughput import kv_bytes_per_token
+
+    cat = catalog()
+    bf16 = cat.quant("bf16")
+    # model_id: (layers, attention_layers, kv_heads, head_dim), counted from block_configs / hybrid_override_pattern /
+    # Meta's n_layers + vision_num_cross_attention_layers
+    expected = {
+        "llama-3.3-nemotron-super-49b": (80, 49, 8, 128),  # 31 blocks skip attention (no_op)
+        "llama-3.1-nemotron-ultra-253b": (162, 64, 8, 128),
+        "nemotron-nano-9b-v2": (56, 4, 8, 128),  # 27 Mamba-2 + 25 MLP + 4 attention
+        "nemotron-nano-12b-v2": (62, 6, 8, 128),
+        "llama-3.2-11b-vision": (40, 32, 8, 128),  # 32 self-attention + 8 cross-attention
+        "llama-3.2-90b-vision": (100, 80, 8, 128),
+    }
+    for model_id, (layers, attn, kv, hd) in expected.items():
+        m = cat.model(model_id)
+        assert (m.layers, m.kv_layers, m.kv_heads, m.head_dim) == (layers, attn, kv, hd), model_id
+        assert kv_bytes_per_token(m, bf16) == 2 * attn * kv * hd * 2, model_id
+        assert m.num_experts == 0 and str(m.as_of) == "2026-12-06", model_id
+    nano = cat.model("nemotron-nano-9b-v2")
+    assert (nano.ssm_inner_dim, nano.ssm_state_dim, nano.ssm_conv_kernel) == (128 * 80, 128, 4)
+    # Kimi K2.5: Kimi K2's MLA text stack with a 256K context
+    k25, k2 = cat.model("kimi-k2.5"), cat.model("kimi-k2")
+    assert kv_bytes_per_token(k25, bf16) == 61 * 576 * 2 == kv_bytes_per_token(k2, bf16)
+    assert (k25.context_tokens, k2.context_tokens, k25.moe_layers) == (262144, 131072, 60)
+    # GLM-4.7 is an alias of GLM-4.6: 92 layers of 8 KV heads × 128 under MIT
+    glm = cat.model("zai-org/GLM-4.7")
+    assert (glm.layers, glm.kv_heads, glm.head_dim, glm.context_tokens, glm.licence) == (92, 8, 128, 202752, "mit")

@@ -134,3 +134,40 @@ def test_index_share_caches_and_scans_indexer_keys_only_in_the_layers_that_run_a
     assert _indexer_flops(derived, 10_000) == 2 * 32 * 128 * 10_000 * 21
     # a short prompt prefills with GLM's wider decompressed heads: 64 × 2 × (192 + 64 + 256) per token and layer
     assert _attention_flops(derived, 1_000, prefill=True) == 78 * 2 * 64 * (192 + 64 + 256) * 1_000
+
+
+def test_nemotron_h_pattern_keeps_state_only_in_its_mamba_layers():
+    # a NemotronH config: one character per layer (M Mamba-2, * attention, - MLP only), Mamba width = heads × head dim
+    pattern = "M-M-M-MM-M-M-M*-M-M-M*-M-M-M-M*-M-M-M-M*-M-MM-M-M-M-M-M-"
+    cfg = {
+        "model_type": "nemotron_h",
+        "num_hidden_layers": len(pattern),
+        "hidden_size": 4480,
+        "num_attention_heads": 40,
+        "num_key_value_heads": 8,
+        "head_dim": 128,
+        "intermediate_size": 15680,
+        "hybrid_override_pattern": pattern,
+        "mamba_num_heads": 128,
+        "mamba_head_dim": 80,
+        "ssm_state_size": 128,
+        "conv_kernel": 4,
+    }
+    m = model_from_hf_config(cfg, name="nemotron-h-like")
+    assert (m.kv_layers, m.recurrent_layers, m.ssm_layers) == (4, 27, 27)
+    assert m.ssm_inner_dim == 128 * 80
+    state = 27 * (10240 * 128 + 10240 * 3) * 2
+    assert kv_bytes_per_sequence(m, CAT.quant("bf16"), 1) == state + 2 * 4 * 8 * 128 * 2
+    catalogued = CAT.model("nemotron-nano-9b-v2")
+    assert kv_bytes_per_sequence(catalogued, CAT.quant("bf16"), 1) == kv_bytes_per_sequence(m, CAT.quant("bf16"), 1)
+
+
+def test_deepseek_v32_is_catalogued_with_its_indexer_and_resolves_by_its_release_names():
+    for name in ("deepseek-ai/DeepSeek-V3.2", "deepseek-ai/DeepSeek-V3.2-Exp", "deepseek-ai/DeepSeek-V3.2-Speciale"):
+        m, note = CAT.resolve_model(name)
+        assert m.model_id == "deepseek-v3.2" and note is None
+    m, v31 = CAT.model("deepseek-v3.2"), CAT.model("deepseek-v3.1")
+    assert (m.index_topk, m.index_heads, m.index_head_dim, m.indexer_layers) == (2048, 64, 128, 61)
+    assert (m.layers, m.kv_lora_rank, m.num_experts, m.moe_layers) == (v31.layers, 512, 256, 58)
+    assert kv_bytes_per_token(m, CAT.quant("bf16")) - kv_bytes_per_token(v31, CAT.quant("bf16")) == 61 * INDEX_KEY
+    assert not v31.sparse_attention and CAT.resolve_model("deepseek-v3.1")[0].model_id == "deepseek-v3.1"
