@@ -171,3 +171,14 @@ def test_deepseek_v32_is_catalogued_with_its_indexer_and_resolves_by_its_release
     assert (m.layers, m.kv_lora_rank, m.num_experts, m.moe_layers) == (v31.layers, 512, 256, 58)
     assert kv_bytes_per_token(m, CAT.quant("bf16")) - kv_bytes_per_token(v31, CAT.quant("bf16")) == 61 * INDEX_KEY
     assert not v31.sparse_attention and CAT.resolve_model("deepseek-v3.1")[0].model_id == "deepseek-v3.1"
+
+
+def test_glm5_family_is_catalogued_with_glm_heads_and_index_share():
+    glm5, glm52 = CAT.model("glm-5"), CAT.model("glm-5.2")
+    assert CAT.resolve_model("zai-org/GLM-5.1")[0] is glm5
+    assert (glm5.qk_nope_head_dim, glm5.v_head_dim, glm5.index_heads, glm5.indexer_layers) == (192, 256, 32, 78)
+    assert glm52.indexer_layers == 21 and glm52.layers == glm5.layers == 78
+    bf16 = CAT.quant("bf16")
+    assert kv_bytes_per_token(glm5, bf16) - kv_bytes_per_token(glm52, bf16) == (78 - 21) * INDEX_KEY
+    # IndexShare scans a 100k context with 21 indexers instead of 78: the same top-k, less indexer work
+    assert _indexer_flops(glm52, 100_000) / _indexer_flops(glm5, 100_000) == pytest.approx(21 / 78)
