@@ -1,4 +1,4 @@
-"""Small scenario builders shared by the engine tests."""
+"""Small scenario builders and model configs shared by the engine tests."""
 
 from __future__ import annotations
 
@@ -8,6 +8,26 @@ from typing import Any
 from costmodel.scenario import ApiOption, CloudGpuOption, Scenario, SelfHostCosts, Workload
 
 NO_PEOPLE = SelfHostCosts(engineering_fte=0, setup_usd=Decimal(0))
+
+DEEPSEEK_V3_CONFIG: dict[str, Any] = {
+    "num_hidden_layers": 61,
+    "hidden_size": 7168,
+    "num_attention_heads": 128,
+    "num_key_value_heads": 128,
+    "intermediate_size": 18432,
+    "moe_intermediate_size": 2048,
+    "n_routed_experts": 256,
+    "n_shared_experts": 1,
+    "num_experts_per_tok": 8,
+    "first_k_dense_replace": 3,
+    "kv_lora_rank": 512,
+    "q_lora_rank": 1536,
+    "qk_rope_head_dim": 64,
+    "qk_nope_head_dim": 128,
+    "v_head_dim": 128,
+    "vocab_size": 129280,
+}
+"""A Hugging Face config.json of DeepSeek-V3's shapes (MLA, 256 routed experts, first 3 layers dense)."""
 
 
 def workload(**kw: Any) -> Workload:

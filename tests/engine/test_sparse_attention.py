@@ -18,27 +18,10 @@ from costmodel.throughput import (
     kv_bytes_per_sequence,
     kv_bytes_per_token,
 )
+from tests.engine.helpers import DEEPSEEK_V3_CONFIG
 
 CAT = catalog()
-V31 = {
-    "num_hidden_layers": 61,
-    "hidden_size": 7168,
-    "num_attention_heads": 128,
-    "num_key_value_heads": 128,
-    "intermediate_size": 18432,
-    "moe_intermediate_size": 2048,
-    "n_routed_experts": 256,
-    "n_shared_experts": 1,
-    "num_experts_per_tok": 8,
-    "first_k_dense_replace": 3,
-    "kv_lora_rank": 512,
-    "q_lora_rank": 1536,
-    "qk_rope_head_dim": 64,
-    "qk_nope_head_dim": 128,
-    "v_head_dim": 128,
-    "vocab_size": 129280,
-    "max_position_embeddings": 163840,
-}
+V31 = {**DEEPSEEK_V3_CONFIG, "max_position_embeddings": 163840}
 DSA = {**V31, "index_topk": 2048, "index_n_heads": 64, "index_head_dim": 128}
 LATENT = 512 + 64  # elements per token per layer
 INDEX_KEY = 128 + 4  # FP8 values + one FP32 scale per 128

@@ -35,6 +35,7 @@ from costmodel.throughput import (
     kv_bytes_per_token,
     uses_mlx,
 )
+from tests.engine.helpers import DEEPSEEK_V3_CONFIG
 
 CAT = catalog()
 runner = CliRunner()
@@ -601,27 +602,7 @@ def test_model_from_hf_config_counts_llama_3_1_8b_parameters(tmp_path):
 
 
 def test_model_from_hf_config_moe_mla_and_sliding_fields():
-    ds = model_from_hf_config(
-        {
-            "num_hidden_layers": 61,
-            "hidden_size": 7168,
-            "num_attention_heads": 128,
-            "num_key_value_heads": 128,
-            "intermediate_size": 18432,
-            "moe_intermediate_size": 2048,
-            "n_routed_experts": 256,
-            "n_shared_experts": 1,
-            "num_experts_per_tok": 8,
-            "first_k_dense_replace": 3,
-            "kv_lora_rank": 512,
-            "q_lora_rank": 1536,
-            "qk_rope_head_dim": 64,
-            "qk_nope_head_dim": 128,
-            "v_head_dim": 128,
-            "vocab_size": 129280,
-        },
-        name="dsv3-like",
-    )
+    ds = model_from_hf_config(DEEPSEEK_V3_CONFIG, name="dsv3-like")
     assert ds.total_params_b == pytest.approx(671, rel=0.01) and ds.active_params_b == pytest.approx(37, rel=0.03)
     assert ds.moe_layers == 58 and ds.kv_lora_rank == 512
     gemma = model_from_hf_config(
