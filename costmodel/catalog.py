@@ -892,13 +892,14 @@ def model_from_hf_config(source: Path | str | dict[str, object], *, name: str | 
             sliding = (layers + 1) // 2
     kv_rank = _cfg_int(cfg, "kv_lora_rank")
     rope = _cfg_int(cfg, "qk_rope_head_dim")
+    nope_cfg = _cfg_int(cfg, "qk_nope_head_dim") if kv_rank else None
+    v_cfg = _cfg_int(cfg, "v_head_dim") if kv_rank else None
     index_topk = _cfg_int(cfg, "index_topk") if kv_rank else None
     index_heads = _cfg_int(cfg, "index_n_heads") if index_topk else None
     index_dim = _cfg_int(cfg, "index_head_dim") if index_topk else None
     index_layers = _index_layers(cfg, layers) if index_topk else None
     if kv_rank:
-        nope = _cfg_int(cfg, "qk_nope_head_dim", default=128) or 128
-        v_dim = _cfg_int(cfg, "v_head_dim", default=128) or 128
+        nope, v_dim = nope_cfg or 128, v_cfg or 128  # DeepSeek-V2/V3's widths where the config omits them
         q_rank = _cfg_int(cfg, "q_lora_rank")
         qk = nope + (rope or 0)
         q = hidden * q_rank + q_rank * heads * qk if q_rank else hidden * heads * qk
@@ -940,8 +941,8 @@ def model_from_hf_config(source: Path | str | dict[str, object], *, name: str | 
         experts_per_token=top_k if routed_layers else None,
         kv_lora_rank=kv_rank,
         qk_rope_head_dim=rope,
-        qk_nope_head_dim=_cfg_int(cfg, "qk_nope_head_dim") if kv_rank else None,
-        v_head_dim=_cfg_int(cfg, "v_head_dim") if kv_rank else None,
+        qk_nope_head_dim=nope_cfg,
+        v_head_dim=v_cfg,
         sliding_window=window,
         sliding_layers=sliding,
         attention_layers=attn_layers if mamba_layers or mlp_only else None,

@@ -728,10 +728,15 @@ def _indexer_bytes_per_token(model: ModelArch) -> float:
     return model.indexer_layers * (d + 4 * math.ceil(d / INDEXER_SCALE_BLOCK))
 
 
+def _kv_bytes_per_token_per_layer(model: ModelArch, quant: QuantFormat, kv_cache_dtype: str | None) -> float:
+    """What one token's KV (or MLA latent) takes in one KV layer, in the cache's dtype."""
+    return _kv_elements_per_token_per_layer(model) * _kv_element_bytes(quant, kv_cache_dtype)
+
+
 def kv_bytes_per_token(model: ModelArch, quant: QuantFormat, *, kv_cache_dtype: str | None = None) -> float:
     """KV-cache bytes one token occupies across all KV layers, ignoring sliding windows (a full-window upper
     bound; `kv_bytes_per_sequence` gives what a sequence of a given length really holds)."""
-    per_layer = _kv_elements_per_token_per_layer(model) * _kv_element_bytes(quant, kv_cache_dtype)
+    per_layer = _kv_bytes_per_token_per_layer(model, quant, kv_cache_dtype)
     return model.kv_layers * per_layer + _indexer_bytes_per_token(model)
 
 
@@ -757,7 +762,7 @@ def kv_bytes_per_sequence(
     layers at most the window (vLLM's hybrid KV cache manager and llama.cpp's SWA cache free the rest), and
     Mamba layers a fixed state. `copies` is how many GPUs of a tensor-parallel replica hold each KV element
     (`kv_copies`)."""
-    per_layer = _kv_elements_per_token_per_layer(model) * _kv_element_bytes(quant, kv_cache_dtype)
+    per_layer = _kv_bytes_per_token_per_layer(model, quant, kv_cache_dtype)
     swa = model.sliding_kv_layers
     full = model.kv_layers - swa
     held = full * context_tokens + swa * min(context_tokens, model.sliding_window or 0)
@@ -773,7 +778,7 @@ def _kv_read_bytes(
     only the `index_topk` latents it picked (FlashMLA's sparse decode kernel, deepseek-ai/FlashMLA#98)."""
     if not model.sparse_attention:
         return kv_bytes_per_sequence(model, quant, context_tokens, kv_cache_dtype=kv_cache_dtype, copies=copies)
-    latent = _kv_elements_per_token_per_layer(model) * _kv_element_bytes(quant, kv_cache_dtype)
+    latent = _kv_bytes_per_token_per_layer(model, quant, kv_cache_dtype)
     picked = min(context_tokens, model.index_topk or 0)
     read = model.kv_layers * picked * latent + context_tokens * _indexer_bytes_per_token(model)
     return read * copies + _ssm_state_bytes(model)
@@ -1294,6 +1299,7 @@ def estimate(
         )
     if not 0.0 <= prefix_cache_hit_share <= 1.0:
         raise ScenarioError(f"prefix_cache_hit_share must be between 0 and 1 (got {prefix_cache_hit_share})")
+    mode = EstimateMode(mode)
     plan = _plan(
         model,
         gpu,
@@ -1302,7 +1308,7 @@ def estimate(
         concurrency,
         input_tokens,
         output_tokens,
-        EstimateMode(mode),
+        mode,
         runtime,
         kv_cache_dtype,
         prefix_cache_hit_share,
@@ -1373,7 +1379,7 @@ def estimate(
         total = b * output_tokens / cycle_s
     first = prefill if p.first is None else timed(p.first)
     wait_s = pure.step_s / 2 if b > 1 else 0.0
-    requested = b if EstimateMode(mode) is EstimateMode.MAX_LOAD else max(1, concurrency)
+    requested = b if mode is EstimateMode.MAX_LOAD else max(1, concurrency)
     queue_s = _queue_wait_s(first.step_s, b * output_tokens / total, b, requested)
     return ThroughputEstimate(
         **common,
