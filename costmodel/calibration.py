@@ -138,6 +138,12 @@ class PublishedPoint(BaseModel):
     attention_dp: Annotated[bool | None, BeforeValidator(_blank)] = None
     """Whether the run put attention data-parallel across its GPUs (TensorRT-LLM's MoE recipe, SGLang
     `--enable-dp-attention`); empty: the runtime's default (`throughput.attention_dp_default`)."""
+    mean_concurrency: Annotated[Annotated[float, Field(gt=0)] | None, BeforeValidator(_blank)] = None
+    """Streams in flight on average over the run, where the benchmark prints it (SGLang `bench_serving`'s
+    "Concurrency:", the sum of request latencies over the run's duration). A closed loop of few prompts with random
+    lengths drains at its end, so fewer streams than `concurrency` ran for part of the run: the SGLang cookbook's
+    `--num-prompts 80 --max-concurrency 16` averaged 13.9. The row is predicted at this figure; empty: at
+    `concurrency`."""
     runtime_version: Annotated[str | None, BeforeValidator(_blank)] = None
     """The engine release the publication states it ran (`0.6.3`, `0.5.6.post1`, llama.cpp build `b2824`); empty
     where it does not. The engine's fixed costs fall from release to release, so `runtime_series_errors` reports
@@ -238,14 +244,29 @@ def _predict(r: _Resolved, eff: Efficiency) -> float:
     finish together, so the batch runs in waves: a wave's prompts are prefilled, then decoded, and prefill does
     not ride on decode steps as it does when arrivals are staggered. Such rows are predicted without chunked
     prefill interleaving (`chunked_prefill=False`); a user's max-load estimate keeps the runtime's default.
+
+    A fixed-concurrency row whose run averaged fewer streams than its cap (`PublishedPoint.mean_concurrency`) is
+    predicted at that average.
     """
+    p = r.point
+    if p.mean_concurrency is None or p.concurrency is None or p.mean_concurrency >= p.concurrency:
+        return _predict_at(r, eff, p.concurrency or 1)
+    # the run averaged a fractional batch: interpolate between the two whole batches around it
+    lo = max(1, math.floor(p.mean_concurrency))
+    share = min(1.0, max(0.0, p.mean_concurrency - lo))
+    below = _predict_at(r, eff, lo)
+    return below if share == 0 else below + share * (_predict_at(r, eff, lo + 1) - below)
+
+
+def _predict_at(r: _Resolved, eff: Efficiency, concurrency: int) -> float:
+    """The published row's metric, estimated at `concurrency` streams."""
     p = r.point
     est = estimate(
         r.model,
         r.gpu,
         r.quant,
         gpus=p.gpu_count,
-        concurrency=p.concurrency or 1,
+        concurrency=concurrency,
         input_tokens=max(1, p.input_tokens or 1),
         output_tokens=max(1, p.output_tokens or 1),
         efficiency=eff,
@@ -449,7 +470,7 @@ FIT_FILE = "calibration_fit.json"
 """The stored fit, in the data directory next to the CSVs it was fitted to."""
 FIT_INPUTS = ("published_throughput.csv", "gpus.csv", "models.csv", "quant.csv")
 """The data files a fit reads; their sha256 in the stored fit decide whether it still holds."""
-FIT_CODE_VERSION = "throughput-v2/fit-22"
+FIT_CODE_VERSION = "throughput-v2/fit-23"
 """Version of the fit and of the physics it predicts with. Bump it when the grids, weights, free factors,
 `_predict` or `throughput.estimate` change what a fit returns: every stored fit is then refitted in-process
 until `opentco catalog calibration --refit --write` stores a new one. The refit tests in

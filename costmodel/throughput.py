@@ -168,11 +168,27 @@ _RUNTIME_VERSION = re.compile(r"[\s:=@-]*(\(.*\)|v?\d+(\.\w+)+|v\d+|b\d{3,}|buil
 build (`b4167`, `build 4167`) or remark in brackets."""
 
 
+NIM_VLLM_FROM = (2, 0)
+"""The first NVIDIA NIM for LLMs release that serves with vLLM alone: "Version 2.0 is a ground-up redesign that adopts
+a one-container, one-backend philosophy, replacing the multi-backend 1.x architecture. This release ships with vLLM
+0.17.1 as the sole inference backend" (docs.nvidia.com/nim/large-language-models/2.0.1/about-nim-llm/release-notes;
+2.0.8 moves to vLLM 0.23.0). Earlier releases prefer their TensorRT-LLM profiles (`TENSORRT_ENGINES`)."""
+
+
 @lru_cache(maxsize=1024)  # the calibration asks it of every published row thousands of times
 def _runtime_name(runtime: str | None) -> str:
     """A runtime name as the sets here spell it (None: no runtime named): case, version and spelling do not
     change the engine (`TensorRT-LLM v0.12`, `trt_llm`, `llama.cpp (Metal)`, `mlx_lm`, `vLLM 0.6.3`, the container
-    image `vllm/vllm-openai:v0.11.0`, the pin `sglang==0.5.6`)."""
+    image `vllm/vllm-openai:v0.11.0`, the pin `sglang==0.5.6`), except where a release changed the engine: NIM 2.0
+    and later run vLLM (`NIM_VLLM_FROM`)."""
+    name = _spelled_runtime_name(runtime)
+    release = _named_release(runtime) if name == "nvidia-nim" else None
+    return "vllm" if release is not None and _release_at_least(release, NIM_VLLM_FROM) else name
+
+
+@lru_cache(maxsize=1024)
+def _spelled_runtime_name(runtime: str | None) -> str:
+    """The product a runtime string names (`_runtime_name` before a release changes the engine: NIM 2.x is NIM)."""
     name = " ".join((runtime or "").strip().lower().split())
     while (bare := _RUNTIME_VERSION.sub("", name)) != name:
         name = bare
@@ -226,7 +242,7 @@ def release_series(engine: str, version: str | None) -> str:
     """An engine and its release series, which the published rows' errors are grouped by: `vllm 0.11` for
     0.11.0, `sglang 0.5` for 0.5.6.post1, `llama.cpp b2xxx` for build b2824, a commit as itself, and
     `<engine> ?` where no release is known."""
-    name, v = _runtime_name(engine), (version or "").strip().removeprefix("v")
+    name, v = _spelled_runtime_name(engine), (version or "").strip().removeprefix("v")
     if not v:
         return f"{name} ?"
     if (build := re.fullmatch(r"b(\d{4,})", v)) is not None:
@@ -271,8 +287,11 @@ def current_release(runtime: str | None) -> bool | None:
     if first is None:
         return None
     release = _named_release(runtime)
-    if release is None:
-        return True
+    return True if release is None else _release_at_least(release, first)
+
+
+def _release_at_least(release: str, first: tuple[int, ...]) -> bool:
+    """Whether a release (`0.11.0`, `2.0.8`, `0.5.6.post1`) is `first` or later, compared on as many parts."""
     return tuple(int(x) for x in re.findall(r"\d+", release)[: len(first)]) >= first
 
 
@@ -686,15 +705,27 @@ def runtime_kv_cache_dtype(quant: QuantFormat, runtime: str | None, kv_cache_dty
     `trtllm-bench … --quantization FP8` builds with "KV Cache Dtype: FP8" (NVIDIA/TensorRT-LLM
     docs/source/performance/perf-benchmarking.md@04276b44, the build output it prints), and for NVFP4, whose
     ModelOpt checkpoints say `"kv_cache_quant_algo": "FP8"` in hf_quant_config.json (nvidia/Qwen3-30B-A3B-NVFP4,
-    quoted in vllm-project/vllm#34752). NIM's optimized profiles and NVIDIA's MLPerf submissions are TensorRT-LLM
-    engines too. vLLM, SGLang and TGI are estimated with a 16-bit cache (`kv_bytes_per_element`) unless told
-    otherwise: vLLM reads a ModelOpt checkpoint's KV format only since late 2025 (vllm-project/vllm#30785), and
-    the llm-compressor checkpoints it also serves carry none.
+    quoted in vllm-project/vllm#34752). NIM 1.x's optimized profiles and NVIDIA's MLPerf submissions are TensorRT-LLM
+    engines too; NIM named without a release keeps a 16-bit cache (`_nim_without_release`). vLLM, SGLang and TGI are
+    estimated with a 16-bit cache (`kv_bytes_per_element`) unless told otherwise: vLLM reads a ModelOpt checkpoint's
+    KV format only since late 2025 (vllm-project/vllm#30785), and the llm-compressor checkpoints it also serves carry
+    none.
     """
     d = (kv_cache_dtype or "auto").lower()
-    if d == "auto" and uses_tensorrt_engines(runtime) and (quant.kv_cache_dtype or "").lower() == "fp8":
+    inherits = uses_tensorrt_engines(runtime) and not _nim_without_release(runtime)
+    if d == "auto" and inherits and (quant.kv_cache_dtype or "").lower() == "fp8":
         return "fp8"
     return d
+
+
+def _nim_without_release(runtime: str | None) -> bool:
+    """Whether `runtime` is NIM with no release named. Its FP8 profiles are estimated with a 16-bit KV cache: the one
+    published sweep of an unnamed NIM release (NVIDIA's DLI data set of "an older version of NVIDIA NIM", Llama 3 8B on
+    H100, held out) levels off at 7,000 + 1,000 tokens with FP8 only 1.25× (one GPU) and 1.1–1.2× (two) above FP16,
+    as a 16-bit cache with the memory FP8 weights free gives, where an FP8 cache would double it; and the release
+    a deployment installs today (2.x) runs vLLM, whose cache is 16-bit unless told otherwise. NIM 1.8's sweep
+    (fitted) levels off where an FP8 cache does, so a named 1.x release keeps TensorRT-LLM's inherited FP8 cache."""
+    return _runtime_name(runtime) == "nvidia-nim" and _named_release(runtime) is None
 
 
 def _kv_element_bytes(quant: QuantFormat, kv_cache_dtype: str | None) -> float:

@@ -80,13 +80,15 @@ def test_fp8_kv_cache_halves_kv_and_admits_more_streams():
 
 
 def test_tensorrt_llm_keeps_an_fp8_checkpoints_kv_cache_in_fp8_by_default():
-    """trtllm-bench builds FP8 checkpoints with an FP8 KV cache; vLLM's "auto" stays 16-bit."""
+    """trtllm-bench builds FP8 checkpoints with an FP8 KV cache, and so do NIM 1.x's profiles from 1.8 on; vLLM's
+    "auto" stays 16-bit, and so does NIM named without a release (an older release's sweeps, or today's vLLM one)."""
     m, g, q = CAT.model("llama-3.1-70b"), CAT.gpu("H100-SXM"), CAT.quant("fp8")
     args = dict(gpus=2, mode=EstimateMode.MAX_LOAD, input_tokens=1000, output_tokens=1000)
     trt = estimate(m, g, q, runtime="tensorrt-llm", **args)
-    nim = estimate(m, g, q, runtime="nvidia-nim", **args)
+    nim = estimate(m, g, q, runtime="nvidia-nim 1.8.0", **args)
     vllm = estimate(m, g, q, runtime="vllm", **args)
     assert trt.kv_cache_dtype == nim.kv_cache_dtype == "fp8" and vllm.kv_cache_dtype == "auto"
+    assert estimate(m, g, q, runtime="nvidia-nim", **args).kv_cache_dtype == "auto"
     assert (
         trt.max_concurrency == estimate(m, g, q, runtime="tensorrt-llm", kv_cache_dtype="fp8", **args).max_concurrency
     )
