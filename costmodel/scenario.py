@@ -248,8 +248,9 @@ class _SelfHosted(_OptionBase):
     """GPUs serving one copy of the model (tensor parallel). Empty: the fewest that fit."""
     runtime: Name | None = None
     """Serving engine (`vllm`, `sglang`, `tensorrt-llm`, `nvidia-nim`, `tgi`, `llama.cpp`, `ollama`, `mlx`), with
-    its release if you know it (`sglang 0.5.6`: the error band then covers that release's published runs).
-    Empty: a vLLM-like server, or llama.cpp / MLX for their own formats."""
+    its release if you know it (`sglang 0.5.6`: the error band then covers that release's published runs;
+    `nvidia-nim 2.0.8`: NIM 2.x runs vLLM and is estimated as it). Empty: a vLLM-like server, or llama.cpp / MLX
+    for their own formats."""
     min_replicas: Annotated[int, Field(ge=0, le=10_000)] = 1
     """Redundancy floor: replicas kept even when the load needs fewer."""
     target_utilisation: Annotated[float, Field(gt=0, le=1)] = 0.75

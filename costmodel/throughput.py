@@ -85,6 +85,7 @@ __all__ = [
     "SpeculativeDecoding",
     "ThroughputEstimate",
     "current_release",
+    "engine_note",
     "estimate",
     "gpus_needed",
     "kv_bytes_per_sequence",
@@ -311,6 +312,13 @@ def release_costs_words(current: bool, runtime: str | None) -> str | None:
     if current:
         return "a current engine release's"
     return "an older engine release's" if current_release(runtime) is False else None
+
+
+def engine_note(runtime: str | None) -> str | None:
+    """Where a named release runs another engine than its name says, in words for a report (NIM 2.x: vLLM)."""
+    if _runtime_name(runtime) != _spelled_runtime_name(runtime):
+        return f"{runtime} serves with vLLM alone (NIM for LLMs 2.0 and later), so it is estimated as vLLM"
+    return None
 
 
 SERVING_ENGINES = ("vllm", "sglang", "tensorrt-llm", "nvidia-nim", "tgi", "llama.cpp", "ollama", "lm-studio", "mlx")

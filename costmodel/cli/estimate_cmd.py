@@ -26,6 +26,7 @@ from costmodel.throughput import (
     SpeculativeDecoding,
     ThroughputEstimate,
     checked_runtime,
+    engine_note,
     estimate,
     gpus_needed,
     release_costs_words,
@@ -165,7 +166,8 @@ def register(app: typer.Typer) -> None:
             str | None,
             typer.Option(
                 help="Serving engine: vllm, sglang, tensorrt-llm, nvidia-nim, tgi, llama.cpp, ollama, mlx; add its "
-                "release for an older one's fixed costs ('sglang 0.4.1'); without one, the current release's."
+                "release for an older one's fixed costs ('sglang 0.4.1'); without one, the current release's. "
+                "NIM 2.x ('nvidia-nim 2.0.8') runs vLLM and is estimated as it."
             ),
         ] = None,
         kv_cache_dtype: Annotated[str, typer.Option(help="KV cache dtype: auto, fp16, bf16 or fp8.")] = "auto",
@@ -292,6 +294,7 @@ def register(app: typer.Typer) -> None:
             "overhead_ms": round(e.overhead_ms, 3),
             "attention_dp": e.attention_dp,
             "current_release": e.current_release,
+            "engine_note": engine_note(runtime),
             "model_note": note,
         }
         if split is not None:
@@ -337,6 +340,8 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(1)
         if note:
             typer.echo(f"note: {note}")
+        if engine := engine_note(runtime):
+            typer.echo(f"note: {engine}")
         if own is not None:
             typer.echo(
                 f"calibrated on your runs: {own.levels} levels of {own.runs} run(s); median error "

@@ -12,6 +12,7 @@ from costmodel.errors import ScenarioError
 from costmodel.options.base import ONE, SECONDS_PER_HOUR, ZERO, MonthCost, SourceLine, d
 from costmodel.scenario import HOURS_PER_MONTH, CloudGpuOption, OnPremOption, Scenario, Workload
 from costmodel.sizing import FEW_STREAMS, ReplicaSpec, candidate_gpu_counts
+from costmodel.throughput import engine_note
 
 __all__ = [
     "RunningCosts",
@@ -196,7 +197,8 @@ def fleet_sources(rep: ReplicaSpec) -> list[SourceLine]:
         SourceLine(
             "Serving engine",
             rep.serving_engine,
-            f"estimated with the {e.runtime_family} runtime family's calibrated factors",
+            f"estimated with the {e.runtime_family} runtime family's calibrated factors"
+            + (f"; {note}" if (note := engine_note(rep.runtime)) else ""),
         ),
         SourceLine(
             "Replica throughput",

@@ -6,12 +6,15 @@ overhead is worked out by hand.
 
 from __future__ import annotations
 
+import json
 import statistics
 
 import pytest
+from typer.testing import CliRunner
 
 from costmodel.calibration import _current, calibration_fit, holdout_check, published_points, runtime_series_errors
 from costmodel.catalog import catalog
+from costmodel.cli import app
 from costmodel.errors import UnknownRuntime
 from costmodel.throughput import (
     CURRENT_RELEASES,
@@ -103,6 +106,14 @@ def test_nim_from_2_0_is_estimated_as_the_vllm_it_runs():
     assert nim2.output_tokens_per_s == vllm.output_tokens_per_s != nim1.output_tokens_per_s
     assert (nim2.kv_cache_dtype, nim1.kv_cache_dtype) == ("auto", "fp8")
     assert nim2.max_concurrency == vllm.max_concurrency < nim1.max_concurrency
+    # the report says which engine it estimated; a 1.x release or a plain vLLM says nothing
+    args = ["estimate", "--model", "llama-3.1-8b", "--gpu", "H100-SXM", "--quant", "fp8", "--concurrency", "64"]
+    res = CliRunner().invoke(app, [*args, "--runtime", "nvidia-nim 2.0.8"])
+    assert res.exit_code == 0, res.output
+    assert "note: nvidia-nim 2.0.8 serves with vLLM alone (NIM for LLMs 2.0 and later)" in res.output
+    for runtime in ("nvidia-nim 1.8.0", "vllm"):
+        out = json.loads(CliRunner().invoke(app, [*args, "--runtime", runtime, "--json"]).stdout)
+        assert out["engine_note"] is None, runtime
 
 
 def test_the_boundaries_are_the_three_engines_whose_fixed_costs_changed():

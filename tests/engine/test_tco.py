@@ -295,6 +295,11 @@ def test_a_self_hosted_option_is_sized_on_the_engine_it_names():
     # a release widens the band to that release's published error; the figure stays
     sgl = resolve_replica(gpu_option(runtime="sglang 0.5.6", **shape), w)
     assert sgl.output_tokens_per_s == default.output_tokens_per_s and sgl.error_band_pct >= 29.8
+    # NIM 2.x runs vLLM: sized as the vLLM-like default, and its source line says why
+    nim2 = resolve_replica(gpu_option(runtime="nvidia-nim 2.0.8", **shape), w)
+    assert nim2.output_tokens_per_s == default.output_tokens_per_s
+    line = next(s for s in fleet_sources(nim2) if s.label == "Serving engine")
+    assert line.value == "nvidia-nim 2.0.8" and "serves with vLLM alone" in line.source
     # a name the estimate does not model is an input error, not the default engine in disguise
     with pytest.raises(ScenarioError, match=r"runtime: Unknown serving engine .vlm.. Did you mean: vllm\?"):
         resolve_replica(gpu_option(runtime="vlm", **shape), w)
