@@ -329,6 +329,7 @@ _GRIDS: dict[str, tuple[float, ...]] = {
     "current_expert_factor": (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0, 1.2),
     "current_mla_factor": (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0, 1.2),
     "hopper_compute_factor": (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2),
+    "moe_compute_factor": (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.2, 1.5),
     "stream_overhead_us": (0.0, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 100.0, 130.0, 160.0),
 }
 _MIN_FOR_EXTRA = 2  # rows a factor needs before it is fitted rather than left at its default
@@ -336,6 +337,7 @@ _MIN_FOR_EXTRA = 2  # rows a factor needs before it is fitted rather than left a
 
 _ROWS_MOVED_BY: dict[str, Callable[[_Resolved], bool]] = {
     "moe_expert_overhead_us": lambda r: r.model.is_moe,
+    "moe_compute_factor": lambda r: r.model.is_moe,
     "mla_layer_overhead_us": lambda r: bool(r.model.kv_lora_rank),
     "rocm_factor": lambda r: r.gpu.vendor.upper() == "AMD",
     "datacenter_overhead_factor": lambda r: r.gpu.segment == "datacenter",
@@ -380,6 +382,8 @@ def _free_params(pts: Sequence[_Resolved]) -> list[str]:
         if kind < _MIN_FOR_EXTRA or (name in _SPLIT_FACTORS and len(pts) - kind < _MIN_FOR_EXTRA):
             continue
         if name in _LLAMA_CPP_FACTORS and pts[0].family != "llama.cpp":
+            continue
+        if name == "moe_compute_factor" and pts[0].family not in SERVER_FAMILIES:
             continue
         params.append(name)
     if pts[0].family in SERVER_FAMILIES and sum("long_context" in r.regimes for r in pts) >= _MIN_FOR_EXTRA:
@@ -470,7 +474,7 @@ FIT_FILE = "calibration_fit.json"
 """The stored fit, in the data directory next to the CSVs it was fitted to."""
 FIT_INPUTS = ("published_throughput.csv", "gpus.csv", "models.csv", "quant.csv")
 """The data files a fit reads; their sha256 in the stored fit decide whether it still holds."""
-FIT_CODE_VERSION = "throughput-v2/fit-23"
+FIT_CODE_VERSION = "throughput-v2/fit-24"
 """Version of the fit and of the physics it predicts with. Bump it when the grids, weights, free factors,
 `_predict` or `throughput.estimate` change what a fit returns: every stored fit is then refitted in-process
 until `opentco catalog calibration --refit --write` stores a new one. The refit tests in

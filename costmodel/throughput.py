@@ -494,6 +494,11 @@ class Efficiency:
     Ada (same AD102 chip, 300 W instead of 450 W) 5,404, and the H100 PCIe (2.3× the 4090's tensor rate) 7,367."""
     rocm_factor: float = 1.0
     """Multiplies bandwidth and compute efficiency on AMD GPUs (ROCm kernels' maturity)."""
+    moe_compute_factor: float = 1.0
+    """Multiplies compute efficiency for a mixture-of-experts model's routed-expert matmuls. A chunk of T prompt
+    tokens gives each of E experts only T·k/E rows (DeepSeek-R1 at SGLang's 8,192-token chunk: 256), which a grouped
+    GEMM multiplies in tiles of 64–128 rows after permuting the tokens by expert and before un-permuting and
+    weighting them: a smaller share of the tensor peak than one dense GEMM over all T rows reaches."""
     hopper_compute_factor: float = 1.0
     """Multiplies compute efficiency on Hopper GPUs (H100, H200, GH200, H20); fitted for llama.cpp. Its CUDA kernels
     and the cuBLAS GEMMs of its F16 path are written for Ampere's `mma.sync` tensor-core instructions, while
@@ -858,6 +863,12 @@ def _expert_split(model: ModelArch) -> tuple[float, float]:
     return model.total_params_b - expert_params, expert_params
 
 
+def _active_expert_params_b(model: ModelArch) -> float:
+    """Routed-expert parameters one token runs through, in billions (k of E experts' share)."""
+    routed = _expert_split(model)[1]
+    return routed * (model.experts_per_token or 1) / model.num_experts if model.is_moe and model.num_experts else 0.0
+
+
 def _expected_experts_share(model: ModelArch, tokens: float) -> float:
     """Expected share of a layer's experts that `tokens` routed tokens touch.
 
@@ -1097,6 +1108,7 @@ class _PassWork:
     f16_bytes: float | None  # llama.cpp's dequantized copy of the weights for a large batch, else None
     kv_read: float
     lin_work: float  # FLOPs of the weight matmuls
+    expert_work: float  # of which the routed experts' (`Efficiency.moe_compute_factor`)
     attn_work: float
     comm_s: float
     layers: int
@@ -1176,6 +1188,7 @@ def _pass_work(
         f16_bytes=f16_bytes,
         kv_read=kv_read,
         lin_work=2 * model.active_params_b * 1e9 * tokens,
+        expert_work=2 * _active_expert_params_b(model) * 1e9 * tokens,
         attn_work=attn_work,
         comm_s=comm,
         layers=model.layers or 0,
@@ -1205,7 +1218,10 @@ def _step(w: _PassWork, eff: Efficiency, *, engine_compute: float = 1.0, current
     lin_mem, dequant_s = w.weight_bytes / bw, 0.0
     if w.f16_bytes is not None:
         lin_mem, dequant_s = w.f16_bytes / bw, (w.weight_bytes + w.f16_bytes) / bw
-    lin_comp = w.lin_work / flops
+    lin_comp = (w.lin_work - w.expert_work) / flops
+    if w.expert_work:  # the routed experts' grouped GEMMs reach a share of their own
+        expert_flops = w.flops_peak * min(1.0, compute * eff.moe_compute_factor) * tp * w.tensor_rate_share
+        lin_comp += w.expert_work / expert_flops
     attn_mem, attn_comp = w.kv_read / bw, w.attn_work / attn_flops
     t_mem, t_comp = dequant_s + lin_mem + attn_mem, lin_comp + attn_comp
     roofline = dequant_s + max(lin_mem, lin_comp) + max(attn_mem, attn_comp)

@@ -59,6 +59,7 @@ def _calibration_rows(fit: CalibrationFit) -> tuple[list[dict[str, object]], lis
             "compute_eff": f.efficiency.get("compute"),
             "layer_overhead_us": f.efficiency.get("layer_overhead_us"),
             "moe_expert_overhead_us": f.efficiency.get("moe_expert_overhead_us"),
+            "moe_compute_factor": f.efficiency.get("moe_compute_factor"),
             "mla_layer_overhead_us": f.efficiency.get("mla_layer_overhead_us"),
             "tensorrt_compute_factor": f.efficiency.get("tensorrt_compute_factor"),
             "fp4_compute_factor": f.efficiency.get("fp4_compute_factor"),
@@ -145,7 +146,8 @@ def _calibration_rows(fit: CalibrationFit) -> tuple[list[dict[str, object]], lis
         ["holdout_points", "holdout_median_pct", "holdout_signed_pct", "holdout_within_2x"] if check is not None else []
     )
     cols += ["loso_within_2x", "band_floor_pct", "sources", "bandwidth_eff", "compute_eff", "layer_overhead_us"]
-    cols += ["moe_expert_overhead_us", "mla_layer_overhead_us", "tensorrt_compute_factor", "fp4_compute_factor"]
+    cols += ["moe_expert_overhead_us", "moe_compute_factor", "mla_layer_overhead_us", "tensorrt_compute_factor"]
+    cols += ["fp4_compute_factor"]
     return rows, cols
 
 

@@ -294,7 +294,7 @@ def test_a_self_hosted_option_is_sized_on_the_engine_it_names():
     assert engine == {"tensorrt-llm": "tensorrt-llm", None: "not named: a vLLM-like server"}
     # a release widens the band to that release's published error; the figure stays
     sgl = resolve_replica(gpu_option(runtime="sglang 0.5.6", **shape), w)
-    assert sgl.output_tokens_per_s == default.output_tokens_per_s and sgl.error_band_pct >= 29.8
+    assert sgl.output_tokens_per_s == default.output_tokens_per_s and sgl.error_band_pct >= 25.7
     # NIM 2.x runs vLLM: sized as the vLLM-like default, and its source line says why
     nim2 = resolve_replica(gpu_option(runtime="nvidia-nim 2.0.8", **shape), w)
     assert nim2.output_tokens_per_s == default.output_tokens_per_s

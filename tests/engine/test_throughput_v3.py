@@ -540,3 +540,26 @@ def test_replica_layouts_split_gpus_into_copies_of_the_fewest_that_hold_the_mode
     # a count that no tensor-parallel degree divides into copies of the model leaves only the degrees that do
     assert {x.gpus_per_replica for x in replica_layouts(m, g, q, total_gpus=6, **args)} == {1, 2}
     assert replica_layouts(CAT.model("llama-3.1-405b"), CAT.gpu("L4"), q, total_gpus=2, **args) == []
+
+
+def test_moe_compute_factor_slows_the_routed_experts_matmuls_only():
+    """A grouped GEMM gives each expert T·k/E rows of a T-token chunk: the fitted share slows those matmuls, not the
+    attention, the shared and dense layers' matmuls, nor a dense model."""
+    qwen, inp = CAT.model("qwen3-30b-a3b"), 4096
+    routed = (qwen.total_params_b - qwen.active_params_b) / (1 - qwen.experts_per_token / qwen.num_experts)
+    active_experts = routed * qwen.experts_per_token / qwen.num_experts  # of the 3.3B a token runs through
+    assert 1.5 < active_experts < qwen.active_params_b
+    g, q = CAT.gpu("H100-SXM"), CAT.quant("bf16")
+
+    def prefill_s(model: str | object, factor: float) -> float:
+        m = CAT.model(model) if isinstance(model, str) else model
+        eff = replace(IDEAL, compute=0.5, moe_compute_factor=factor)
+        e = estimate(m, g, q, input_tokens=inp, output_tokens=1, efficiency=eff, runtime="vllm")
+        return inp / e.prefill_tokens_per_s
+
+    slower = prefill_s(qwen, 0.25) - prefill_s(qwen, 1.0)  # the expert matmuls take 4× as long: 3 more times theirs
+    assert slower == pytest.approx(3 * 2 * active_experts * 1e9 * inp / (g.fp16_tflops * 1e12 * 0.5), rel=1e-6)
+    assert prefill_s("llama-3.1-8b", 0.25) == prefill_s("llama-3.1-8b", 1.0)
+    # fitted for the serving engines (their grouped GEMMs), left at 1 for llama.cpp and MLX
+    assert calibrated_efficiency("server").moe_compute_factor < 1
+    assert calibrated_efficiency("llama.cpp").moe_compute_factor == calibrated_efficiency("mlx").moe_compute_factor == 1
