@@ -172,7 +172,7 @@ def test_deepseek_r1_on_8x_b200_decodes_at_the_published_speed_of_its_release():
 
 def test_each_current_release_publication_predicts_the_others_runs_better_than_one_set_of_costs():
     # Leave-one-source-out over the two publications of current SGLang releases: with InferenceX's sweeps left
-    # out, the SGLang cookbook's and LMSYS's runs set the current factors and InferenceX comes out 30.9 % off
+    # out, the SGLang cookbook's and LMSYS's runs set the current factors and InferenceX comes out 26.4 % off
     # (it was 62 % slow under one set of costs); with the cookbook left out, InferenceX's set them (cookbook +27 %,
     # from 30-64 % slow). They disagree by over a quarter: SGLang 0.5.12 (InferenceX) is faster than 0.5.6.
     fit = calibration_fit()
