@@ -370,9 +370,14 @@ _SPLIT_FACTORS = frozenset(
 )
 """Factors that set one kind of row against the family's others (TensorRT-LLM against the other engines, Macs
 against the rest): they need rows on both sides, so a family all on Macs needs no Apple split."""
-_LLAMA_CPP_FACTORS = frozenset({"datacenter_overhead_factor", "pro_compute_factor", "hopper_compute_factor"})
-"""Factors fitted for llama.cpp only (its small kernels on professional cards, its Ampere-style kernels on
-Hopper)."""
+_ONLY_FOR: dict[str, frozenset[str]] = {
+    **dict.fromkeys(
+        ("datacenter_overhead_factor", "pro_compute_factor", "hopper_compute_factor"), frozenset({"llama.cpp"})
+    ),
+    "moe_compute_factor": frozenset(SERVER_FAMILIES),
+}
+"""Factors fitted for some families only: llama.cpp's small kernels on professional cards and its Ampere-style
+kernels on Hopper; the serving engines' grouped expert GEMMs (llama.cpp and MLX run their own MoE kernels)."""
 
 
 def _free_params(pts: Sequence[_Resolved]) -> list[str]:
@@ -381,9 +386,7 @@ def _free_params(pts: Sequence[_Resolved]) -> list[str]:
         kind = sum(moved(r) for r in pts)
         if kind < _MIN_FOR_EXTRA or (name in _SPLIT_FACTORS and len(pts) - kind < _MIN_FOR_EXTRA):
             continue
-        if name in _LLAMA_CPP_FACTORS and pts[0].family != "llama.cpp":
-            continue
-        if name == "moe_compute_factor" and pts[0].family not in SERVER_FAMILIES:
+        if name in _ONLY_FOR and pts[0].family not in _ONLY_FOR[name]:
             continue
         params.append(name)
     if pts[0].family in SERVER_FAMILIES and sum("long_context" in r.regimes for r in pts) >= _MIN_FOR_EXTRA:

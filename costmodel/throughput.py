@@ -863,6 +863,7 @@ def _expert_split(model: ModelArch) -> tuple[float, float]:
     return model.total_params_b - expert_params, expert_params
 
 
+@lru_cache(maxsize=4096)
 def _active_expert_params_b(model: ModelArch) -> float:
     """Routed-expert parameters one token runs through, in billions (k of E experts' share)."""
     routed = _expert_split(model)[1]
