@@ -83,6 +83,8 @@ def test_measure_then_use_in_scenario(stub: StubServer, fake_nvml: FakePynvml) -
     at.number_input(key="m_input").set_value(30)
     at.number_input(key="m_output").set_value(10)
     at.number_input(key="m_max").set_value(3)
+    # the request count bounds each level, not the clock: a loaded machine must not cut a level at its 30 s default
+    at.number_input(key="m_duration").set_value(600.0)
     at.text_input(key="m_gpu_hour").input("2.50")
     _button(at, "Start").click().run()
     assert not at.exception and "measure_job" in at.session_state
@@ -95,7 +97,7 @@ def test_measure_then_use_in_scenario(stub: StubServer, fake_nvml: FakePynvml) -
     (run,) = list_benchmarks(connect())
     assert at.selectbox(key="measure_selected").value == run.benchmark_id
     table = at.dataframe[1].value
-    assert list(table["streams"]) == [1, 2] and list(table["ok"]) == [3, 3]
+    assert list(table["streams"]) == [1, 2] and list(table["ok"]) == [3, 3], table.to_dict("list")
     stored = load_benchmark(connect(), benchmark_id=run.benchmark_id, with_samples=True)
     # 300 W, to the few µs by which this run's sample stamps missed their reads
     rel = counter_skew_s(stored.samples, watts=300) / min(lv.duration_s for lv in stored.levels) + 1e-9
