@@ -863,11 +863,10 @@ def _expert_split(model: ModelArch) -> tuple[float, float]:
     return model.total_params_b - expert_params, expert_params
 
 
-@lru_cache(maxsize=4096)
 def _active_expert_params_b(model: ModelArch) -> float:
-    """Routed-expert parameters one token runs through, in billions (k of E experts' share)."""
-    routed = _expert_split(model)[1]
-    return routed * (model.experts_per_token or 1) / model.num_experts if model.is_moe and model.num_experts else 0.0
+    """Routed-expert parameters one token runs through, in billions: its active parameters less the always-read
+    part (`_expert_split`); none for a dense model."""
+    return max(0.0, model.active_params_b - _expert_split(model)[0])
 
 
 def _expected_experts_share(model: ModelArch, tokens: float) -> float:
