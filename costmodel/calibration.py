@@ -477,7 +477,7 @@ FIT_FILE = "calibration_fit.json"
 """The stored fit, in the data directory next to the CSVs it was fitted to."""
 FIT_INPUTS = ("published_throughput.csv", "gpus.csv", "models.csv", "quant.csv")
 """The data files a fit reads; their sha256 in the stored fit decide whether it still holds."""
-FIT_CODE_VERSION = "throughput-v2/fit-24"
+FIT_CODE_VERSION = "throughput-v2/fit-25"
 """Version of the fit and of the physics it predicts with. Bump it when the grids, weights, free factors,
 `_predict` or `throughput.estimate` change what a fit returns: every stored fit is then refitted in-process
 until `opentco catalog calibration --refit --write` stores a new one. The refit tests in

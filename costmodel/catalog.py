@@ -274,6 +274,14 @@ class QuantFormat(_Row):
     quality_retention_pct: Annotated[float | None, Opt] = None
     quality_metric: Annotated[str | None, Opt] = None
     quality_source: Annotated[str | None, Opt] = None
+    scope: Annotated[Literal["all", "routed_experts"], BeforeValidator(lambda v: v or "all")] = "all"
+    """Which weights the format stores: every linear layer, or only a mixture-of-experts model's routed experts
+    (gpt-oss's MXFP4, Kimi K2 Thinking's INT4), whose attention, shared experts, dense layers and output head stay
+    in BF16."""
+
+    def bits_for(self, *, routed_expert: bool) -> float:
+        """Bits one parameter costs: this format's, or BF16's for a weight a routed-experts format leaves alone."""
+        return self.bits_per_weight if routed_expert or self.scope == "all" else 16.0
 
 
 R = TypeVar("R", bound=_Row)
@@ -753,14 +761,45 @@ def catalog() -> Catalog:
 
 def _released_quant_id(cfg: dict[str, object]) -> str | None:
     """The catalog format a checkpoint's `quantization_config` declares (transformers' `quant_method` with its
-    `bits`), or None for 16-bit weights and methods the catalog holds no row for."""
+    `bits`, or a compressed-tensors scheme), or None for 16-bit weights and methods the catalog holds no row for."""
     qc = cfg.get("quantization_config")
     if not isinstance(qc, dict):
         return None
     method, bits = str(qc.get("quant_method") or "").lower(), qc.get("bits")
+    if method == "mxfp4" and "self_attn" in " ".join(str(x) for x in qc.get("modules_to_not_convert") or []):  # type: ignore[union-attr]
+        return "mxfp4-experts"  # gpt-oss: attention, router, embeddings and head stay BF16
     if method in ("fp8", "mxfp4"):
         return method
+    if method == "compressed-tensors":
+        return _compressed_tensors_quant_id(qc)
     return {("awq", 4): "awq-int4", ("gptq", 4): "gptq-int4", ("gptq", 8): "gptq-int8"}.get((method, bits))
+
+
+def _compressed_tensors_quant_id(qc: dict[str, object]) -> str | None:
+    """The catalog format of a compressed-tensors checkpoint (vLLM's llm-compressor format, Kimi K2 Thinking's).
+
+    One scheme group only: 8-bit float weights and activations are FP8 W8A8; 4-bit integer weights with 16-bit
+    activations are W4A16, routed experts only (`int4-experts`) where the `ignore` list keeps attention and the
+    shared experts in BF16 as Kimi K2 Thinking's does, else GPTQ's layout at group size 128. Anything else (mixed
+    groups, other widths) is left to --quant.
+    """
+    groups = qc.get("config_groups")
+    if not isinstance(groups, dict) or len(groups) != 1:
+        return None
+    group = next(iter(groups.values()))
+    w = group.get("weights") if isinstance(group, dict) else None
+    if not isinstance(w, dict):
+        return None
+    acts = group.get("input_activations")
+    kind, width = w.get("type"), w.get("num_bits")
+    if kind == "float" and width == 8 and isinstance(acts, dict) and acts.get("num_bits") == 8:
+        return "fp8"
+    if kind != "int" or width != 4 or acts is not None:
+        return None
+    ignored = " ".join(str(x) for x in qc.get("ignore") or [])  # type: ignore[union-attr]
+    if "self_attn" in ignored and "shared_expert" in ignored:
+        return "int4-experts"
+    return "gptq-int4" if w.get("group_size") == 128 else None
 
 
 def _cfg_int(cfg: dict[str, object], *keys: str, default: int | None = None) -> int | None:

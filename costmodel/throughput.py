@@ -850,7 +850,10 @@ def kv_copies(model: ModelArch, gpus: int, family: str, *, attention_dp: bool = 
 
 
 def _weights_bytes(model: ModelArch, quant: QuantFormat) -> float:
-    return model.total_params_b * 1e9 * quant.bits_per_weight / 8
+    """Bytes the weights take in memory: a routed-experts format (`QuantFormat.scope`) stores the always-read
+    part in BF16 (`_expert_split`)."""
+    shared, experts = _expert_split(model)
+    return (shared * quant.bits_for(routed_expert=False) + experts * quant.bits_for(routed_expert=True)) * 1e9 / 8
 
 
 @lru_cache(maxsize=4096)
@@ -883,10 +886,13 @@ def _expected_experts_share(model: ModelArch, tokens: float) -> float:
     return 1.0 - (1.0 - k_over_e) ** max(1.0, tokens)
 
 
-def _moved_weight_bytes(model: ModelArch, quant: QuantFormat, tokens: float) -> float:
-    """Weight bytes one forward pass over `tokens` tokens reads: the always-used part and the experts touched."""
+def _moved_weight_bytes(model: ModelArch, quant: QuantFormat, tokens: float, *, bits: float | None = None) -> float:
+    """Weight bytes one forward pass over `tokens` tokens reads: the always-used part and the experts touched,
+    each at its own width (`QuantFormat.bits_for`), or all at `bits` (llama.cpp's F16 copy)."""
     shared, experts = _expert_split(model)
-    return (shared + experts * _expected_experts_share(model, tokens)) * 1e9 * quant.bits_per_weight / 8
+    shared_bits = bits or quant.bits_for(routed_expert=False)
+    expert_bits = bits or quant.bits_for(routed_expert=True)
+    return (shared * shared_bits + experts * _expected_experts_share(model, tokens) * expert_bits) * 1e9 / 8
 
 
 def attention_dp_default(runtime: str | None, model: ModelArch, gpus: int, mode: EstimateMode) -> bool:
@@ -1096,12 +1102,14 @@ class _PassWork:
     working: int
     bw_peak: float  # bytes/s of the GPUs reading at once, at their datasheet bandwidth
     flops_peak: float  # the matmuls' dense tensor peak, FLOP/s
+    rest_flops_peak: float  # that of the matmuls outside the routed experts: 16-bit for a routed-experts format
     attn_flops_peak: float  # attention's, in the dtype its kernels run at
     tensor_rate_share: float
     amd: bool
     apple: bool
     pro: bool
     fp4: bool
+    rest_fp4: bool  # whether the matmuls outside the routed experts run on FP4 units too
     hopper: bool
     datacenter: bool
     weight_bytes: float
@@ -1152,13 +1160,14 @@ def _pass_work(
         model, quant, decode_context, kv_cache_dtype=kv_cache_dtype, copies=kv_copies_read
     )
     kv_read += _ssm_state_bytes(model) * decode_streams
-    weight_bytes = _moved_weight_bytes(model, quant, tokens) + replicated_params_b * 1e9 * quant.bits_per_weight / 8
+    replicated_bytes = replicated_params_b * 1e9 * quant.bits_for(routed_expert=False) / 8
+    weight_bytes = _moved_weight_bytes(model, quant, tokens) + replicated_bytes
     f16_bytes = None
     if dequant_above_tokens is not None and tokens > dequant_above_tokens and quant.bits_per_weight < 16:
         # llama.cpp multiplies a large batch against quantized weights by first writing them out as F16 for
         # cuBLAS (`ggml_cuda_op_mul_mat_cublas` converts src0 with `to_fp16_cuda` above MMQ_MAX_BATCH_SIZE = 32
         # tokens): one more pass that reads the quantized and writes the F16 weights, whose GEMM then reads F16.
-        f16_bytes = weight_bytes * 16 / quant.bits_per_weight
+        f16_bytes = _moved_weight_bytes(model, quant, tokens, bits=16) + replicated_params_b * 1e9 * 2
     attn_work = decode_tokens * _attention_flops(model, decode_context)
     attn_work += prefill_tokens * _attention_flops(model, prefill_context, prefill=True)
     attn_rate = gpu.tflops(_attention_dtype(quant, kv_cache_dtype))
@@ -1176,12 +1185,14 @@ def _pass_work(
         working=working,
         bw_peak=working * gpu.hbm_bandwidth_gb_s * 1e9,
         flops_peak=working * gpu.tflops(quant.compute_dtype) * 1e12,
+        rest_flops_peak=working * gpu.tflops(quant.compute_dtype if quant.scope == "all" else "fp16") * 1e12,
         attn_flops_peak=working * attn_rate * 1e12,
         tensor_rate_share=tensor_rate_share,
         amd=gpu.vendor.upper() == "AMD",
         apple=gpu.segment == "apple",  # unified memory and Metal kernels: factors of their own (`Efficiency`)
         pro=gpu.segment in PRO_SEGMENTS,
         fp4=uses_fp4_units(gpu, quant),
+        rest_fp4=uses_fp4_units(gpu, quant) and quant.scope == "all",
         hopper=gpu.architecture == "hopper",
         datacenter=gpu.segment == "datacenter",
         weight_bytes=weight_bytes,
@@ -1212,13 +1223,14 @@ def _step(w: _PassWork, eff: Efficiency, *, engine_compute: float = 1.0, current
     fp4 = eff.fp4_compute_factor if w.fp4 else 1.0
     hopper = eff.hopper_compute_factor if w.hopper else 1.0
     compute = eff.compute * vendor * alu * engine_compute * fp4 * hopper  # share of the tensor peak matmuls reach
-    flops = w.flops_peak * min(1.0, compute) * tp * w.tensor_rate_share
+    rest_compute = compute if w.rest_fp4 else compute / fp4  # a routed-experts format's other matmuls: 16-bit
+    rest_flops = w.rest_flops_peak * min(1.0, rest_compute) * tp * w.tensor_rate_share
     attn_share = min(1.0, compute * eff.attention_compute_factor) * tp * w.tensor_rate_share
     attn_flops = w.attn_flops_peak * attn_share
     lin_mem, dequant_s = w.weight_bytes / bw, 0.0
     if w.f16_bytes is not None:
         lin_mem, dequant_s = w.f16_bytes / bw, (w.weight_bytes + w.f16_bytes) / bw
-    lin_comp = (w.lin_work - w.expert_work) / flops
+    lin_comp = (w.lin_work - w.expert_work) / rest_flops
     if w.expert_work:  # the routed experts' grouped GEMMs reach a share of their own
         expert_flops = w.flops_peak * min(1.0, compute * eff.moe_compute_factor) * tp * w.tensor_rate_share
         lin_comp += w.expert_work / expert_flops
@@ -1354,6 +1366,11 @@ def estimate(
         )
     if not 0.0 <= prefix_cache_hit_share <= 1.0:
         raise ScenarioError(f"prefix_cache_hit_share must be between 0 and 1 (got {prefix_cache_hit_share})")
+    if quant.scope == "routed_experts" and not model.is_moe:
+        raise ScenarioError(
+            f"{quant.name} stores only a mixture-of-experts model's routed experts, and {model.name} has none: "
+            "pick a format that covers every layer (fp8, awq-int4, gguf-q4_k_m …)"
+        )
     mode = EstimateMode(mode)
     plan = _plan(
         model,
@@ -1545,7 +1562,7 @@ def _plan(
     if current is None:
         current = runs_current_release(runtime, family)
     replicated_b = _replicated_params_b(model, n, dp)
-    replicated_gb = replicated_b * quant.bits_per_weight / 8
+    replicated_gb = replicated_b * quant.bits_for(routed_expert=False) / 8
     weights_gb, kv_cap_gb = weights_gb + replicated_gb, kv_cap_gb - replicated_gb
     kv_tok_gb = kv_bytes_per_token(model, quant, kv_cache_dtype=kv_cache_dtype) / 1e9
     # Paged KV caches hold what streams have actually written, on average I + O/2 tokens each; a

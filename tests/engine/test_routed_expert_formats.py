@@ -1,0 +1,113 @@
+"""Formats that quantize only a mixture-of-experts model's routed experts (`QuantFormat.scope`)."""
+
+import pytest
+
+from costmodel.catalog import catalog, model_from_hf_config
+from costmodel.errors import ScenarioError
+from costmodel.throughput import _expert_split, _moved_weight_bytes, estimate
+
+CAT = catalog()
+
+# Kimi K2 Thinking's config.json, quantization part (as quoted from huggingface.co/moonshotai/Kimi-K2-Thinking in
+# data/quant.csv, row int4-experts): INT4 weight-only routed experts, group 32; attention, shared experts, the
+# dense MLP and the output head stay BF16.
+KIMI_INT4 = {
+    "quant_method": "compressed-tensors",
+    "format": "pack-quantized",
+    "ignore": ["lm_head", "re:.*self_attn.*", "re:.*shared_experts.*", "re:.*mlp\\.(gate|up|gate_up|down)_proj.*"],
+    "config_groups": {
+        "group_0": {
+            "targets": ["Linear"],
+            "input_activations": None,
+            "weights": {"num_bits": 4, "type": "int", "symmetric": True, "strategy": "group", "group_size": 32},
+        }
+    },
+}
+
+
+def test_kimi_k2_thinking_ships_int4_experts_and_its_weights_take_what_its_checkpoint_does():
+    m = CAT.model("moonshotai/Kimi-K2-Thinking")
+    assert m.model_id == "kimi-k2-thinking" and m.released_quant == "int4-experts"
+    q = CAT.quant(m.released_quant)
+    assert q.scope == "routed_experts" and q.bits_for(routed_expert=False) == 16.0
+    e = estimate(m, CAT.gpu("H200-SXM"), q, concurrency=8)
+    # the checkpoint is ~594 GB on disk (jwt625/PlayGround:20251107_kimi_k2_thinking/README.md), not the
+    # 1,026 GB of K2 Instruct's FP8 nor the 577 GB that 4.5 bits on every weight would give
+    assert e.weights_gb == pytest.approx(594.2, rel=0.01)
+    assert e.gpus == 8 and e.fits
+    # the same 8 × H200 holds 20× the KV cache FP8 K2 Instruct leaves room for
+    fp8 = estimate(CAT.model("kimi-k2"), CAT.gpu("H200-SXM"), CAT.quant("fp8"), gpus=8, concurrency=8)
+    assert e.kv_capacity_gb > 15 * fp8.kv_capacity_gb
+
+
+def test_kimi_k2_5_is_estimated_in_its_released_int4_on_eight_gpus_not_sixteen_in_bf16():
+    m = CAT.model("moonshotai/Kimi-K2.5")
+    assert m.released_quant == "int4-experts"
+    e = estimate(m, CAT.gpu("H200-SXM"), CAT.quant(m.released_quant))
+    assert e.gpus == 8 and e.fits
+
+
+def test_a_routed_experts_format_reads_every_other_weight_at_16_bits():
+    m, q = CAT.model("kimi-k2-thinking"), CAT.quant("int4-experts")
+    shared, experts = _expert_split(m)
+    # one stream touches 8 of 384 experts per layer; the shared part is read whole, in BF16
+    one = _moved_weight_bytes(m, q, 1)
+    assert one == pytest.approx((shared * 16 + experts * 8 / 384 * 4.5) * 1e9 / 8)
+    # a whole-model format of the same width would read the shared part at 4.5 bits
+    whole = CAT.quant("gptq-int4")
+    assert _moved_weight_bytes(m, whole, 1) < 0.6 * one
+
+
+def test_a_routed_experts_format_on_a_dense_model_is_refused_with_the_reason():
+    with pytest.raises(ScenarioError, match=r"only a mixture-of-experts model's routed experts.*Llama 3.1 8B"):
+        estimate(CAT.model("llama-3.1-8b"), CAT.gpu("H100-SXM"), CAT.quant("int4-experts"))
+
+
+@pytest.mark.parametrize(
+    ("quantization_config", "quant_id"),
+    [
+        (KIMI_INT4, "int4-experts"),
+        ({**KIMI_INT4, "ignore": ["lm_head"]}, None),  # group 32 on every layer: no catalog row
+        (
+            {
+                **KIMI_INT4,
+                "ignore": ["lm_head"],
+                "config_groups": {
+                    "group_0": {"input_activations": None, "weights": {"num_bits": 4, "type": "int", "group_size": 128}}
+                },
+            },
+            "gptq-int4",
+        ),
+        (
+            {
+                "quant_method": "compressed-tensors",
+                "config_groups": {
+                    "group_0": {
+                        "weights": {"num_bits": 8, "type": "float"},
+                        "input_activations": {"num_bits": 8, "type": "float"},
+                    }
+                },
+            },
+            "fp8",
+        ),
+    ],
+)
+def test_compressed_tensors_checkpoints_state_their_format(quantization_config, quant_id):
+    cfg = {
+        "num_hidden_layers": 61,
+        "hidden_size": 7168,
+        "num_attention_heads": 64,
+        "n_routed_experts": 384,
+        "num_experts_per_tok": 8,
+        "moe_intermediate_size": 2048,
+        "quantization_config": quantization_config,
+    }
+    assert model_from_hf_config(cfg).released_quant == quant_id
+
+
+def test_whole_model_formats_are_unchanged_by_the_split():
+    m = CAT.model("deepseek-v3")
+    for qid in ("fp8", "nvfp4", "awq-int4", "bf16"):
+        q = CAT.quant(qid)
+        assert q.scope == "all" and q.bits_for(routed_expert=False) == q.bits_for(routed_expert=True)
+        assert _moved_weight_bytes(m, q, 1e9) == pytest.approx(m.total_params_b * 1e9 * q.bits_per_weight / 8)
