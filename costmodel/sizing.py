@@ -23,6 +23,7 @@ from costmodel.throughput import (
     TP_DEGREES,
     Basis,
     ThroughputEstimate,
+    check_format,
     checked_runtime,
     gpus_needed,
     max_concurrency_meeting,
@@ -381,7 +382,11 @@ def config_gpu_fits(
         ttft_ms: time-to-first-token target.
         output_tokens_per_s_per_user: streaming-speed target per user.
         runtime: serving engine (None: the format's default).
+
+    Raises:
+        ScenarioError: a format the model cannot be stored in (`check_format`).
     """
+    check_format(model, quant)
     out = [
         gpu_fit(
             model,

@@ -84,6 +84,7 @@ __all__ = [
     "ReplicaLayout",
     "SpeculativeDecoding",
     "ThroughputEstimate",
+    "check_format",
     "current_release",
     "engine_note",
     "estimate",
@@ -1269,6 +1270,15 @@ def regimes_of(
     return tuple(out)
 
 
+def check_format(model: ModelArch, quant: QuantFormat) -> None:
+    """Refuse a format the model cannot be stored in: one that quantizes only routed experts, for a dense model."""
+    if quant.scope == "routed_experts" and not model.is_moe:
+        raise ScenarioError(
+            f"{quant.name} stores only a mixture-of-experts model's routed experts, and {model.name} has none: "
+            "pick a format that covers every layer (fp8, awq-int4, gguf-q4_k_m …)"
+        )
+
+
 def uses_fp4_units(gpu: GpuSpec, quant: QuantFormat) -> bool:
     """Whether a format's matmuls run on the GPU's FP4 tensor cores (else it is dequantized: weight-only)."""
     return quant.compute_dtype == "fp4" and bool(gpu.fp4_tflops)
@@ -1366,11 +1376,7 @@ def estimate(
         )
     if not 0.0 <= prefix_cache_hit_share <= 1.0:
         raise ScenarioError(f"prefix_cache_hit_share must be between 0 and 1 (got {prefix_cache_hit_share})")
-    if quant.scope == "routed_experts" and not model.is_moe:
-        raise ScenarioError(
-            f"{quant.name} stores only a mixture-of-experts model's routed experts, and {model.name} has none: "
-            "pick a format that covers every layer (fp8, awq-int4, gguf-q4_k_m …)"
-        )
+    check_format(model, quant)
     mode = EstimateMode(mode)
     plan = _plan(
         model,

@@ -22,7 +22,7 @@ from costmodel.fmt import money
 from costmodel.scenario import CloudGpuOption, LatencyTargets, Scenario, SelfHostCosts, Workload
 from costmodel.sizing import gpu_fit, resolve_gpu_price
 from costmodel.tco import evaluate
-from costmodel.throughput import ThroughputEstimate, estimate
+from costmodel.throughput import ThroughputEstimate, check_format, estimate
 
 __all__ = [
     "FIT_COLUMNS",
@@ -170,8 +170,11 @@ def _row(inputs: FitInputs, gpu_id: str) -> GpuFit:
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def fit_table(inputs: FitInputs) -> list[GpuFit]:
-    """Every catalog GPU for the model: the ones that fit first, cheapest per token first."""
-    rows = [_row(inputs, g.gpu_id) for g in catalog().gpus]
+    """Every catalog GPU for the model: the ones that fit first, cheapest per token first. A format the model
+    cannot be stored in is one error for the page, not one note per GPU (`check_format`)."""
+    cat = catalog()
+    check_format(cat.model(inputs.model_id), cat.quant(inputs.quant_id))
+    rows = [_row(inputs, g.gpu_id) for g in cat.gpus]
 
     def order(r: GpuFit) -> tuple[int, Decimal]:
         cost = r.usd_per_mtok_full_load

@@ -211,3 +211,15 @@ def test_measured_vs_estimated_when_a_measurement_is_stored(fit, monkeypatch):
 
 def test_without_a_measurement_the_page_says_so(fit):
     assert any("No measurement of this model on this GPU" in c.value for c in fit.caption)
+
+
+def test_kimi_in_its_int4_experts_fits_eight_h200_and_a_dense_model_in_it_is_refused_with_the_reason(fit):
+    fit.selectbox(key="hw-model").set_value("kimi-k2-thinking")
+    fit.selectbox(key="hw-quant").set_value("int4-experts")
+    fit.run()
+    assert not fit.exception and not fit.error
+    assert _table_row(fit, "H200-SXM")["GPUs"] == 8  # ~594 GB of weights; FP8 K2 Instruct needs the same 8 with no room
+    fit.selectbox(key="hw-model").set_value("llama-3.3-70b")
+    fit.run()
+    assert not fit.exception
+    assert any("only a mixture-of-experts model's routed experts" in e.value for e in fit.error)

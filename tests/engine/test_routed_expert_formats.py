@@ -111,3 +111,14 @@ def test_whole_model_formats_are_unchanged_by_the_split():
         q = CAT.quant(qid)
         assert q.scope == "all" and q.bits_for(routed_expert=False) == q.bits_for(routed_expert=True)
         assert _moved_weight_bytes(m, q, 1e9) == pytest.approx(m.total_params_b * 1e9 * q.bits_per_weight / 8)
+
+
+def test_an_uploaded_dense_config_in_a_routed_experts_format_is_one_error_not_a_note_per_gpu():
+    from costmodel.sizing import config_gpu_fits
+
+    dense = model_from_hf_config({"num_hidden_layers": 32, "hidden_size": 4096, "num_attention_heads": 32})
+    with pytest.raises(ScenarioError, match="has none: pick a format that covers every layer"):
+        config_gpu_fits(
+            dense, CAT.quant("mxfp4-experts"), input_tokens=1000, output_tokens=200, ttft_ms=2000,
+            output_tokens_per_s_per_user=20,
+        )  # fmt: skip
