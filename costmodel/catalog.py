@@ -646,6 +646,15 @@ class Catalog:
         bits = _BARE_BITS.fullmatch(_norm(name)) if on_mlx else None
         return self._quant.get(f"mlx-{bits.group(1)}bit" if bits else name)
 
+    def format_for(self, model: ModelArch, quant: QuantFormat) -> QuantFormat:
+        """The format `model` is stored in when asked for `quant`: its release, where that is the same encoding on
+        the routed experts only (MXFP4 for gpt-oss is `mxfp4-experts`: its attention stays BF16), else `quant`."""
+        released = self._quant.get(model.released_quant) if model.released_quant else None
+        if released is None or released.scope == quant.scope:
+            return quant
+        same = (released.weight_dtype, released.compute_dtype, released.bits_per_weight)
+        return released if same == (quant.weight_dtype, quant.compute_dtype, quant.bits_per_weight) else quant
+
     def checkpoint_quant(self, name: str) -> QuantFormat | None:
         """The catalog's quantization that a checkpoint's name states (`-AWQ`, `-FP8-dynamic`, `q4_K_M`,
         `mlx-community/…-4bit`), or None when it states none this catalog holds."""

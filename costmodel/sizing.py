@@ -141,8 +141,7 @@ def candidate_gpu_counts(option: CloudGpuOption | OnPremOption, workload: Worklo
     if option.gpus_per_replica:
         return [option.gpus_per_replica]
     measured = option.measured_output_tokens_per_s is not None
-    cat = catalog()
-    model, gpu, quant = cat.model(option.model), cat.gpu(option.gpu), cat.quant(option.quant)
+    model, gpu, quant = _hardware(option)
     inp, out = effective_tokens(option, workload)
     first = gpus_needed(model, gpu, quant, context_tokens=inp + out, runtime=_runtime(option))
     if first is None:
@@ -156,12 +155,18 @@ def candidate_gpu_counts(option: CloudGpuOption | OnPremOption, workload: Worklo
     return [n for n in TP_DEGREES if first <= n <= limit]
 
 
+def _hardware(option: CloudGpuOption | OnPremOption) -> tuple[ModelArch, GpuSpec, QuantFormat]:
+    """An option's model, GPU and weight format, the format as the model is stored in it (`Catalog.format_for`)."""
+    cat = catalog()
+    model = cat.model(option.model)
+    return model, cat.gpu(option.gpu), cat.format_for(model, cat.quant(option.quant))
+
+
 def resolve_replica(
     option: CloudGpuOption | OnPremOption, workload: Workload, *, gpus: int | None = None
 ) -> ReplicaSpec:
     """Size one replica of `gpus` GPUs (default: the option's count, else the fewest that fit)."""
-    cat = catalog()
-    model, gpu, quant = cat.model(option.model), cat.gpu(option.gpu), cat.quant(option.quant)
+    model, gpu, quant = _hardware(option)
     inp, out = effective_tokens(option, workload)
     n = gpus or candidate_gpu_counts(option, workload)[0]
     kwargs = {}

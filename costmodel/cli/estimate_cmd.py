@@ -123,13 +123,24 @@ def _quant_for(
         q = cat.quant(quant, on_mlx=uses_mlx(runtime))
         if stated is not None and stated.quant_id != q.quant_id:
             return q, f"the name {model} states {stated.name}; estimated in {q.name} as --quant asks"
-        return q, None
+        return _as_stored(cat, arch, q, None)
     if stated is not None:
-        return stated, f"the name {model} states {stated.name}: estimated in it (--quant overrides)"
+        return _as_stored(
+            cat, arch, stated, f"the name {model} states {stated.name}: estimated in it (--quant overrides)"
+        )
     if arch is not None and arch.released_quant:
         released = cat.quant(arch.released_quant)
         return released, f"{arch.name} is released in {released.name}: estimated in it (--quant overrides)"
     return cat.quant("bf16"), None
+
+
+def _as_stored(
+    cat: Catalog, arch: ModelArch | None, q: QuantFormat, note: str | None
+) -> tuple[QuantFormat, str | None]:
+    """`q` as the model is stored in it (`Catalog.format_for`: gpt-oss's MXFP4 is on its routed experts only)."""
+    if arch is None or (stored := cat.format_for(arch, q)) is q:
+        return q, note
+    return stored, f"{arch.name} ships {q.name} on its routed experts only: estimated in {stored.name}"
 
 
 def register(app: typer.Typer) -> None:

@@ -122,3 +122,37 @@ def test_an_uploaded_dense_config_in_a_routed_experts_format_is_one_error_not_a_
             dense, CAT.quant("mxfp4-experts"), input_tokens=1000, output_tokens=200, ttft_ms=2000,
             output_tokens_per_s_per_user=20,
         )  # fmt: skip
+
+
+def test_asking_for_gpt_oss_in_mxfp4_means_its_release_with_attention_in_bf16():
+    oss, llama, mx = CAT.model("gpt-oss-120b"), CAT.model("llama-3.3-70b"), CAT.quant("mxfp4")
+    assert CAT.format_for(oss, mx).quant_id == "mxfp4-experts"
+    assert CAT.format_for(llama, mx) is mx  # a dense model in MXFP4 is MXFP4 on every layer (AMD Quark's)
+    assert CAT.format_for(oss, CAT.quant("nvfp4")).quant_id == "nvfp4"  # another encoding: as asked
+    assert CAT.format_for(CAT.model("kimi-k2.5"), CAT.quant("fp8")).quant_id == "fp8"
+
+
+def test_the_cli_says_when_it_stores_a_model_in_its_released_routed_experts_format():
+    import json
+
+    from typer.testing import CliRunner
+
+    from costmodel.cli import app
+
+    out = CliRunner().invoke(
+        app, ["estimate", "--gpu", "h100", "--model", "gpt-oss-120b", "--quant", "mxfp4", "--json"]
+    )
+    assert out.exit_code == 0, out.output
+    got = json.loads(out.stdout)
+    assert got["quant"] == "mxfp4-experts" and "on its routed experts only" in got["model_note"]
+    # 115.3B routed-expert parameters at 4.25 bits and 1.5B others in BF16: about 64 GB (OpenAI: one 80 GB GPU)
+    assert got["weights_gb"] == pytest.approx(64.2, abs=0.5) and got["gpus_needed"] == 1
+
+
+def test_a_scenario_option_in_mxfp4_sizes_gpt_oss_as_released():
+    from costmodel.scenario import CloudGpuOption, Workload
+    from costmodel.sizing import resolve_replica
+
+    opt = CloudGpuOption(name="oss", model="gpt-oss-120b", gpu="H100-SXM", quant="mxfp4")
+    rep = resolve_replica(opt, Workload())
+    assert rep.quant.quant_id == "mxfp4-experts"
