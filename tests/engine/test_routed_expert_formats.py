@@ -156,3 +156,17 @@ def test_a_scenario_option_in_mxfp4_sizes_gpt_oss_as_released():
     opt = CloudGpuOption(name="oss", model="gpt-oss-120b", gpu="H100-SXM", quant="mxfp4")
     rep = resolve_replica(opt, Workload())
     assert rep.quant.quant_id == "mxfp4-experts"
+
+
+def test_kimi_k2_5_in_int4_one_stream_on_8x_h200_is_within_2x_of_the_sglang_cookbook():
+    # sgl-project/sgl-cookbook:docs/autoregressive/Moonshotai/Kimi-K2.5.md, section 5.2.1: SGLang 0.5.6.post2, TP 8,
+    # moonshotai/Kimi-K2.5 as released (INT4 experts), one stream of 6101 / 10 prompt and 4220 / 10 output tokens:
+    # 106.10 output tok/s, mean TPOT 9.22 ms. Its 16- and 100-stream runs stall (mean TPOT 53 and 365 ms against a
+    # peak of 1,103 and 1,199 tok/s) and are not used (data/PUBLISHED_THROUGHPUT.md, fit-25).
+    m = CAT.model("kimi-k2.5")
+    e = estimate(
+        m, CAT.gpu("H200-SXM"), CAT.quant(m.released_quant), gpus=8, concurrency=1, input_tokens=610,
+        output_tokens=422, runtime="sglang 0.5.6.post2",
+    )  # fmt: skip
+    assert 106.10 / 2 <= e.output_tokens_per_s <= 106.10 * 2
+    assert 9.22 / 2 <= e.decode_step_ms <= 9.22 * 2
