@@ -163,7 +163,14 @@ def _rows(
         cols = ["model_id", "hf_repo", "total_params_b", "active_params_b", "layers", "kv_heads", "head_dim", "licence"]
     elif what is What.quant:
         rows = [q.model_dump(mode="json") for q in cat.quants]
-        cols = ["quant_id", "bits_per_weight", "scope", "compute_dtype", "kv_bytes_per_element", "quality_retention_pct"]
+        cols = [
+            "quant_id",
+            "bits_per_weight",
+            "scope",
+            "compute_dtype",
+            "kv_bytes_per_element",
+            "quality_retention_pct",
+        ]
     elif what is What.prices:
         rows = [p.model_dump(mode="json") for p in cat.prices]
         cols = ["provider", "instance_type", "gpu_id", "gpu_count", "region", "plan", "usd_per_gpu_hour", "as_of"]
