@@ -768,28 +768,34 @@ def catalog() -> Catalog:
     return _catalog_at(str(data_dir()))
 
 
-def _released_quant_id(cfg: dict[str, object]) -> str | None:
+def _released_quant_id(cfg: dict[str, object], *, moe: bool) -> str | None:
     """The catalog format a checkpoint's `quantization_config` declares (transformers' `quant_method` with its
-    `bits`, or a compressed-tensors scheme), or None for 16-bit weights and methods the catalog holds no row for."""
+    `bits`, or a compressed-tensors scheme), or None for 16-bit weights and methods the catalog holds no row for.
+    A mixture-of-experts checkpoint that keeps its attention unquantized is in a routed-experts format."""
     qc = cfg.get("quantization_config")
     if not isinstance(qc, dict):
         return None
     method, bits = str(qc.get("quant_method") or "").lower(), qc.get("bits")
-    if method == "mxfp4" and "self_attn" in " ".join(str(x) for x in qc.get("modules_to_not_convert") or []):  # type: ignore[union-attr]
+    if method == "mxfp4" and moe and _keeps_attention(qc.get("modules_to_not_convert")):
         return "mxfp4-experts"  # gpt-oss: attention, router, embeddings and head stay BF16
     if method in ("fp8", "mxfp4"):
         return method
     if method == "compressed-tensors":
-        return _compressed_tensors_quant_id(qc)
+        return _compressed_tensors_quant_id(qc, moe=moe)
     return {("awq", 4): "awq-int4", ("gptq", 4): "gptq-int4", ("gptq", 8): "gptq-int8"}.get((method, bits))
 
 
-def _compressed_tensors_quant_id(qc: dict[str, object]) -> str | None:
+def _keeps_attention(unconverted: object) -> bool:
+    """Whether a list of modules left unquantized (`ignore`, `modules_to_not_convert`) names the attention."""
+    return isinstance(unconverted, list) and any("self_attn" in str(x) for x in unconverted)
+
+
+def _compressed_tensors_quant_id(qc: dict[str, object], *, moe: bool) -> str | None:
     """The catalog format of a compressed-tensors checkpoint (vLLM's llm-compressor format, Kimi K2 Thinking's).
 
     One scheme group only: 8-bit float weights and activations are FP8 W8A8; 4-bit integer weights with 16-bit
-    activations are W4A16, routed experts only (`int4-experts`) where the `ignore` list keeps attention and the
-    shared experts in BF16 as Kimi K2 Thinking's does, else GPTQ's layout at group size 128. Anything else (mixed
+    activations are W4A16, routed experts only (`int4-experts`) for a mixture-of-experts model whose `ignore` list
+    keeps attention in BF16 as Kimi K2 Thinking's does, else GPTQ's layout at group size 128. Anything else (mixed
     groups, other widths) is left to --quant.
     """
     groups = qc.get("config_groups")
@@ -805,8 +811,7 @@ def _compressed_tensors_quant_id(qc: dict[str, object]) -> str | None:
         return "fp8"
     if kind != "int" or width != 4 or acts is not None:
         return None
-    ignored = " ".join(str(x) for x in qc.get("ignore") or [])  # type: ignore[union-attr]
-    if "self_attn" in ignored and "shared_expert" in ignored:
+    if moe and _keeps_attention(qc.get("ignore")):
         return "int4-experts"
     return "gptq-int4" if w.get("group_size") == 128 else None
 
@@ -999,7 +1004,7 @@ def model_from_hf_config(source: Path | str | dict[str, object], *, name: str | 
         ssm_state_dim=ssm_state,
         ssm_conv_kernel=ssm_conv,
         moe_layers=routed_layers if routed_layers and routed_layers < layers else None,
-        released_quant=_released_quant_id(cfg),
+        released_quant=_released_quant_id(cfg, moe=bool(routed_layers)),
         index_topk=index_topk,
         index_heads=index_heads,
         index_head_dim=index_dim,

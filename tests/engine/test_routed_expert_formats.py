@@ -67,6 +67,7 @@ def test_a_routed_experts_format_on_a_dense_model_is_refused_with_the_reason():
     ("quantization_config", "quant_id"),
     [
         (KIMI_INT4, "int4-experts"),
+        ({"quant_method": "mxfp4", "modules_to_not_convert": ["model.layers.*.self_attn", "lm_head"]}, "mxfp4-experts"),
         ({**KIMI_INT4, "ignore": ["lm_head"]}, None),  # group 32 on every layer: no catalog row
         (
             {
@@ -103,6 +104,11 @@ def test_compressed_tensors_checkpoints_state_their_format(quantization_config, 
         "quantization_config": quantization_config,
     }
     assert model_from_hf_config(cfg).released_quant == quant_id
+
+
+def test_a_dense_checkpoint_that_keeps_attention_unquantized_is_not_read_as_a_routed_experts_format():
+    cfg = {"num_hidden_layers": 32, "hidden_size": 4096, "num_attention_heads": 32, "quantization_config": KIMI_INT4}
+    assert model_from_hf_config(cfg).released_quant is None  # INT4 at group 32 on every other layer: no row
 
 
 def test_whole_model_formats_are_unchanged_by_the_split():
