@@ -223,3 +223,18 @@ def test_kimi_in_its_int4_experts_fits_eight_h200_and_a_dense_model_in_it_is_ref
     fit.run()
     assert not fit.exception
     assert any("only a mixture-of-experts model's routed experts" in e.value for e in fit.error)
+
+
+def test_gpt_oss_asked_for_in_mxfp4_is_estimated_as_released_with_its_attention_in_bf16(fit):
+    fit.selectbox(key="hw-model").set_value("gpt-oss-120b")
+    fit.selectbox(key="hw-quant").set_value("mxfp4")
+    fit.run()
+    assert not fit.exception and not fit.error
+    cat = catalog()
+    m, g = cat.model("gpt-oss-120b"), cat.gpu("H100-SXM")
+    released = cat.quant("mxfp4-experts")
+    args = dict(gpus=1, input_tokens=1200, output_tokens=250, ttft_ms=2000.0, output_tokens_per_s_per_user=20.0)
+    est, _ = max_concurrency_meeting(m, g, released, **args)
+    whole, _ = max_concurrency_meeting(m, g, cat.quant("mxfp4"), **args)
+    assert est.output_tokens_per_s != whole.output_tokens_per_s
+    assert _table_row(fit, "H100-SXM")["Tok/s"] == round(est.output_tokens_per_s)
