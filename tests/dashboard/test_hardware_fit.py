@@ -213,11 +213,15 @@ def test_without_a_measurement_the_page_says_so(fit):
     assert any("No measurement of this model on this GPU" in c.value for c in fit.caption)
 
 
-def test_kimi_in_its_int4_experts_fits_eight_h200_and_a_dense_model_in_it_is_refused_with_the_reason(fit):
-    fit.selectbox(key="hw-model").set_value("kimi-k2-thinking")
-    fit.selectbox(key="hw-quant").set_value("int4-experts")
+def _choose(fit, model: str, quant: str) -> None:
+    fit.selectbox(key="hw-model").set_value(model)
+    fit.selectbox(key="hw-quant").set_value(quant)
     fit.run()
     assert not fit.exception and not fit.error
+
+
+def test_kimi_in_its_int4_experts_fits_eight_h200_and_a_dense_model_in_it_is_refused_with_the_reason(fit):
+    _choose(fit, "kimi-k2-thinking", "int4-experts")
     assert _table_row(fit, "H200-SXM")["GPUs"] == 8  # ~594 GB of weights; FP8 K2 Instruct needs the same 8 with no room
     fit.selectbox(key="hw-model").set_value("llama-3.3-70b")
     fit.run()
@@ -226,10 +230,7 @@ def test_kimi_in_its_int4_experts_fits_eight_h200_and_a_dense_model_in_it_is_ref
 
 
 def test_gpt_oss_asked_for_in_mxfp4_is_estimated_as_released_with_its_attention_in_bf16(fit):
-    fit.selectbox(key="hw-model").set_value("gpt-oss-120b")
-    fit.selectbox(key="hw-quant").set_value("mxfp4")
-    fit.run()
-    assert not fit.exception and not fit.error
+    _choose(fit, "gpt-oss-120b", "mxfp4")
     cat = catalog()
     m, g = cat.model("gpt-oss-120b"), cat.gpu("H100-SXM")
     released = cat.quant("mxfp4-experts")
