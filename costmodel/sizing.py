@@ -41,6 +41,7 @@ __all__ = [
     "model_from_config_bytes",
     "resolve_gpu_price",
     "resolve_replica",
+    "stored_hardware",
 ]
 
 FEW_STREAMS = 8
@@ -141,7 +142,7 @@ def candidate_gpu_counts(option: CloudGpuOption | OnPremOption, workload: Worklo
     if option.gpus_per_replica:
         return [option.gpus_per_replica]
     measured = option.measured_output_tokens_per_s is not None
-    model, gpu, quant = _hardware(option)
+    model, gpu, quant = stored_hardware(option.model, option.gpu, option.quant)
     inp, out = effective_tokens(option, workload)
     first = gpus_needed(model, gpu, quant, context_tokens=inp + out, runtime=_runtime(option))
     if first is None:
@@ -155,18 +156,19 @@ def candidate_gpu_counts(option: CloudGpuOption | OnPremOption, workload: Worklo
     return [n for n in TP_DEGREES if first <= n <= limit]
 
 
-def _hardware(option: CloudGpuOption | OnPremOption) -> tuple[ModelArch, GpuSpec, QuantFormat]:
-    """An option's model, GPU and weight format, the format as the model is stored in it (`Catalog.format_for`)."""
+def stored_hardware(model_id: str, gpu_id: str, quant_id: str) -> tuple[ModelArch, GpuSpec, QuantFormat]:
+    """A model, a GPU and the weight format as the model is stored in it (`Catalog.format_for`: gpt-oss asked for
+    in MXFP4 is its release, MXFP4 on the routed experts only). Scenario options and Hardware fit share it."""
     cat = catalog()
-    model = cat.model(option.model)
-    return model, cat.gpu(option.gpu), cat.format_for(model, cat.quant(option.quant))
+    model = cat.model(model_id)
+    return model, cat.gpu(gpu_id), cat.format_for(model, cat.quant(quant_id))
 
 
 def resolve_replica(
     option: CloudGpuOption | OnPremOption, workload: Workload, *, gpus: int | None = None
 ) -> ReplicaSpec:
     """Size one replica of `gpus` GPUs (default: the option's count, else the fewest that fit)."""
-    model, gpu, quant = _hardware(option)
+    model, gpu, quant = stored_hardware(option.model, option.gpu, option.quant)
     inp, out = effective_tokens(option, workload)
     n = gpus or candidate_gpu_counts(option, workload)[0]
     kwargs = {}

@@ -16,11 +16,11 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from costmodel.catalog import GpuSpec, ModelArch, QuantFormat, catalog
+from costmodel.catalog import catalog
 from costmodel.errors import CostModelError
 from costmodel.fmt import money
 from costmodel.scenario import CloudGpuOption, LatencyTargets, Scenario, SelfHostCosts, Workload
-from costmodel.sizing import gpu_fit, resolve_gpu_price
+from costmodel.sizing import gpu_fit, resolve_gpu_price, stored_hardware
 from costmodel.tco import evaluate
 from costmodel.throughput import ThroughputEstimate, check_format, estimate
 
@@ -115,22 +115,8 @@ def _your_workload(inputs: FitInputs, gpu_id: str, gpus: int) -> tuple[Decimal, 
     return r.usd_per_mtok, r.months[0].replicas, r.months[0].utilisation
 
 
-def _hardware(inputs: FitInputs, gpu_id: str) -> tuple[ModelArch, GpuSpec, QuantFormat]:
-    """The page's model, a GPU and the weight format as the model is stored in it (`_model_and_format`)."""
-    model, quant = _model_and_format(inputs)
-    return model, catalog().gpu(gpu_id), quant
-
-
-def _model_and_format(inputs: FitInputs) -> tuple[ModelArch, QuantFormat]:
-    """The page's model and format as the model is stored in it (`Catalog.format_for`: gpt-oss asked for in MXFP4
-    is its release, MXFP4 on the routed experts only)."""
-    cat = catalog()
-    model = cat.model(inputs.model_id)
-    return model, cat.format_for(model, cat.quant(inputs.quant_id))
-
-
 def _row(inputs: FitInputs, gpu_id: str) -> GpuFit:
-    model, gpu, quant = _hardware(inputs, gpu_id)
+    model, gpu, quant = stored_hardware(inputs.model_id, gpu_id, inputs.quant_id)
     empty: dict[str, Any] = dict(
         gpu_id=gpu.gpu_id,
         gpu_name=gpu.name,
@@ -185,8 +171,9 @@ def _row(inputs: FitInputs, gpu_id: str) -> GpuFit:
 def fit_table(inputs: FitInputs) -> list[GpuFit]:
     """Every catalog GPU for the model: the ones that fit first, cheapest per token first. A format the model
     cannot be stored in is one error for the page, not one note per GPU (`check_format`)."""
-    check_format(*_model_and_format(inputs))
-    rows = [_row(inputs, g.gpu_id) for g in catalog().gpus]
+    cat = catalog()
+    check_format(cat.model(inputs.model_id), cat.quant(inputs.quant_id))
+    rows = [_row(inputs, g.gpu_id) for g in cat.gpus]
 
     def order(r: GpuFit) -> tuple[int, Decimal]:
         cost = r.usd_per_mtok_full_load
@@ -247,7 +234,7 @@ def fit_frame(rows: list[GpuFit]) -> pd.DataFrame:
 @st.cache_data(max_entries=64, show_spinner=False)
 def throughput_curve(inputs: FitInputs, gpu_id: str, gpus: int, max_concurrency: int) -> list[ThroughputEstimate]:
     """Estimates at 1, 2, 4 … streams up to what the KV cache holds."""
-    model, gpu, quant = _hardware(inputs, gpu_id)
+    model, gpu, quant = stored_hardware(inputs.model_id, gpu_id, inputs.quant_id)
     levels = sorted({*(2**k for k in range(max_concurrency.bit_length())), max_concurrency})
     return [
         estimate(
@@ -283,7 +270,7 @@ def measured_vs_estimated(inputs: FitInputs, gpu_id: str, gpus: int, cursor: Any
         from costmodel.measure import latest_measurement
     except ImportError:  # pragma: no cover - the measure module is optional for this page
         return None
-    model, gpu, quant = _hardware(inputs, gpu_id)
+    model, gpu, quant = stored_hardware(inputs.model_id, gpu_id, inputs.quant_id)
     latency = LatencyTargets(ttft_ms=inputs.ttft_ms, output_tokens_per_s_per_user=inputs.tokens_per_s_per_user)
     for name in dict.fromkeys((model.hf_repo, model.model_id, model.name, *model.aliases)):
         m = latest_measurement(cursor, model=name, gpu=gpu.gpu_id, latency=latency)
