@@ -1182,6 +1182,7 @@ def _pass_work(
     else:
         comm = 2 * (model.layers or 0) * _allreduce_s(gpu, gpus, activation_bytes)
     touched = (model.num_experts or 0) * _expected_experts_share(model, tokens) if model.is_moe else 0.0
+    fp4 = uses_fp4_units(gpu, quant)
     return _PassWork(
         working=working,
         bw_peak=working * gpu.hbm_bandwidth_gb_s * 1e9,
@@ -1192,8 +1193,8 @@ def _pass_work(
         amd=gpu.vendor.upper() == "AMD",
         apple=gpu.segment == "apple",  # unified memory and Metal kernels: factors of their own (`Efficiency`)
         pro=gpu.segment in PRO_SEGMENTS,
-        fp4=uses_fp4_units(gpu, quant),
-        rest_fp4=uses_fp4_units(gpu, quant) and quant.scope == "all",
+        fp4=fp4,
+        rest_fp4=fp4 and quant.scope == "all",
         hopper=gpu.architecture == "hopper",
         datacenter=gpu.segment == "datacenter",
         weight_bytes=weight_bytes,
