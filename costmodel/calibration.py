@@ -53,6 +53,7 @@ from costmodel.throughput import (
     EstimateMode,
     current_release,
     estimate,
+    named_release,
     regimes_of,
     release_series,
     runs_current_release,
@@ -231,8 +232,9 @@ def _resolve(cat: Catalog, pts: Sequence[PublishedPoint]) -> list[_Resolved]:
 def _current(p: PublishedPoint) -> bool:
     """Whether a published row ran a current engine release (`throughput.CURRENT_RELEASES`). A row that states no
     release is older: every such server row was published before the boundaries (Oracle's and MLPerf's of 2024,
-    Hugging Face's TGI posts, tenstorrent's July 2025 sweeps; data/PUBLISHED_THROUGHPUT.md)."""
-    return bool(p.runtime_version) and bool(current_release(p.runtime))
+    Hugging Face's TGI posts, tenstorrent's July 2025 sweeps; data/PUBLISHED_THROUGHPUT.md). So is one that states
+    only a commit, which no boundary can be compared with (llama.cpp discussion #4167's 8e672ef of November 2023)."""
+    return named_release(p.runtime) is not None and bool(current_release(p.runtime))
 
 
 def _predict(r: _Resolved, eff: Efficiency) -> float:

@@ -93,6 +93,7 @@ __all__ = [
     "kv_bytes_per_token",
     "kv_copies",
     "max_concurrency_meeting",
+    "named_release",
     "regimes_of",
     "replica_layouts",
     "runs_current_release",
@@ -142,9 +143,23 @@ LLAMA_CPP_UBATCH_TOKENS = 512
 LLAMA_CPP_PIPELINE_DEPTH = 4
 """Micro-batches llama.cpp keeps in flight across layer-split GPUs (`GGML_SCHED_MAX_COPIES`, ggml-backend)."""
 LLAMA_CPP_MMQ_MAX_BATCH = 32
-"""Batch above which llama.cpp's CUDA backend multiplies quantized weights by dequantizing them to F16 for cuBLAS
-instead of with its quantized (MMQ) kernels (ggml-cuda `MMQ_MAX_BATCH_SIZE`, llama.cpp PR #3776 "use cuBLAS with
-tensor cores for large batch sizes"); the builds behind the published llama.cpp rows (Nov 2023 – May 2024) do so."""
+"""Batch above which an older llama.cpp build's CUDA backend multiplies quantized weights by dequantizing them to
+F16 for cuBLAS instead of with its quantized (MMQ) kernels (ggml-cuda `MMQ_MAX_BATCH_SIZE`, llama.cpp PR #3776 "use
+cuBLAS with tensor cores for large batch sizes"); the builds behind the published llama.cpp rows (Nov 2023 – May
+2024) do so. Current builds do not (`_llama_cpp_dequant_above`)."""
+LLAMA_CPP_DP4A_MMQ_MAX_BATCH = 64
+"""Batch above which a current llama.cpp build still dequantizes for cuBLAS on a GPU with FP16 but no int8 tensor
+cores that MMQ uses, the V100 (ggml-cuda mmq.cu `ggml_cuda_should_use_mmq`: `ne11 < MMQ_DP4A_MAX_BATCH_SIZE`; PR
+#24127's V100 table: Q5_1 pp512 runs 1,061 tok/s at micro-batch 32 and 822 at 64)."""
+LLAMA_CPP_MMQ_EVERY_BATCH_FROM = (3200,)
+"""The llama.cpp build from which its CUDA backend multiplies quantized weights with its int8 tensor-core MMQ
+kernels at every batch size, on Turing and later ("CUDA: use MMQ instead of cuBLAS by default", PR #8075, merged as
+commit a818f3028 on 2024-06-24). Its build number is not printed in any source at hand: it lies between b2843 (12
+May 2024, the newest build the published rows name) and b3917 (issue #9881, 15 October 2024); about b3200 at
+May–October's pace of commits. MMQ and the F16 cuBLAS path reach about the same matmul rate: on one RTX 4090,
+MMQ runs Llama 3 8B Q4_0 at 10,359 prompt tokens/s (PR #7676, micro-batch 512; 2 × 7.5 GFLOP a token: 155
+TFLOP/s), cuBLAS LLaMA 7B F16 at 11,048 (PR #4766; 2 × 6.6 GFLOP: 146 TFLOP/s). So a current build keeps the
+F16 rate and loses only the dequantizing pass."""
 _TRTLLM_RUNTIMES = {"tensorrt-llm", "tensorrt_llm", "trtllm", "trt-llm", "trtllm-bench"}
 TENSORRT_ENGINES = frozenset({*_TRTLLM_RUNTIMES, "nvidia-nim", "nim", "mlperf-nvidia"})
 """Runtimes that serve with TensorRT-LLM engines (`Efficiency.tensorrt_compute_factor`): TensorRT-LLM itself,
@@ -184,7 +199,7 @@ def _runtime_name(runtime: str | None) -> str:
     image `vllm/vllm-openai:v0.11.0`, the pin `sglang==0.5.6`), except where a release changed the engine: NIM 2.0
     and later run vLLM (`NIM_VLLM_FROM`)."""
     name = _spelled_runtime_name(runtime)
-    release = _named_release(runtime) if name == "nvidia-nim" else None
+    release = named_release(runtime) if name == "nvidia-nim" else None
     return "vllm" if release is not None and _release_at_least(release, NIM_VLLM_FROM) else name
 
 
@@ -252,7 +267,7 @@ def release_series(engine: str, version: str | None) -> str:
     return f"{name} {'.'.join(v.split('.')[:2])}"
 
 
-def _named_release(runtime: str | None) -> str | None:
+def named_release(runtime: str | None) -> str | None:
     """The engine release a runtime string names (`_RELEASE`; a platform's version is skipped), or None."""
     text = " ".join((runtime or "").strip().split())
     for found in _RELEASE.finditer(text):
@@ -264,31 +279,39 @@ def _named_release(runtime: str | None) -> str | None:
 def runtime_release_series(runtime: str | None) -> str | None:
     """The release series a runtime string names (`release_series`), or None where it names no release
     (`vllm`, `llama.cpp (Metal)`)."""
-    release = _named_release(runtime)
+    release = named_release(runtime)
     return release_series(runtime or "", release) if release and _runtime_name(runtime) else None
 
 
-CURRENT_RELEASES: dict[str, tuple[int, ...]] = {"sglang": (0, 5), "vllm": (0, 10), "tensorrt-llm": (1, 1)}
+CURRENT_RELEASES: dict[str, tuple[int, ...]] = {
+    "sglang": (0, 5),
+    "vllm": (0, 10),
+    "tensorrt-llm": (1, 1),
+    "llama.cpp": LLAMA_CPP_MMQ_EVERY_BATCH_FROM,
+}
 """The first release of each engine whose fixed costs per step the `Efficiency.current_*` factors describe. Between
 early and late 2025 these engines replaced their per-layer and per-expert kernel chains (fused MoE and
 FlashInfer/FlashMLA attention kernels, CUDA graphs over the whole decode step): DeepSeek-R1 in FP8 on eight H200s
 decodes one stream at 30 tok/s with SGLang 0.4.1 (sgl-project/sglang PR #2643) but four streams at 103 tok/s each
 with SGLang 0.5.12 (SemiAnalysisAI/InferenceX PR #3288). The published rows place the boundaries: SGLang 0.4.x,
 vLLM 0.6–0.7 and TensorRT-LLM's 1.0 perf-overview (offline max load) fit the older costs; SGLang 0.5.x, vLLM
-0.10 and later, and TensorRT-LLM 1.3 the newer ones (data/PUBLISHED_THROUGHPUT.md)."""
+0.10 and later, and TensorRT-LLM 1.3 the newer ones (data/PUBLISHED_THROUGHPUT.md). llama.cpp's boundary is a
+kernel choice, not a fixed cost (`LLAMA_CPP_MMQ_EVERY_BATCH_FROM`): its published rows all ran older builds, so its
+`current_*` factors stay 1."""
 
 
 def current_release(runtime: str | None) -> bool | None:
     """Whether `runtime` runs with a current release's fixed costs (`CURRENT_RELEASES`).
 
     A runtime string that names a release is compared with its engine's boundary (`sglang 0.4.1` → False,
-    `vLLM v0.11.0` → True); one that names none (`sglang`) is the release a deployment installs today → True.
-    None for engines without a boundary (NIM, TGI, llama.cpp, MLX), whose rows fit one set of costs.
+    `vLLM v0.11.0` → True, `llama.cpp b2824` → False); one that names none (`sglang`) is the release a deployment
+    installs today → True. None for engines without a boundary (NIM, TGI, MLX, Ollama), whose rows fit one set of
+    costs.
     """
     first = CURRENT_RELEASES.get(_runtime_name(runtime))
     if first is None:
         return None
-    release = _named_release(runtime)
+    release = named_release(runtime)
     return True if release is None else _release_at_least(release, first)
 
 
@@ -298,18 +321,22 @@ def _release_at_least(release: str, first: tuple[int, ...]) -> bool:
 
 
 def runs_current_release(runtime: str | None, family: str) -> bool:
-    """Whether an estimate for `runtime` carries a current release's fixed costs: what a named engine's release
-    says (`current_release`), and yes for an unnamed server engine (the vLLM-like default a deployment installs
-    today)."""
-    if runtime and runtime.strip():
-        return bool(current_release(runtime))
-    return family in SERVER_FAMILIES
+    """Whether an estimate for `runtime` carries a current release's fixed costs and kernels: what a named engine's
+    release says (`current_release`); yes for an unnamed server engine (the vLLM-like default a deployment installs
+    today) and for any llama.cpp but an older named build (Ollama and LM Studio bundle builds of their own day)."""
+    named = bool(runtime and runtime.strip())
+    known = current_release(runtime) if named else None
+    if known is not None:
+        return known
+    return family == "llama.cpp" or (family in SERVER_FAMILIES and not named)
 
 
-def release_costs_words(current: bool, runtime: str | None) -> str | None:
+def release_costs_words(current: bool, runtime: str | None, family: str) -> str | None:
     """Whose fixed costs per step an estimate carries, in words for a report or a workbook: a current release's,
     an older one's (where the runtime names a release before `CURRENT_RELEASES`), or None where the engine's
-    releases share one set of costs (llama.cpp, MLX, NIM, TGI)."""
+    releases share one set of costs (llama.cpp, whose boundary changes a kernel, not a cost; MLX, NIM, TGI)."""
+    if family not in SERVER_FAMILIES:
+        return None
     if current:
         return "a current engine release's"
     return "an older engine release's" if current_release(runtime) is False else None
@@ -643,7 +670,8 @@ class ThroughputEstimate:
     attention_dp: bool = False
     """Attention ran data-parallel across the replica's GPUs (`attention_dp_default`)."""
     current_release: bool = False
-    """The fixed costs are a current engine release's (`CURRENT_RELEASES`), not an older one's."""
+    """The fixed costs are a current engine release's (`CURRENT_RELEASES`), not an older one's; for llama.cpp, a
+    build that multiplies quantized weights with MMQ at every batch (`LLAMA_CPP_MMQ_EVERY_BATCH_FROM`)."""
 
     @property
     def requests_per_s(self) -> float:
@@ -739,7 +767,7 @@ def _nim_without_release(runtime: str | None) -> bool:
     as a 16-bit cache with the memory FP8 weights free gives, where an FP8 cache would double it; and the release
     a deployment installs today (2.x) runs vLLM, whose cache is 16-bit unless told otherwise. NIM 1.8's sweep
     (fitted) levels off where an FP8 cache does, so a named 1.x release keeps TensorRT-LLM's inherited FP8 cache."""
-    return _runtime_name(runtime) == "nvidia-nim" and _named_release(runtime) is None
+    return _runtime_name(runtime) == "nvidia-nim" and named_release(runtime) is None
 
 
 def _kv_element_bytes(quant: QuantFormat, kv_cache_dtype: str | None) -> float:
@@ -1031,11 +1059,25 @@ def layer_split_prefill_share(prompt_tokens: float, gpus: int) -> float:
     scheduler keeps `GGML_SCHED_MAX_COPIES` = 4 micro-batches in flight). With k micro-batches through g
     stages of 1/g of the layers each, the prompt takes (k + g − 1) stage times instead of k·g, and at most 4
     micro-batches move at once: a prompt of one micro-batch gains nothing (its layers still run in turn), a
-    long one approaches min(g, 4) times the speed."""
+    long one approaches min(g, 4) times the speed. The micro-batches are `n_ubatch` tokens but the last, which
+    holds what is left, and each stage's time is taken as its tokens': items of p_j through g equal stages finish
+    after Σp + (g − 1)·max p (a flow shop whose items take the same time on every stage), so a prompt of 513
+    tokens gains next to nothing over one of 512."""
     if gpus <= 1:
         return 1.0
-    k = max(1, math.ceil(prompt_tokens / LLAMA_CPP_UBATCH_TOKENS))
-    return max((k + gpus - 1) / gpus, k / LLAMA_CPP_PIPELINE_DEPTH) / k
+    tokens = max(float(prompt_tokens), 1.0)
+    largest = min(tokens, float(LLAMA_CPP_UBATCH_TOKENS))
+    pipelined = (tokens + (gpus - 1) * largest) / (gpus * tokens)
+    return max(pipelined, 1.0 / LLAMA_CPP_PIPELINE_DEPTH)
+
+
+def _llama_cpp_dequant_above(gpu: GpuSpec, current: bool) -> int | None:
+    """The batch above which llama.cpp's CUDA backend dequantizes weights to F16 for cuBLAS, or None where it runs
+    its MMQ kernels at every batch: an older build above 32 tokens (`LLAMA_CPP_MMQ_MAX_BATCH`); a current one
+    (`LLAMA_CPP_MMQ_EVERY_BATCH_FROM`) only on the V100, above 64 (`LLAMA_CPP_DP4A_MMQ_MAX_BATCH`)."""
+    if not current:
+        return LLAMA_CPP_MMQ_MAX_BATCH
+    return LLAMA_CPP_DP4A_MMQ_MAX_BATCH if gpu.architecture == "volta" else None
 
 
 def _memory_policy(family: str, gpu: GpuSpec) -> _MemoryPolicy:
@@ -1631,7 +1673,7 @@ def _plan(
         kv_copies_read=copies,
         replicated_params_b=replicated_b,
         tensor_rate_share=_tensor_rate_share(gpu, family),
-        dequant_above_tokens=LLAMA_CPP_MMQ_MAX_BATCH if cuda_llama_cpp else None,
+        dequant_above_tokens=_llama_cpp_dequant_above(gpu, current) if cuda_llama_cpp else None,
     )
     prefill = _pass_work(
         model,

@@ -382,7 +382,7 @@ def register(app: typer.Typer) -> None:
             f"regimes: {', '.join(e.regimes)}); per step: "
             f"{e.decode_step_ms:,.1f} ms, of which all-reduce {e.communication_ms:,.2f} ms, fixed overhead "
             f"{e.overhead_ms:,.2f} ms"
-            + (f" ({words})" if (words := release_costs_words(e.current_release, runtime)) else "")
+            + (f" ({words})" if (words := release_costs_words(e.current_release, runtime, e.runtime_family)) else "")
             + ("; attention data-parallel" if e.attention_dp else "")
         )
         if split is not None:

@@ -337,7 +337,7 @@ class _Builder:
         )  # fmt: skip
         self._info("GPU", f"{rep.gpu.name}, {rep.gpu.memory_gb:g} GB", source=rep.gpu.source, as_of=gpu_as_of)
         self._info("Quantization", rep.quant.name, source=rep.quant.source, as_of=rep.quant.as_of.isoformat())
-        words = release_costs_words(e.current_release, rep.runtime)
+        words = release_costs_words(e.current_release, rep.runtime, e.runtime_family)
         self._info(
             "Serving engine", rep.serving_engine,
             source=f"{sc}runtime; estimated with the {e.runtime_family} family's calibrated factors"

@@ -46,7 +46,9 @@ CAT = catalog()
         ("nvidia-nim 1.8.0", None),  # engines without a boundary fit one set of costs
         ("nvidia-nim 2.0.8", True),  # NIM 2.x serves with vLLM 0.17 and later
         ("tgi", None),
-        ("llama.cpp b4167", None),
+        ("llama.cpp b4167", True),  # llama.cpp's boundary: MMQ at every batch (PR #8075)
+        ("llama.cpp b2824", False),
+        ("ollama", None),
         ("mlx", None),
         # a release inside the string, not at its end; a platform's version is not the engine's
         ("TensorRT-LLM 0.19.0 (PyTorch backend)", False),
@@ -116,8 +118,8 @@ def test_nim_from_2_0_is_estimated_as_the_vllm_it_runs():
         assert out["engine_note"] is None, runtime
 
 
-def test_the_boundaries_are_the_three_engines_whose_fixed_costs_changed():
-    assert CURRENT_RELEASES == {"sglang": (0, 5), "vllm": (0, 10), "tensorrt-llm": (1, 1)}
+def test_the_boundaries_are_the_three_engines_whose_fixed_costs_changed_and_llama_cpps_kernel_choice():
+    assert CURRENT_RELEASES == {"sglang": (0, 5), "vllm": (0, 10), "tensorrt-llm": (1, 1), "llama.cpp": (3200,)}
 
 
 def test_current_factors_scale_the_layer_expert_and_latent_attention_costs_only_for_a_current_release():
@@ -149,6 +151,10 @@ def test_published_rows_without_a_release_count_as_older():
     assert not _current(rows["sglang0412-dsv3-8xh200-bs1-128-256"])  # SGLang 0.4.1.post2
     assert _current(rows["infx-deepseek-r1-sglang0.5.12-b200x8-c1-1024-1024-itl"])
     assert not any(_current(p) for p in rows.values() if not p.runtime_version)
+    # a commit names no release a boundary can be compared with: discussion #4167's 8e672ef of November 2023
+    assert rows["lcpp4167-l2-7b-q4tg-m2-ultra"].runtime_version == "8e672ef"
+    assert not _current(rows["lcpp4167-l2-7b-q4tg-m2-ultra"])
+    assert not any(_current(p) for p in rows.values() if p.engine == "llama.cpp")  # none ran a current build
 
 
 def test_fit_gives_current_releases_a_fraction_of_the_older_fixed_costs():

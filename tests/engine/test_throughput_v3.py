@@ -359,9 +359,9 @@ def test_tensorrt_engines_reach_a_larger_share_of_the_tensor_peak_but_not_of_ban
         )
 
 
-def test_llama_cpp_on_nvidia_dequantizes_quantized_weights_for_prompts_above_32_tokens():
-    """The builds behind the published llama.cpp rows convert Q4_0 weights to F16 for cuBLAS above
-    `LLAMA_CPP_MMQ_MAX_BATCH` tokens: one pass reading 4.5-bit and writing 16-bit weights, then an F16 GEMM."""
+def test_older_llama_cpp_on_nvidia_dequantizes_quantized_weights_for_prompts_above_32_tokens():
+    """The builds behind the published llama.cpp rows (here b2824, May 2024) convert Q4_0 weights to F16 for cuBLAS
+    above `LLAMA_CPP_MMQ_MAX_BATCH` tokens: one pass reading 4.5-bit and writing 16-bit weights, then an F16 GEMM."""
     m, g = CAT.model("llama-2-7b"), CAT.gpu("A100-80GB")
     q4, f16 = CAT.quant("gguf-q4_0"), CAT.quant("fp16")
     slow = Efficiency(bandwidth=1.0, compute=1.0, layer_overhead_us=0.0, moe_expert_overhead_us=0.0)
@@ -370,7 +370,7 @@ def test_llama_cpp_on_nvidia_dequantizes_quantized_weights_for_prompts_above_32_
     f16_bytes = m.total_params_b * 1e9 * 2
 
     def prefill_s(quant, tokens, gpu=g):
-        e = estimate(m, gpu, quant, input_tokens=tokens, output_tokens=1, efficiency=slow, runtime="llama.cpp")
+        e = estimate(m, gpu, quant, input_tokens=tokens, output_tokens=1, efficiency=slow, runtime="llama.cpp b2824")
         return tokens / e.prefill_tokens_per_s
 
     # 512 tokens: the Q4_0 prompt costs the F16 prompt plus the dequantization pass, to the byte
