@@ -48,7 +48,9 @@ step read most of its experts.
 
 Runtimes without it (llama.cpp, static batching), and a server fed a wave of identical requests at once, run
 prefill apart: `cycle_s = O × step_s(B) + prefill of the wave` (a server takes the wave's prompts in passes of
-its token budget, llama.cpp one request at a time).
+its token budget, llama.cpp one request at a time). llama.cpp's server in fact fills each pass with the
+generating slots' next tokens and then other slots' prompt tokens, up to `n_batch` = 2048; that is not modelled,
+as no published llama.cpp row runs more than one stream (data/PUBLISHED_THROUGHPUT.md, 2026-12-07).
 
 At max load the batch is what the runtime admits (`_admission`): vLLM up to `max_num_seqs` on what streams
 hold now (I + O/2 on average); TensorRT-LLM only with KV blocks free for a request's whole I + O.
