@@ -76,6 +76,7 @@ __all__ = [
     "ERROR_BAND_PCT",
     "LONG_CONTEXT_TOKENS",
     "MAX_BATCH",
+    "OLDER_NIM_STREAM_US",
     "RUNTIME_FAMILIES",
     "SMALL_GPU_MAX_BATCH",
     "TENSORRT_ENGINES",
@@ -345,9 +346,16 @@ def release_costs_words(current: bool, runtime: str | None, family: str) -> str 
 
 
 def engine_note(runtime: str | None) -> str | None:
-    """Where a named release runs another engine than its name says, in words for a report (NIM 2.x: vLLM)."""
+    """Where the engine estimated is not what a reader would take the runtime's name for, in words for a report:
+    a named release that runs another engine (NIM 2.x: vLLM), or NIM with no release (the older NIM)."""
     if _runtime_name(runtime) != _spelled_runtime_name(runtime):
         return f"{runtime} serves with vLLM alone (NIM for LLMs 2.0 and later), so it is estimated as vLLM"
+    if _nim_without_release(runtime):
+        return (
+            f"{runtime} names no release, so it is estimated as the older NIM of NVIDIA's published sweeps: a 16-bit "
+            f"KV cache and {OLDER_NIM_STREAM_US:g} µs of host time per streamed token each step; name the release "
+            "(nvidia-nim 1.8.0; 2.x runs vLLM) to estimate that one"
+        )
     return None
 
 
@@ -510,9 +518,10 @@ class Efficiency:
     streamed response of each sequence, where the serving process does them in the step's loop. It caps a
     served replica's output near 1e6 ÷ this many tokens/s whatever the GPU: an older NVIDIA NIM answering
     GenAI-Perf over HTTP (NVIDIA's DLI sizing-course dataset, held out) levels off at 11–12k output tokens/s on
-    one or two H100s for Llama 3 8B in FP16 and FP8 alike, as about 65 µs per stream per step would. Offline
-    benchmarks (trtllm-bench, vLLM's throughput script) and newer servers show no such ceiling, so the published
-    fit leaves it at 0; `calibration.fit_to_measurements` fits it to a user's own concurrency sweep."""
+    one or two H100s for Llama 3 8B in FP16 and FP8 alike, which 40 µs per stream per step added to the GPU's
+    step fits. Offline benchmarks (trtllm-bench, vLLM's throughput script) and newer servers show no such ceiling,
+    so the published fit leaves it at 0, and NIM named without a release adds that older NIM's 40 µs on top
+    (`OLDER_NIM_STREAM_US`); `calibration.fit_to_measurements` fits it to a user's own concurrency sweep."""
     datacenter_overhead_factor: float = 1.0
     """Multiplies the layer overhead on data-centre GPUs (llama.cpp's small kernels on HBM cards)."""
     pro_compute_factor: float = 1.0
@@ -760,6 +769,21 @@ def runtime_kv_cache_dtype(quant: QuantFormat, runtime: str | None, kv_cache_dty
     if d == "auto" and inherits and (quant.kv_cache_dtype or "").lower() == "fp8":
         return "fp8"
     return d
+
+
+OLDER_NIM_STREAM_US = 40.0
+"""Host time per streamed token per step, µs, of NIM named without a release (`_nim_without_release`), added to the
+fitted `Efficiency.stream_overhead_us`. NIM's TensorRT-LLM profiles answered through Triton, whose ensemble passes
+every streamed token of every request through a Python post-processing model that detokenizes it
+(triton-inference-server/tensorrtllm_backend issue #622: in streaming mode its `execute()` runs for each token as it
+is generated); later servers take that work off the step's path (trtllm-serve's `num_postprocess_workers` and
+`stream_interval`). The one published sweep of such a NIM shows it: NVIDIA's DLI data set of "an older version of
+NVIDIA NIM" (wbing520/ai-performance-engineering, held out) levels off at 11–12k output tokens/s for Llama 3 8B on
+one H100 in FP8 or two in FP16 or FP8, where the GPU alone would serve 17–26k at 250 streams, and from 50 to 250
+streams its inter-token latency grows by about 60 µs a stream where the estimate's GPU step grows by 20–55. 40 µs
+is the value that fits the sweep's Llama 3 8B rows best (median |error| 15.8 → 9.6 %); its Llama 3 70B rows, on 4
+and 8 GPUs, test it: 16.9 → 8.7 %. A named 1.x release (NIM 1.8's fitted sweep) and NIM 2.x, which serves with
+vLLM, do not take it (data/PUBLISHED_THROUGHPUT.md, "the older NIM's host time per streamed token")."""
 
 
 def _nim_without_release(runtime: str | None) -> bool:
@@ -1255,10 +1279,13 @@ def _pass_work(
     )
 
 
-def _step(w: _PassWork, eff: Efficiency, *, engine_compute: float = 1.0, current: bool = False) -> _Step:
+def _step(
+    w: _PassWork, eff: Efficiency, *, engine_compute: float = 1.0, current: bool = False, host_stream_us: float = 0.0
+) -> _Step:
     """A pass's time under the efficiency factors: its roofline at the rates they reach, plus its communication
     and fixed costs. `engine_compute` is TensorRT-LLM's compute factor where it runs; `current` charges a current
-    engine release's fixed costs (`Efficiency.current_*`)."""
+    engine release's fixed costs (`Efficiency.current_*`); `host_stream_us` is the engine's own host time per
+    decoding stream, beyond the fitted one (`OLDER_NIM_STREAM_US`)."""
     vendor = eff.rocm_factor if w.amd else 1.0
     alu = eff.apple_compute_factor if w.apple else 1.0
     if w.pro:
@@ -1291,7 +1318,7 @@ def _step(w: _PassWork, eff: Efficiency, *, engine_compute: float = 1.0, current
     if w.mla_layers:
         mla_us = eff.mla_layer_overhead_us * (eff.current_mla_factor if current else 1.0)
         overhead += w.mla_layers * mla_us * 1e-6
-    overhead += w.decode_streams * eff.stream_overhead_us * 1e-6
+    overhead += w.decode_streams * (eff.stream_overhead_us + host_stream_us) * 1e-6
     return _Step(roofline + w.comm_s + overhead, "memory" if t_mem >= t_comp else "compute", w.comm_s, overhead)
 
 
@@ -1471,7 +1498,9 @@ def estimate(
 
     def timed(w: _PassWork) -> _Step:
         if (key := id(w)) not in steps:  # the plan holds every pass, so their ids stay theirs for this call
-            steps[key] = _step(w, eff, engine_compute=engine_compute, current=plan.current)
+            steps[key] = _step(
+                w, eff, engine_compute=engine_compute, current=plan.current, host_stream_us=plan.host_stream_us
+            )
         return steps[key]
 
     def mixed(m: _Mix) -> _Step:
@@ -1565,6 +1594,7 @@ class _Plan:
     current: bool
     tensorrt: bool
     chunked: bool
+    host_stream_us: float  # the engine's host time per decoding stream per step, beyond the fitted one
     passes: _Passes | None = None  # None where one request does not fit
 
 
@@ -1661,6 +1691,7 @@ def _plan(
         current=current,
         tensorrt=uses_tensorrt_engines(runtime),
         chunked=chunked,
+        host_stream_us=OLDER_NIM_STREAM_US if _nim_without_release(runtime) else 0.0,
     )
     if max_conc < 1:
         return plan

@@ -80,8 +80,10 @@ runtime = c[2].selectbox(
     help="The engine's calibrated factors size each GPU: TensorRT-LLM reaches more of the tensor peak, llama.cpp "
     "splits layers across GPUs. Not named: a vLLM-like server, or llama.cpp / MLX for their own formats. SGLang, "
     "vLLM and TensorRT-LLM run with their current release's fixed costs per step unless the scenario's engine "
-    "names an older release (`sglang 0.4.1`). NVIDIA NIM: its TensorRT-LLM profiles with a 16-bit KV cache; a "
-    "scenario engine of `nvidia-nim 2.0.8` or later is estimated as the vLLM that NIM 2.x runs.",
+    "names an older release (`sglang 0.4.1`). NVIDIA NIM: the older NIM of NVIDIA's published sweeps, its "
+    "TensorRT-LLM profiles with a 16-bit KV cache and 40 µs of host time per streamed token each step; a scenario "
+    "engine of `nvidia-nim 1.8.0` drops the host time, and `nvidia-nim 2.0.8` or later is estimated as the vLLM "
+    "that NIM 2.x runs.",
 )
 inputs = FitInputs(
     model_id, quant_id, int(inp), int(out), float(ttft), float(per_user), plan, w.model_dump_json(), provider, runtime

@@ -116,6 +116,10 @@ def test_nim_from_2_0_is_estimated_as_the_vllm_it_runs():
     for runtime in ("nvidia-nim 1.8.0", "vllm"):
         out = json.loads(CliRunner().invoke(app, [*args, "--runtime", runtime, "--json"]).stdout)
         assert out["engine_note"] is None, runtime
+    # NIM with no release is the older NIM (its 16-bit cache, its host time per streamed token), and says so
+    res = CliRunner().invoke(app, [*args, "--runtime", "nvidia-nim"])
+    assert "note: nvidia-nim names no release, so it is estimated as the older NIM" in res.output
+    assert "40 µs of host time per streamed token" in res.output
 
 
 def test_the_boundaries_are_the_three_engines_whose_fixed_costs_changed_and_llama_cpps_kernel_choice():

@@ -23,6 +23,7 @@ from costmodel.catalog import catalog, checkpoint_kv_cache_dtype, data_dir, mode
 from costmodel.errors import DataFileError, ScenarioError, UnknownName, UnknownRuntime
 from costmodel.throughput import (
     ERROR_BAND_PCT,
+    OLDER_NIM_STREAM_US,
     Basis,
     Efficiency,
     EstimateMode,
@@ -757,7 +758,8 @@ def test_fit_to_own_measurements_lowers_the_error_and_labels_the_estimate():
 
 def test_a_per_stream_host_cost_caps_a_served_replica_and_is_fitted_from_a_concurrency_sweep():
     m, g, q = CAT.model("llama-3-8b"), CAT.gpu("H100-SXM"), CAT.quant("fp8")
-    args = dict(input_tokens=200, output_tokens=200, runtime="nvidia-nim", with_error_band=False)
+    # a named NIM release: NIM without one adds a host time of its own (`OLDER_NIM_STREAM_US`, tested below)
+    args = dict(input_tokens=200, output_tokens=200, runtime="nvidia-nim 1.8.0", with_error_band=False)
     base = calibrated_efficiency("server")
     host = replace(base, stream_overhead_us=65.0)
     one, many = (estimate(m, g, q, concurrency=c, efficiency=host, **args) for c in (1, 250))
@@ -771,13 +773,38 @@ def test_a_per_stream_host_cost_caps_a_served_replica_and_is_fitted_from_a_concu
         (1, c, 200, 200, estimate(m, g, q, concurrency=c, efficiency=host, **args).output_tokens_per_s)
         for c in (1, 10, 50, 100, 250)
     ]
-    fit = fit_to_measurements(levels, model=m, gpu=g, quant=q, runtime="nvidia-nim")
+    fit = fit_to_measurements(levels, model=m, gpu=g, quant=q, runtime="nvidia-nim 1.8.0")
     # (the coordinate descent may trade part of it for lower shares: searched last, it predicts other shapes of
     # NVIDIA's DLI NIM sweeps better than searched first; bench/bench_own_runs.py)
     assert fit.efficiency.stream_overhead_us > 0 and fit.error_after_pct < 5 < 40 < fit.error_before_pct
     # two concurrencies cannot separate it from the GPU's shares: not fitted
-    two = fit_to_measurements([lv for lv in levels if lv[1] in (1, 250)], model=m, gpu=g, quant=q, runtime="nim")
+    two = fit_to_measurements([lv for lv in levels if lv[1] in (1, 250)], model=m, gpu=g, quant=q, runtime="nim 1.8")
     assert two.efficiency.stream_overhead_us == 0.0
+
+
+def test_nim_without_a_release_adds_the_older_nims_host_time_per_streamed_token():
+    # NVIDIA's DLI sweeps of "an older version of NVIDIA NIM" (held out): Llama 3 8B FP8 on two H100s, 200 + 200
+    # tokens, serves 10,765 output tokens/s at 100 streams and 11,885 at 250 (inter-token 8.9 and 18.7 ms)
+    m, g, q = CAT.model("llama-3-8b"), CAT.gpu("H100-SXM"), CAT.quant("fp8")
+    base = calibrated_efficiency("server")
+    args = dict(gpus=2, input_tokens=200, output_tokens=200, efficiency=base, with_error_band=False)
+    older = {c: estimate(m, g, q, concurrency=c, runtime="nvidia-nim", **args) for c in (1, 100, 250)}
+    named = {c: estimate(m, g, q, concurrency=c, runtime="nvidia-nim 1.8.0", **args) for c in (1, 250)}
+    # 40 µs for each decoding stream every step, on top of the fitted per-stream cost (0 in the published fit)
+    assert base.stream_overhead_us == 0.0 and OLDER_NIM_STREAM_US == 40.0
+    tiny = estimate(m, g, q, concurrency=1, runtime="nvidia-nim", **args)
+    assert tiny.overhead_ms - named[1].overhead_ms == pytest.approx(0.040, abs=1e-9)
+    assert older[250].overhead_ms - named[250].overhead_ms == pytest.approx(250 * 0.040, rel=1e-6)
+    # the ceiling: within 20 % of the published 10,765 and 11,885, where the GPU alone gave 14,964 and 25,622
+    assert older[100].output_tokens_per_s == pytest.approx(10_765, rel=0.2)
+    assert older[250].output_tokens_per_s == pytest.approx(11_885, rel=0.2)
+    assert older[250].output_tokens_per_s < 1e6 / OLDER_NIM_STREAM_US < named[250].output_tokens_per_s
+    # one stream hardly notices it (published 216 tok/s)
+    assert older[1].output_tokens_per_s == pytest.approx(216.3, rel=0.12)
+    # engines that are not the older NIM do not take it
+    for runtime in ("vllm", "tensorrt-llm", "nvidia-nim 1.8.0", "nvidia-nim 2.0.8", None):
+        e = estimate(m, g, q, concurrency=250, runtime=runtime, **args)
+        assert e.overhead_ms < older[250].overhead_ms - 9.9
 
 
 def test_cli_fit_my_runs_reports_error_before_and_after(tmp_path):
