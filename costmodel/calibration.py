@@ -225,7 +225,7 @@ def _resolve(cat: Catalog, pts: Sequence[PublishedPoint]) -> list[_Resolved]:
             mode=mode,
             context=p.input_tokens + (p.output_tokens or 1),
         )
-        out.append(_Resolved(p, m, g, q, runtime_family(q, runtime=p.engine), regimes, _current(p)))
+        out.append(_Resolved(p, m, g, q, runtime_family(q, runtime=p.engine, gpu=g), regimes, _current(p)))
     return out
 
 
@@ -1200,7 +1200,7 @@ def fit_to_measurements(
     Returns:
         The fitted factors, labelled "calibrated on your runs", with the error before and after.
     """
-    family = runtime_family(quant, runtime=runtime)
+    family = runtime_family(quant, runtime=runtime, gpu=gpu)
     base = calibrated_efficiency(family)
     pts = []
     for i, (n, conc, inp, out, value) in enumerate(levels):

@@ -25,6 +25,7 @@ from costmodel.throughput import (
     ThroughputEstimate,
     check_format,
     checked_runtime,
+    engine_refusal,
     gpus_needed,
     max_concurrency_meeting,
 )
@@ -115,9 +116,7 @@ def error_band_pct(est: ThroughputEstimate, *, measured: bool) -> float:
     band = getattr(est, "error_band_pct", None)
     if band:
         return float(band)
-    from costmodel.throughput import runtime_family
-
-    return _FALLBACK_ERROR_BAND_PCT.get(runtime_family(catalog().quant(est.quant_id)), 25.0)
+    return _FALLBACK_ERROR_BAND_PCT.get(est.runtime_family, 25.0)
 
 
 def effective_tokens(option: CloudGpuOption | OnPremOption, workload: Workload) -> tuple[int, int]:
@@ -348,6 +347,8 @@ def gpu_fit(
     """One GPU for one model: tensor-parallel GPUs to hold it with one full-length request, and the speed at the
     largest concurrency meeting both latency targets on the serving engine named (`runtime`; None: the format's
     default). Hardware fit's rows and `config_gpu_fits` share it."""
+    if (why := engine_refusal(runtime, gpu, quant, brief=True)) is not None:
+        return ConfigGpuFit(gpu.gpu_id, None, None, False, why)
     n = gpus_needed(model, gpu, quant, context_tokens=input_tokens + output_tokens, runtime=runtime)
     if n is None:
         return ConfigGpuFit(gpu.gpu_id, None, None, False, "does not fit")

@@ -87,9 +87,11 @@ __all__ = [
     "ReplicaLayout",
     "SpeculativeDecoding",
     "ThroughputEstimate",
+    "check_engine_hardware",
     "check_format",
     "current_release",
     "engine_note",
+    "engine_refusal",
     "estimate",
     "gpus_needed",
     "kv_bytes_per_sequence",
@@ -345,9 +347,18 @@ def release_costs_words(current: bool, runtime: str | None, family: str) -> str 
     return "an older engine release's" if current_release(runtime) is False else None
 
 
-def engine_note(runtime: str | None) -> str | None:
+def engine_note(runtime: str | None, gpu: GpuSpec | None = None, quant: QuantFormat | None = None) -> str | None:
     """Where the engine estimated is not what a reader would take the runtime's name for, in words for a report:
-    a named release that runs another engine (NIM 2.x: vLLM), or NIM with no release (the older NIM)."""
+    a named release that runs another engine (NIM 2.x: vLLM), NIM with no release (the older NIM), or a server
+    engine, or none, on Apple silicon, where the kernels are MLX's (`runtime_family`)."""
+    if gpu is not None and quant is not None and _metal_through_mlx(quant, runtime, gpu):
+        if not _runtime_name(runtime):
+            return (
+                f"no engine named: on {gpu.name} a {quant.name} checkpoint is estimated with MLX's kernels (mlx-lm; "
+                "vLLM-Metal and SGLang's MLX backend compute with them too); name llama.cpp to estimate a GGUF "
+                "conversion instead"
+            )
+        return f"{runtime} runs on Apple silicon through MLX ({_METAL_VIA_MLX}), so it is estimated with MLX's kernels"
     if _runtime_name(runtime) != _spelled_runtime_name(runtime):
         return f"{runtime} serves with vLLM alone (NIM for LLMs 2.0 and later), so it is estimated as vLLM"
     if _nim_without_release(runtime):
@@ -704,22 +715,93 @@ _LLAMA_CPP_RUNTIMES = {
 """Runtimes built on llama.cpp's kernels: the project itself, its Python binding and the apps that embed it."""
 
 
-def runtime_family(quant: QuantFormat, *, runtime: str | None = None) -> str:
+def runtime_family(quant: QuantFormat, *, runtime: str | None = None, gpu: GpuSpec | None = None) -> str:
     """Which kernels run a format, since each class reaches its own share of the datasheet figures.
 
     GGUF formats (and any format run by llama.cpp, Ollama or LM Studio) run on llama.cpp; MLX formats on
     Apple's MLX; weight-only formats (AWQ, GPTQ 4- and 8-bit: integer weights, 16-bit matmuls) on servers pay for
     dequantization inside the matmul (the family keeps its first name, `server-w4a16`, and covers W8A16 too);
-    everything else runs native 16/8/4-bit server kernels (vLLM, SGLang, TensorRT-LLM, TGI).
+    everything else runs native 16/8/4-bit server kernels (vLLM, SGLang, TensorRT-LLM, TGI). On Apple silicon
+    (`gpu`) the server engines that run there compute with MLX, and so does a checkpoint with no engine named
+    (`_METAL_VIA_MLX`): MLX's kernels, not CUDA's.
     """
     r = _runtime_name(runtime)
     if quant.quant_id.startswith("gguf") or r in _LLAMA_CPP_RUNTIMES:
         return "llama.cpp"
-    if quant.quant_id.startswith("mlx") or r == "mlx":
+    if quant.quant_id.startswith("mlx") or r == "mlx" or (gpu is not None and gpu.segment == "apple"):
         return "mlx"
     if quant.bits_per_weight < 16 and quant.compute_dtype == "fp16":
         return "server-w4a16"
     return "server"
+
+
+_METAL_VIA_MLX = (
+    "vLLM with its vLLM-Metal plugin, which 'uses MLX as the primary compute backend' (vllm-project/vllm-metal "
+    "README; vLLM's own macOS build runs on the CPU only), and SGLang with SGLANG_USE_MLX=1 (SGLang docs, "
+    "'Apple Silicon with Metal')"
+)
+"""How the server engines that run on a Mac's GPU get there (`runtime_family`, `engine_note`)."""
+
+
+def _metal_through_mlx(quant: QuantFormat, runtime: str | None, gpu: GpuSpec) -> bool:
+    """Whether an estimate on Apple silicon takes MLX's kernels for an engine that is not MLX itself (a server
+    engine, or none named, for a non-MLX checkpoint)."""
+    return (
+        gpu.segment == "apple"
+        and runtime_family(quant, runtime=runtime, gpu=gpu) == "mlx"
+        and runtime_family(quant, runtime=runtime) != "mlx"
+    )
+
+
+_APPLE_ENGINES = "llama.cpp, Ollama, LM Studio, MLX, vLLM (vLLM-Metal) or SGLang (its MLX backend)"
+_AMD_ENGINES = "vLLM, SGLang, TGI or llama.cpp, which run on ROCm"
+
+
+def engine_refusal(
+    runtime: str | None, gpu: GpuSpec, quant: QuantFormat | None = None, *, brief: bool = False
+) -> str | None:
+    """Why the serving engine named cannot run on `gpu` (or load `quant`), in words for the user (`brief`: the
+    reason alone, for a table's note); None where it can or none is named.
+
+    TensorRT-LLM, and NVIDIA NIM and NVIDIA's MLPerf submissions built on it, compile CUDA engines: NVIDIA GPUs
+    only, NIM 2.x included (its containers are NVIDIA's). TGI serves on NVIDIA, AMD, Intel Gaudi, AWS Inferentia
+    and Google TPU, not on Apple silicon. Everything else named here has a build for each GPU in the catalog
+    (llama.cpp: CUDA, ROCm, Metal; vLLM and SGLang on a Mac: `_METAL_VIA_MLX`). TensorRT-LLM loads neither GGUF
+    nor MLX checkpoints (its quantization recipes are ModelOpt's, GPTQ and AWQ).
+    """
+    name = _spelled_runtime_name(runtime)
+    if not name:
+        return None
+    if quant is not None and name in _TRTLLM_RUNTIMES and quant.quant_id.startswith(("gguf", "mlx")):
+        if brief:
+            return f"{runtime} does not load {quant.name}"
+        return (
+            f"{runtime} does not load {quant.name} checkpoints: GGUF runs on llama.cpp, Ollama, LM Studio or vLLM, "
+            "MLX formats on MLX; for TensorRT-LLM pick fp8, nvfp4, awq-int4 or bf16"
+        )
+    if name in TENSORRT_ENGINES and gpu.vendor.upper() != "NVIDIA":
+        if brief:
+            return f"{runtime} runs on NVIDIA GPUs only"
+        elsewhere = _APPLE_ENGINES if gpu.segment == "apple" else _AMD_ENGINES
+        return f"{runtime} runs on NVIDIA GPUs only (CUDA engines), not on {gpu.name}: name {elsewhere}"
+    if name == "tgi" and gpu.segment == "apple":
+        if brief:
+            return f"{runtime} has no Apple silicon build"
+        return (
+            f"{runtime} has no Apple silicon build (TGI serves on NVIDIA, AMD, Intel Gaudi, AWS Inferentia and "
+            f"Google TPU), so it cannot run on {gpu.name}: name {_APPLE_ENGINES}"
+        )
+    return None
+
+
+def check_engine_hardware(runtime: str | None, gpu: GpuSpec, quant: QuantFormat | None = None) -> None:
+    """Refuse an engine that cannot run on the GPU or load the format (`engine_refusal`).
+
+    Raises:
+        ScenarioError: with the reason and the engines that do run there.
+    """
+    if (why := engine_refusal(runtime, gpu, quant)) is not None:
+        raise ScenarioError(why)
 
 
 def _chunked_default(family: str) -> bool:
@@ -1116,7 +1198,7 @@ def _memory_policy(family: str, gpu: GpuSpec) -> _MemoryPolicy:
 def _memory(
     model: ModelArch, gpu: GpuSpec, quant: QuantFormat, gpus: int, family: str | None = None
 ) -> tuple[float, float, float]:
-    policy = _memory_policy(family or runtime_family(quant), gpu)
+    policy = _memory_policy(family or runtime_family(quant, gpu=gpu), gpu)
     weights_gb = _weights_bytes(model, quant) / 1e9
     total_gb = gpu.memory_gb * VENDOR_GB_BYTES / 1e9 * gpus
     kv_capacity_gb = total_gb * policy.usable_share - weights_gb - policy.reserved_gb(gpus)
@@ -1133,7 +1215,7 @@ def gpus_needed(
     runtime: str | None = None,
 ) -> int | None:
     """Fewest tensor-parallel GPUs (1, 2, 4, 8 …) whose memory holds the weights and one full context."""
-    family = runtime_family(quant, runtime=runtime)
+    family = runtime_family(quant, runtime=runtime, gpu=gpu)
     kv_cache_dtype = runtime_kv_cache_dtype(quant, runtime, kv_cache_dtype)
     for n in TP_DEGREES:
         if gpu.segment == "apple" and n > 1:
@@ -1449,6 +1531,7 @@ def estimate(
     if not 0.0 <= prefix_cache_hit_share <= 1.0:
         raise ScenarioError(f"prefix_cache_hit_share must be between 0 and 1 (got {prefix_cache_hit_share})")
     check_format(model, quant)
+    check_engine_hardware(runtime, gpu, quant)
     mode = EstimateMode(mode)
     plan = _plan(
         model,
@@ -1631,7 +1714,7 @@ def _plan(
 ) -> _Plan:
     """The factor-free part of `estimate` (its arguments, same meaning): memory, admission, the batch and the
     work of each forward pass. A calibration fit re-times the same plan under thousands of factor sets."""
-    family = runtime_family(quant, runtime=runtime)
+    family = runtime_family(quant, runtime=runtime, gpu=gpu)
     chunked = _chunked_default(family) if chunked_prefill is None else chunked_prefill
     _kv_element_bytes(quant, kv_cache_dtype)  # rejects an unknown dtype before any work
     kv_cache_dtype = runtime_kv_cache_dtype(quant, runtime, kv_cache_dtype)

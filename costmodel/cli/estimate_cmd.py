@@ -305,7 +305,7 @@ def register(app: typer.Typer) -> None:
             "overhead_ms": round(e.overhead_ms, 3),
             "attention_dp": e.attention_dp,
             "current_release": e.current_release,
-            "engine_note": engine_note(runtime),
+            "engine_note": engine_note(runtime, g, q),
             "model_note": note,
         }
         if split is not None:
@@ -351,7 +351,7 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(1)
         if note:
             typer.echo(f"note: {note}")
-        if engine := engine_note(runtime):
+        if engine := engine_note(runtime, g, q):
             typer.echo(f"note: {engine}")
         if own is not None:
             typer.echo(

@@ -198,7 +198,7 @@ def fleet_sources(rep: ReplicaSpec) -> list[SourceLine]:
             "Serving engine",
             rep.serving_engine,
             f"estimated with the {e.runtime_family} runtime family's calibrated factors"
-            + (f"; {note}" if (note := engine_note(rep.runtime)) else ""),
+            + (f"; {note}" if (note := engine_note(rep.runtime, rep.gpu, rep.quant)) else ""),
         ),
         SourceLine(
             "Replica throughput",

@@ -83,7 +83,9 @@ runtime = c[2].selectbox(
     "names an older release (`sglang 0.4.1`). NVIDIA NIM: the older NIM of NVIDIA's published sweeps, its "
     f"TensorRT-LLM profiles with a 16-bit KV cache and {OLDER_NIM_STREAM_US:g} µs of host time per streamed token "
     "each step; a scenario engine of `nvidia-nim 1.8.0` is NIM 1.8 (the FP8 cache its FP8 profiles name, no such "
-    "host time), and `nvidia-nim 2.0.8` or later is estimated as the vLLM that NIM 2.x runs.",
+    "host time), and `nvidia-nim 2.0.8` or later is estimated as the vLLM that NIM 2.x runs. TensorRT-LLM and NIM "
+    "run on NVIDIA GPUs only and TGI not on Macs: the other GPUs' rows say so. On a Mac, vLLM and SGLang compute "
+    "with MLX, so they (and no engine named) are estimated as MLX.",
 )
 inputs = FitInputs(
     model_id, quant_id, int(inp), int(out), float(ttft), float(per_user), plan, w.model_dump_json(), provider, runtime

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pandas as pd
 import pytest
 
 from costmodel.catalog import catalog
@@ -150,6 +151,10 @@ def test_the_table_follows_the_serving_engine_chosen(fit):
     plain, _ = max_concurrency_meeting(m, g, q, **args)
     row = _table_row(fit, "H100-SXM")
     assert row["Tok/s"] == round(trt.output_tokens_per_s) != round(plain.output_tokens_per_s)
+    # TensorRT-LLM builds CUDA engines: the AMD and Apple rows say why they have no figures instead of estimating
+    for gpu_id in ("MI300X", "M3-ULTRA"):
+        row = _table_row(fit, gpu_id)
+        assert row["Note"] == "tensorrt-llm runs on NVIDIA GPUs only" and pd.isna(row["Tok/s"])
 
 
 def test_the_scenario_s_engine_with_its_release_is_the_page_s_first_choice(app):

@@ -30,6 +30,7 @@ from costmodel.throughput import (
     SpeculativeDecoding,
     _expected_experts_share,
     checked_runtime,
+    engine_refusal,
     estimate,
     gpus_needed,
     kv_bytes_per_sequence,
@@ -702,6 +703,7 @@ def test_cli_estimate_model_config_and_variant_note(tmp_path):
 def test_no_estimate_beats_the_bandwidth_or_flops_bound(model, gpu, quant, gpus, conc, inp, out, mode, kv, runtime):
     m, g, q = CAT.model(model), CAT.gpu(gpu), CAT.quant(quant)
     assume(m.is_moe or q.scope == "all")  # a dense model in a routed-experts format is refused (its own test)
+    assume(engine_refusal(runtime, g, q) is None)  # TensorRT-LLM off NVIDIA, or on GGUF, is refused (own test)
     e = estimate(
         m, g, q, gpus=gpus, concurrency=conc, input_tokens=inp, output_tokens=out, mode=mode, kv_cache_dtype=kv,
         runtime=runtime,
