@@ -168,6 +168,8 @@ def resolve_replica(
 ) -> ReplicaSpec:
     """Size one replica of `gpus` GPUs (default: the option's count, else the fewest that fit)."""
     model, gpu, quant = stored_hardware(option.model, option.gpu, option.quant)
+    if (why := engine_refusal(_runtime(option), gpu, quant)) is not None:
+        raise ScenarioError(f"option {option.name!r}: {why}")
     inp, out = effective_tokens(option, workload)
     n = gpus or candidate_gpu_counts(option, workload)[0]
     kwargs = {}

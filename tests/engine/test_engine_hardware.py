@@ -10,8 +10,11 @@ from typer.testing import CliRunner
 
 from costmodel.catalog import catalog
 from costmodel.cli import app
+from costmodel.demo import demo_scenario
 from costmodel.errors import ScenarioError
+from costmodel.scenario import CloudGpuOption, OnPremOption
 from costmodel.sizing import gpu_fit
+from costmodel.tco import evaluate
 from costmodel.throughput import engine_note, engine_refusal, estimate, runtime_family
 
 CAT = catalog()
@@ -111,3 +114,16 @@ def test_hardware_fit_rows_name_the_engine_that_cannot_run_there():
     fit = gpu_fit(M8B, CAT.gpu("MI300X"), FP8, runtime="tensorrt-llm", **args)
     assert (fit.gpus, fit.estimate, fit.note) == (None, None, "tensorrt-llm runs on NVIDIA GPUs only")
     assert gpu_fit(M8B, CAT.gpu("H100-SXM"), FP8, runtime="tensorrt-llm", **args).estimate is not None
+
+
+def test_a_scenario_option_names_itself_when_its_engine_cannot_run_on_its_gpu():
+    s = demo_scenario()
+    hosted = next(o for o in s.options if isinstance(o, CloudGpuOption))
+    mac = OnPremOption(name="Mac farm", model=hosted.model, quant="bf16", gpu="M3-ULTRA", measured_watts_per_gpu=270)
+    with pytest.raises(ScenarioError, match="option 'Mac farm': tensorrt-llm runs on NVIDIA GPUs only"):
+        evaluate(s.model_copy(update={"options": [*s.options, mac.model_copy(update={"runtime": "tensorrt-llm"})]}))
+    # no engine named: sized with MLX's kernels, and the source line says so
+    result = evaluate(s.model_copy(update={"options": [*s.options, mac]}))
+    farm = next(o for o in result.options if o.name == "Mac farm")
+    line = next(x for x in farm.sources if x.label == "Serving engine")
+    assert "mlx runtime family" in line.source and "estimated with MLX's kernels" in line.source
