@@ -28,6 +28,7 @@ from costmodel.throughput import (
     engine_refusal,
     gpus_needed,
     max_concurrency_meeting,
+    one_mac_refusal,
 )
 
 __all__ = [
@@ -137,19 +138,27 @@ def _runtime(option: CloudGpuOption | OnPremOption) -> str | None:
 
 
 def candidate_gpu_counts(option: CloudGpuOption | OnPremOption, workload: Workload) -> list[int]:
-    """GPUs per replica to try: the option's own count, else every tensor-parallel degree the model fits on."""
+    """GPUs per replica to try: the option's own count, else every tensor-parallel degree the model fits on (on
+    Apple silicon, one Mac: `one_mac_refusal`)."""
+    model, gpu, quant = stored_hardware(option.model, option.gpu, option.quant)
+    if (why := one_mac_refusal(gpu, option.gpus_per_replica)) is not None:
+        raise ScenarioError(f"option {option.name!r}, gpus_per_replica: {why}")
     if option.gpus_per_replica:
         return [option.gpus_per_replica]
     measured = option.measured_output_tokens_per_s is not None
-    model, gpu, quant = stored_hardware(option.model, option.gpu, option.quant)
     inp, out = effective_tokens(option, workload)
     first = gpus_needed(model, gpu, quant, context_tokens=inp + out, runtime=_runtime(option))
     if first is None:
+        where = (
+            f"one {gpu.name} (a replica there is one Mac)"
+            if gpu.segment == "apple"
+            else (f"up to {TP_DEGREES[-1]} × {gpu.name}")
+        )
         raise ScenarioError(
             f"option {option.name!r}: {model.name} in {quant.name} ({model.total_params_b:g}B params) does not "
-            f"fit on up to {TP_DEGREES[-1]} × {gpu.name}; pick a smaller quantization or a larger GPU"
+            f"fit on {where}; pick a smaller quantization or a larger GPU"
         )
-    if measured:  # a measured speed belongs to one shape: without gpus_per_replica, the fewest that fit
+    if measured or gpu.segment == "apple":  # a measured speed belongs to one shape; a Mac is one device
         return [first]
     limit = 16 if first <= 8 else first * 2
     return [n for n in TP_DEGREES if first <= n <= limit]

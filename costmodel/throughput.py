@@ -99,6 +99,7 @@ __all__ = [
     "kv_copies",
     "max_concurrency_meeting",
     "named_release",
+    "one_mac_refusal",
     "regimes_of",
     "replica_layouts",
     "runs_current_release",
@@ -792,6 +793,21 @@ def engine_refusal(
             f"Google TPU), so it cannot run on {gpu.name}: name {_APPLE_ENGINES}"
         )
     return None
+
+
+def one_mac_refusal(gpu: GpuSpec, gpus: int | None) -> str | None:
+    """Why a replica of `gpus` Apple chips is not estimated, in words for the user; None for one, or off Apple.
+
+    A Mac's unified memory is one device: `gpus_needed` never spreads a model over Macs, and nothing here models
+    what joins several into one replica (llama.cpp's RPC backend, MLX's distributed ring or exo over Thunderbolt).
+    """
+    if gpu.segment != "apple" or (gpus or 1) <= 1:
+        return None
+    return (
+        f"a replica on {gpu.name} is one Mac: {gpus} Macs serving as one replica (llama.cpp RPC, MLX distributed "
+        "or exo over Thunderbolt) are not modelled; size one Mac and count replicas, or pick a model or format "
+        "that fits one"
+    )
 
 
 def check_engine_hardware(runtime: str | None, gpu: GpuSpec, quant: QuantFormat | None = None) -> None:
@@ -1532,6 +1548,8 @@ def estimate(
         raise ScenarioError(f"prefix_cache_hit_share must be between 0 and 1 (got {prefix_cache_hit_share})")
     check_format(model, quant)
     check_engine_hardware(runtime, gpu, quant)
+    if (why := one_mac_refusal(gpu, gpus)) is not None:
+        raise ScenarioError(why)
     mode = EstimateMode(mode)
     plan = _plan(
         model,

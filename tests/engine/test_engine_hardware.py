@@ -127,3 +127,21 @@ def test_a_scenario_option_names_itself_when_its_engine_cannot_run_on_its_gpu():
     farm = next(o for o in result.options if o.name == "Mac farm")
     line = next(x for x in farm.sources if x.label == "Serving engine")
     assert "mlx runtime family" in line.source and "estimated with MLX's kernels" in line.source
+
+
+def test_a_replica_on_apple_silicon_is_one_mac():
+    s = demo_scenario()
+    hosted = next(o for o in s.options if isinstance(o, CloudGpuOption))
+    mac = OnPremOption(name="Mac farm", model=hosted.model, quant="bf16", gpu="M3-ULTRA", measured_watts_per_gpu=270)
+    # sized by itself: one Mac a replica, as many replicas as the load needs (it used to try 2–8 Macs a replica)
+    result = evaluate(s.model_copy(update={"options": [*s.options, mac]}))
+    farm = next(o for o in result.options if o.name == "Mac farm")
+    assert farm.replica.gpus_per_replica == 1 and farm.months[0].replicas >= 1
+    with pytest.raises(ScenarioError, match="option 'Mac farm', gpus_per_replica: a replica on Apple M3 Ultra"):
+        evaluate(s.model_copy(update={"options": [*s.options, mac.model_copy(update={"gpus_per_replica": 2})]}))
+    with pytest.raises(ScenarioError, match="is one Mac"):
+        estimate(M8B, CAT.gpu("M2-ULTRA"), BF16, gpus=4)
+    # a model one Mac cannot hold says so, rather than counting Macs as tensor-parallel GPUs
+    too_big = mac.model_copy(update={"model": "deepseek-v3", "quant": "bf16"})
+    with pytest.raises(ScenarioError, match=r"does not fit on one Apple M3 Ultra .* \(a replica there is one Mac\)"):
+        evaluate(s.model_copy(update={"options": [*s.options, too_big]}))

@@ -35,6 +35,7 @@ from costmodel.throughput import (
     gpus_needed,
     kv_bytes_per_sequence,
     kv_bytes_per_token,
+    one_mac_refusal,
     uses_mlx,
 )
 from tests.engine.helpers import DEEPSEEK_V3_CONFIG
@@ -704,6 +705,7 @@ def test_no_estimate_beats_the_bandwidth_or_flops_bound(model, gpu, quant, gpus,
     m, g, q = CAT.model(model), CAT.gpu(gpu), CAT.quant(quant)
     assume(m.is_moe or q.scope == "all")  # a dense model in a routed-experts format is refused (its own test)
     assume(engine_refusal(runtime, g, q) is None)  # TensorRT-LLM off NVIDIA, or on GGUF, is refused (own test)
+    assume(one_mac_refusal(g, gpus) is None)  # so is a replica of several Macs
     e = estimate(
         m, g, q, gpus=gpus, concurrency=conc, input_tokens=inp, output_tokens=out, mode=mode, kv_cache_dtype=kv,
         runtime=runtime,
