@@ -76,6 +76,7 @@ __all__ = [
     "ERROR_BAND_PCT",
     "LONG_CONTEXT_TOKENS",
     "MAX_BATCH",
+    "MLX_DECODE_CONCURRENCY",
     "OLDER_NIM_STREAM_US",
     "RUNTIME_FAMILIES",
     "SMALL_GPU_MAX_BATCH",
@@ -430,9 +431,17 @@ cache takes `free_gpu_memory_fraction` 0.90 of the memory free after loading (`K
 trtllm-bench caps the batch at 4096 (`finetune_setting` in tensorrt_llm/bench/build/tuning.py)."""
 
 
+MLX_DECODE_CONCURRENCY = 32
+"""Requests mlx-lm's server decodes together: `--decode-concurrency` "When a request is batchable then decode that
+many requests in parallel", default 32 (ml-explore/mlx-lm mlx_lm/server.py); the rest wait in its queue."""
+_MLX_ADMISSION = _Admission(MLX_DECODE_CONCURRENCY, reserve_full_sequence=False, kv_share_of_free=None)
+
+
 def _admission(runtime: str | None, gpu: GpuSpec, family: str) -> _Admission:
+    if family == "mlx" and _runtime_name(runtime) not in ("vllm", "sglang"):
+        return _MLX_ADMISSION  # mlx-lm's server; vLLM-Metal and SGLang on a Mac keep their own schedulers
     if family not in SERVER_FAMILIES:
-        return _VLLM_ADMISSION  # llama.cpp and MLX: slots bounded by memory only
+        return _VLLM_ADMISSION  # llama.cpp: slots bounded by memory only
     if _runtime_name(runtime) in _TRTLLM_RUNTIMES:
         return _TRTLLM_ADMISSION
     large = gpu.memory_gb >= 70 and not gpu.gpu_id.upper().startswith("A100")

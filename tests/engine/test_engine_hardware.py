@@ -15,7 +15,7 @@ from costmodel.errors import ScenarioError
 from costmodel.scenario import CloudGpuOption, OnPremOption
 from costmodel.sizing import gpu_fit
 from costmodel.tco import evaluate
-from costmodel.throughput import engine_note, engine_refusal, estimate, runtime_family
+from costmodel.throughput import MLX_DECODE_CONCURRENCY, engine_note, engine_refusal, estimate, runtime_family
 
 CAT = catalog()
 M8B, BF16, FP8 = CAT.model("llama-3.1-8b"), CAT.quant("bf16"), CAT.quant("fp8")
@@ -70,14 +70,25 @@ def test_on_a_mac_vllm_sglang_and_no_engine_are_estimated_as_mlx_against_mlx_lms
     for runtime in (None, "vllm", "vLLM 0.11.0", "sglang"):
         e = estimate(m, gpu, BF16, runtime=runtime, **args)
         assert e.runtime_family == "mlx"
-        same = (e.decode_step_ms, e.ttft_ms, e.max_concurrency)
-        assert same == (mlx.decode_step_ms, mlx.ttft_ms, mlx.max_concurrency)
+        assert (e.decode_step_ms, e.ttft_ms) == (mlx.decode_step_ms, mlx.ttft_ms)
     # off the Mac nothing changes: the same checkpoint on an H100 is a server's
     assert runtime_family(BF16, runtime="vllm", gpu=CAT.gpu("H100-SXM")) == "server"
     assert runtime_family(BF16, gpu=CAT.gpu("H100-SXM")) == "server"
     # GGUF and llama.cpp keep llama.cpp's kernels on a Mac
     assert runtime_family(CAT.quant("gguf-q4_k_m"), gpu=gpu) == "llama.cpp"
     assert runtime_family(BF16, runtime="ollama", gpu=gpu) == "llama.cpp"
+
+
+def test_mlx_lm_s_server_decodes_32_requests_at_once_and_vllm_metal_keeps_vllm_s_scheduler():
+    # mlx_lm/server.py: --decode-concurrency, "decode that many requests in parallel", default 32
+    gpu = CAT.gpu("M3-ULTRA")
+    for quant, runtime in ((CAT.quant("mlx-4bit"), None), (BF16, None), (BF16, "mlx")):
+        busy = estimate(M8B, gpu, quant, mode="max_load", runtime=runtime)
+        assert busy.max_concurrency == busy.concurrency == MLX_DECODE_CONCURRENCY == 32
+        queued = estimate(M8B, gpu, quant, concurrency=64, runtime=runtime)
+        assert (queued.concurrency, queued.requested_concurrency) == (32, 64)
+    assert estimate(M8B, gpu, BF16, mode="max_load", runtime="vllm").max_concurrency > 32
+    assert estimate(M8B, gpu, CAT.quant("gguf-q4_k_m"), mode="max_load").max_concurrency > 32  # llama.cpp's slots
 
 
 def test_the_report_says_which_kernels_a_mac_estimate_took():
