@@ -17,6 +17,7 @@ from costmodel.throughput import (
     gpus_needed,
     kv_bytes_per_token,
     max_concurrency_meeting,
+    one_mac_refusal,
 )
 
 CAT = catalog()
@@ -119,6 +120,7 @@ def test_model_without_architecture_is_a_clear_error():
 def test_estimate_never_exceeds_the_physical_bound(model, gpu, quant, gpus, conc, inp, out):
     m, g, q = CAT.model(model), CAT.gpu(gpu), CAT.quant(quant)
     assume(m.is_moe or q.scope == "all")  # a dense model in a routed-experts format is refused (its own test)
+    assume(one_mac_refusal(g, gpus) is None)  # so is a replica of several Macs (test_engine_hardware)
     e = estimate(m, g, q, gpus=gpus, concurrency=conc, input_tokens=inp, output_tokens=out)
     if not e.fits:
         assert e.output_tokens_per_s == 0
