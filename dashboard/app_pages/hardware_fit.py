@@ -154,7 +154,8 @@ st.dataframe(
 )
 st.caption(
     "Row order: GPUs that hold the model and have a price come first, cheapest per 1M output tokens at full load "
-    "first; then GPUs that hold it without a price for this cloud and plan; then those it does not fit."
+    "first; then GPUs that hold it without a price for this cloud and plan; then those it does not fit, or whose "
+    "Note says the serving engine does not run there."
 )
 st.caption(md("Speeds: roofline estimate with calibrated efficiency factors. Prices: " + _PRICE_HELP))
 st.caption(
