@@ -149,11 +149,8 @@ def candidate_gpu_counts(option: CloudGpuOption | OnPremOption, workload: Worklo
     inp, out = effective_tokens(option, workload)
     first = gpus_needed(model, gpu, quant, context_tokens=inp + out, runtime=_runtime(option))
     if first is None:
-        where = (
-            f"one {gpu.name} (a replica there is one Mac)"
-            if gpu.segment == "apple"
-            else (f"up to {TP_DEGREES[-1]} × {gpu.name}")
-        )
+        one_mac = gpu.segment == "apple"
+        where = f"one {gpu.name} (a replica there is one Mac)" if one_mac else f"up to {TP_DEGREES[-1]} × {gpu.name}"
         raise ScenarioError(
             f"option {option.name!r}: {model.name} in {quant.name} ({model.total_params_b:g}B params) does not "
             f"fit on {where}; pick a smaller quantization or a larger GPU"

@@ -84,7 +84,8 @@ runtime = c[2].selectbox(
     f"TensorRT-LLM profiles with a 16-bit KV cache and {OLDER_NIM_STREAM_US:g} µs of host time per streamed token "
     "each step; a scenario engine of `nvidia-nim 1.8.0` is NIM 1.8 (the FP8 cache its FP8 profiles name, no such "
     "host time), and `nvidia-nim 2.0.8` or later is estimated as the vLLM that NIM 2.x runs. TensorRT-LLM and NIM "
-    "run on NVIDIA GPUs only and TGI not on Macs: the other GPUs' rows say so. On a Mac, vLLM and SGLang compute "
+    "run on NVIDIA GPUs only, TGI not on Macs, and TensorRT-LLM loads no GGUF or MLX checkpoint: those rows say "
+    "so. On a Mac, vLLM and SGLang compute "
     "with MLX, so they (and no engine named) are estimated as MLX.",
 )
 inputs = FitInputs(
