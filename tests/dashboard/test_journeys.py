@@ -136,8 +136,10 @@ def _download(page, selector: str) -> str:
 
 
 def _pick(page, box: str, option: str) -> None:
-    """Choose `option` in the select box named `box`. A rerun that redraws the box while its list is open
-    closes the list; as a user would, open it again once the page has settled."""
+    """Choose `option` in the select box named `box`, and wait for the rerun the choice starts to finish. A rerun
+    that redraws the box while its list is open closes the list; as a user would, open it again once the page has
+    settled. A click on the next widget while the choice's rerun still draws the page can land on the old page's
+    copy of it and be lost (seen once in CI: "Add option" after picking rented GPUs added nothing)."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import expect
 
@@ -147,12 +149,14 @@ def _pick(page, box: str, option: str) -> None:
         combo.click()
         try:
             page.get_by_role("option", name=option).click(timeout=WAIT_MS // 4 if attempt == 0 else WAIT_MS)
-            return
         except PlaywrightTimeout:
             if attempt:
                 raise
             page.keyboard.press("Escape")
             _settled(page)
+        else:
+            _settled(page)
+            return
 
 
 def _settled(page) -> None:
