@@ -148,14 +148,14 @@ def candidate_gpu_counts(option: CloudGpuOption | OnPremOption, workload: Worklo
     measured = option.measured_output_tokens_per_s is not None
     inp, out = effective_tokens(option, workload)
     first = gpus_needed(model, gpu, quant, context_tokens=inp + out, runtime=_runtime(option))
+    one_mac = gpu.segment == "apple"
     if first is None:
-        one_mac = gpu.segment == "apple"
         where = f"one {gpu.name} (a replica there is one Mac)" if one_mac else f"up to {TP_DEGREES[-1]} × {gpu.name}"
         raise ScenarioError(
             f"option {option.name!r}: {model.name} in {quant.name} ({model.total_params_b:g}B params) does not "
             f"fit on {where}; pick a smaller quantization or a larger GPU"
         )
-    if measured or gpu.segment == "apple":  # a measured speed belongs to one shape; a Mac is one device
+    if measured or one_mac:  # a measured speed belongs to one shape; a Mac is one device
         return [first]
     limit = 16 if first <= 8 else first * 2
     return [n for n in TP_DEGREES if first <= n <= limit]

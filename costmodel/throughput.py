@@ -438,7 +438,7 @@ _MLX_ADMISSION = _Admission(MLX_DECODE_CONCURRENCY, reserve_full_sequence=False,
 
 
 def _admission(runtime: str | None, gpu: GpuSpec, family: str) -> _Admission:
-    if family == "mlx" and _runtime_name(runtime) not in ("vllm", "sglang"):
+    if family == "mlx" and _runtime_name(runtime) not in _METAL_SERVER_ENGINES:
         return _MLX_ADMISSION  # mlx-lm's server; vLLM-Metal and SGLang on a Mac keep their own schedulers
     if family not in SERVER_FAMILIES:
         return _VLLM_ADMISSION  # llama.cpp: slots bounded by memory only
@@ -751,6 +751,8 @@ _METAL_VIA_MLX = (
     "'Apple Silicon with Metal')"
 )
 """How the server engines that run on a Mac's GPU get there (`runtime_family`, `engine_note`)."""
+_METAL_SERVER_ENGINES = ("vllm", "sglang")
+"""The server engines of `_METAL_VIA_MLX`: on a Mac they compute with MLX but schedule with their own rules."""
 
 
 def _metal_through_mlx(quant: QuantFormat, runtime: str | None, gpu: GpuSpec) -> bool:
@@ -819,13 +821,16 @@ def one_mac_refusal(gpu: GpuSpec, gpus: int | None) -> str | None:
     )
 
 
-def check_engine_hardware(runtime: str | None, gpu: GpuSpec, quant: QuantFormat | None = None) -> None:
-    """Refuse an engine that cannot run on the GPU or load the format (`engine_refusal`).
+def check_engine_hardware(
+    runtime: str | None, gpu: GpuSpec, quant: QuantFormat | None = None, gpus: int | None = None
+) -> None:
+    """Refuse an engine that cannot run on the GPU or load the format (`engine_refusal`), and a replica of
+    several Macs (`one_mac_refusal`).
 
     Raises:
-        ScenarioError: with the reason and the engines that do run there.
+        ScenarioError: with the reason and what does run there.
     """
-    if (why := engine_refusal(runtime, gpu, quant)) is not None:
+    if (why := engine_refusal(runtime, gpu, quant) or one_mac_refusal(gpu, gpus)) is not None:
         raise ScenarioError(why)
 
 
@@ -1243,8 +1248,8 @@ def gpus_needed(
     family = runtime_family(quant, runtime=runtime, gpu=gpu)
     kv_cache_dtype = runtime_kv_cache_dtype(quant, runtime, kv_cache_dtype)
     for n in TP_DEGREES:
-        if gpu.segment == "apple" and n > 1:
-            return None  # one Mac is one device; llama.cpp RPC across Macs is not modelled
+        if one_mac_refusal(gpu, n) is not None:
+            return None
         copies = kv_copies(model, n, family)
         kv_seq_gb = kv_bytes_per_sequence(model, quant, context_tokens, kv_cache_dtype=kv_cache_dtype, copies=copies)
         if _memory(model, gpu, quant, n, family)[2] >= kv_seq_gb / 1e9:
@@ -1556,9 +1561,7 @@ def estimate(
     if not 0.0 <= prefix_cache_hit_share <= 1.0:
         raise ScenarioError(f"prefix_cache_hit_share must be between 0 and 1 (got {prefix_cache_hit_share})")
     check_format(model, quant)
-    check_engine_hardware(runtime, gpu, quant)
-    if (why := one_mac_refusal(gpu, gpus)) is not None:
-        raise ScenarioError(why)
+    check_engine_hardware(runtime, gpu, quant, gpus)
     mode = EstimateMode(mode)
     plan = _plan(
         model,
