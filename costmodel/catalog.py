@@ -27,6 +27,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from costmodel.errors import DataFileError, UnknownName
 
 __all__ = [
+    "OLLAMA_DEFAULT_QUANT_ID",
     "PRICE_FLAGS",
     "Catalog",
     "GpuPrice",
@@ -35,6 +36,7 @@ __all__ = [
     "QuantFormat",
     "catalog",
     "data_dir",
+    "is_ollama_name",
     "model_from_hf_config",
 ]
 
@@ -388,12 +390,28 @@ def _checkpoint_quant_id(name: str) -> str | None:
         return "gptq-int4" if "w4a16" in words else "gptq-int8"
     if "fp8" in words:
         return "fp8"
+    if words & {"fp16", "f16", "bf16"}:  # Ollama's `-fp16` tags, GGUF's `-f16` files: the 16-bit weights
+        return "bf16"
     if "w8a8" in words or "int8" in words:
         return "int8-w8a8"
     if mlx and (bits := next((w for w in sorted(words) if re.fullmatch(r"[2-8]bit", w)), None)):
         return f"mlx-{bits}"
     tag = _GGUF_TAG.search(_norm(name).rsplit("/", 1)[-1].replace(":", "-"))
     return f"gguf-{tag.group(1).replace('-', '_')}" if tag else None
+
+
+OLLAMA_DEFAULT_QUANT_ID = "gguf-q4_k_m"
+"""What Ollama pulls for a name that states no format: its library's tags (`llama3.1:8b`) point at Q4_K_M builds
+("The default is now q4_k_m", jmorganca on github.com/ollama/ollama/issues/1543, 2024-12-29), and so does
+`ollama run hf.co/{user}/{repo}` ("By default, the Q4_K_M quantization scheme is used", huggingface/hub-docs
+docs/hub/ollama.md)."""
+
+
+def is_ollama_name(name: str) -> bool:
+    """Whether a model name is one Ollama pulls: a library tag (`llama3.1:8b`, `qwen3:30b-a3b`) or an `hf.co/…`
+    reference. Hugging Face repo ids never hold a colon."""
+    norm = _norm(name)
+    return ":" in norm or norm.startswith(("hf.co/", "huggingface.co/"))
 
 
 _BARE_BITS = re.compile(r"(\d)[- ]?bits?")

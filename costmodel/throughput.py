@@ -107,6 +107,7 @@ __all__ = [
     "runtime_family",
     "uses_fp4_units",
     "uses_mlx",
+    "uses_ollama",
     "uses_tensorrt_engines",
 ]
 
@@ -397,6 +398,12 @@ def checked_runtime(runtime: str | None) -> str | None:
 def uses_mlx(runtime: str | None) -> bool:
     """Whether `runtime` is Apple's MLX, under any of its spellings (`mlx_lm`, `MLX-LM 0.21`)."""
     return _runtime_name(runtime) == "mlx"
+
+
+def uses_ollama(runtime: str | None) -> bool:
+    """Whether `runtime` is Ollama (`ollama`, `Ollama 0.12`), whose default pulls decide the format
+    (`catalog.OLLAMA_DEFAULT_QUANT_ID`)."""
+    return _runtime_name(runtime) == "ollama"
 
 
 def uses_tensorrt_engines(runtime: str | None) -> bool:

@@ -9,12 +9,14 @@ import duckdb
 import typer
 
 from costmodel.catalog import (
+    OLLAMA_DEFAULT_QUANT_ID,
     Catalog,
     GpuSpec,
     ModelArch,
     QuantFormat,
     catalog,
     checkpoint_kv_cache_dtype,
+    is_ollama_name,
     model_from_hf_config,
 )
 from costmodel.cli._common import echo_json, user_errors
@@ -32,6 +34,7 @@ from costmodel.throughput import (
     release_costs_words,
     replica_layouts,
     uses_mlx,
+    uses_ollama,
 )
 
 __all__ = ["register"]
@@ -115,9 +118,11 @@ def _own_run_levels(
 def _quant_for(
     cat: Catalog, quant: str | None, model: str | None, arch: ModelArch | None = None, runtime: str | None = None
 ) -> tuple[QuantFormat, str | None]:
-    """The quantization to estimate in: `--quant`, else the one the checkpoint's name states, else the format the
-    model is released in (DeepSeek-V3: FP8, gpt-oss: MXFP4), else BF16; with a note when the name or the release
-    chose it (so a user sees why, and that `--quant` overrides it)."""
+    """The quantization to estimate in: `--quant`, else the one the checkpoint's name states, else what Ollama
+    pulls when the name is Ollama's or Ollama serves it (`OLLAMA_DEFAULT_QUANT_ID`, but a model released in FP4
+    keeps it: Ollama serves gpt-oss in MXFP4), else the format the model is released in (DeepSeek-V3: FP8, gpt-oss:
+    MXFP4), else BF16; with a note when the name, the engine or the release chose it (so a user sees why, and that
+    `--quant` overrides it)."""
     stated = cat.checkpoint_quant(model) if model else None
     if quant is not None:
         q = cat.quant(quant, on_mlx=uses_mlx(runtime))
@@ -128,8 +133,12 @@ def _quant_for(
         return _as_stored(
             cat, arch, stated, f"the name {model} states {stated.name}: estimated in it (--quant overrides)"
         )
-    if arch is not None and arch.released_quant:
-        released = cat.quant(arch.released_quant)
+    released = cat.quant(arch.released_quant) if arch is not None and arch.released_quant else None
+    if uses_ollama(runtime) and (released is None or released.compute_dtype != "fp4"):
+        q = cat.quant(OLLAMA_DEFAULT_QUANT_ID)
+        named = model or "the model"
+        return q, f"{named} names no format: estimated in {q.name}, what Ollama pulls (--quant overrides)"
+    if released is not None and arch is not None:
         return released, f"{arch.name} is released in {released.name}: estimated in it (--quant overrides)"
     return cat.quant("bf16"), None
 
@@ -220,6 +229,10 @@ def register(app: typer.Typer) -> None:
         else:
             raise ScenarioError("give --model (a catalog name or Hugging Face id) or --model-config (a config.json)")
         g = cat.gpu(gpu)
+        if runtime is None and model is not None and model_config is None and is_ollama_name(model):
+            runtime = "ollama"
+            served = f"{model} is an Ollama name: served by Ollama (--runtime overrides)"
+            note = "; ".join(n for n in (note, served) if n)
         q, quant_note = _quant_for(cat, quant, model if model_config is None else None, m, runtime)
         note = "; ".join(n for n in (note, quant_note) if n) or None
         kv = None if kv_cache_dtype == "auto" else kv_cache_dtype

@@ -405,6 +405,8 @@ def test_base_checkpoints_resolve_to_their_architecture_with_a_note(name, model_
         ("RedHatAI/Meta-Llama-3.1-8B-Instruct-quantized.w4a16", "llama-3.1-8b", "gptq-int4"),  # llm-compressor
         ("RedHatAI/Meta-Llama-3.1-8B-Instruct-quantized.w8a8", "llama-3.1-8b", "int8-w8a8"),
         ("neuralmagic/Meta-Llama-3.1-8B-Instruct-quantized.w8a16", "llama-3.1-8b", "gptq-int8"),
+        ("llama3.1:8b-instruct-fp16", "llama-3.1-8b", "bf16"),  # Ollama's 16-bit tag
+        ("bartowski/Meta-Llama-3.1-8B-Instruct-f16.gguf", "llama-3.1-8b", "bf16"),
     ],
 )
 def test_quantized_and_re_released_checkpoints_resolve_and_state_their_format(name, model_id, quant_id):
@@ -412,6 +414,36 @@ def test_quantized_and_re_released_checkpoints_resolve_and_state_their_format(na
     assert m.model_id == model_id and note and "architecture" in note
     q = CAT.checkpoint_quant(name)
     assert (q.quant_id if q else None) == quant_id
+
+
+def _estimate_json(*args: str) -> dict:
+    from costmodel.cli import app
+
+    result = runner.invoke(app, ["estimate", "--gpu", "rtx4090", *args, "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_an_ollama_name_that_states_no_format_is_estimated_as_the_q4_k_m_ollama_pulls():
+    # Ollama's library tags point at Q4_K_M builds (github.com/ollama/ollama/issues/1543, 2024-12-29: "The default
+    # is now q4_k_m"), as `ollama run hf.co/{user}/{repo}` does (huggingface/hub-docs docs/hub/ollama.md). Before,
+    # `llama3.1:8b` was estimated as BF16 weights (16.1 GB) on vLLM.
+    tag = _estimate_json("--model", "llama3.1:8b")
+    assert tag["quant"] == "gguf-q4_k_m" and tag["runtime_family"] == "llama.cpp"
+    assert "Ollama name" in tag["model_note"] and "what Ollama pulls" in tag["model_note"]
+    assert tag["weights_gb"] == pytest.approx(8.03 * 4.8944 / 8, rel=0.02)
+    # llama.cpp's RTX 4090 row for Llama 3 8B Q4_K_M (XiongjieDai/GPU-Benchmarks-on-LLM-Inference): 127.74 tok/s
+    assert tag["output_tokens_per_s"] == pytest.approx(127.74, rel=0.15)
+    served = _estimate_json("--model", "meta-llama/Llama-3.1-8B-Instruct", "--runtime", "ollama")
+    assert served["quant"] == "gguf-q4_k_m" and "what Ollama pulls" in served["model_note"]
+    # what the name or --quant states wins; Ollama serves gpt-oss in the MXFP4 it is released in
+    assert _estimate_json("--model", "llama3.1:8b-instruct-q8_0")["quant"] == "gguf-q8_0"
+    assert _estimate_json("--model", "llama3.1:8b-instruct-fp16")["quant"] == "bf16"
+    assert _estimate_json("--model", "llama3.1:8b", "--quant", "q8_0")["quant"] == "gguf-q8_0"
+    assert _estimate_json("--model", "gpt-oss:20b")["quant"] == "mxfp4-experts"
+    # a Hugging Face id on no named engine keeps its 16-bit release
+    plain = _estimate_json("--model", "meta-llama/Llama-3.1-8B-Instruct")
+    assert plain["quant"] == "bf16" and plain["runtime_family"] == "server"
 
 
 def test_a_checkpoint_named_fp8_kv_is_estimated_with_its_fp8_kv_cache():
