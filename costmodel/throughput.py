@@ -353,7 +353,8 @@ def release_costs_words(current: bool, runtime: str | None, family: str) -> str 
 def engine_note(runtime: str | None, gpu: GpuSpec | None = None, quant: QuantFormat | None = None) -> str | None:
     """Where the engine estimated is not what a reader would take the runtime's name for, in words for a report:
     a named release that runs another engine (NIM 2.x: vLLM), NIM with no release (the older NIM), or a server
-    engine, or none, on Apple silicon, where the kernels are MLX's (`runtime_family`)."""
+    engine, or none, on Apple silicon, where the kernels are MLX's (`runtime_family`); and Ollama, whose default
+    runs one request per model at a time while the estimate batches like llama.cpp's server."""
     if gpu is not None and quant is not None and _metal_through_mlx(quant, runtime, gpu):
         if not _runtime_name(runtime):
             return (
@@ -369,6 +370,12 @@ def engine_note(runtime: str | None, gpu: GpuSpec | None = None, quant: QuantFor
             f"{runtime} names no release, so it is estimated as the older NIM of NVIDIA's published sweeps: a 16-bit "
             f"KV cache and {OLDER_NIM_STREAM_US:g} µs of host time per streamed token each step; name the release "
             "(nvidia-nim 1.8.0; 2.x runs vLLM) to estimate that one"
+        )
+    if uses_ollama(runtime):
+        return (
+            "Ollama serves one request per model at a time unless OLLAMA_NUM_PARALLEL is raised (default 1, "
+            "ollama docs/faq.mdx); the estimate batches its streams as llama.cpp's server does, as if "
+            "OLLAMA_NUM_PARALLEL were at least the concurrency"
         )
     return None
 

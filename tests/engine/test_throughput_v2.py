@@ -434,6 +434,8 @@ def test_an_ollama_name_that_states_no_format_is_estimated_as_the_q4_k_m_ollama_
     assert tag["weights_gb"] == pytest.approx(8.03 * 4.8944 / 8, rel=0.02)
     # llama.cpp's RTX 4090 row for Llama 3 8B Q4_K_M (XiongjieDai/GPU-Benchmarks-on-LLM-Inference): 127.74 tok/s
     assert tag["output_tokens_per_s"] == pytest.approx(127.74, rel=0.15)
+    # Ollama's default OLLAMA_NUM_PARALLEL of 1 (ollama docs/faq.mdx) is said, not assumed
+    assert "OLLAMA_NUM_PARALLEL" in tag["engine_note"] and "default 1" in tag["engine_note"]
     served = _estimate_json("--model", "meta-llama/Llama-3.1-8B-Instruct", "--runtime", "ollama")
     assert served["quant"] == "gguf-q4_k_m" and "what Ollama pulls" in served["model_note"]
     # what the name or --quant states wins; Ollama serves gpt-oss in the MXFP4 it is released in
