@@ -371,15 +371,15 @@ def _variant_key(name: str) -> str:
         key = stripped
 
 
-_GGUF_TAG = re.compile(r"(?:^|-)(q[458]-[01]|iq[1-4](?:-xx?s|-[sml]|-nl)?|q[2-8](?:-k)?(?:-[sml])?)(?:[-.]|$)")
+_GGUF_TAG = re.compile(r"(?:^|[-.])(q[458]-[01]|iq[1-4](?:-xx?s|-[sml]|-nl)?|q[2-8](?:-k)?(?:-[sml])?)(?:[-.]|$)")
 
 
 def _checkpoint_quant_id(name: str) -> str | None:
-    """The weight format a checkpoint's name states, as a quant id (`Qwen3-32B-FP8` → `fp8`), if it states one
-    this catalog can mean without guessing: `-GGUF` alone (a folder of many formats) or bitsandbytes `-4bit`
-    outside MLX say nothing."""
-    key = _norm(name).replace(":", "-").replace(" ", "-").replace(".", "-")
-    words = set(re.split(r"[-/]", key))
+    """The weight format a checkpoint's name states, as a quant id (`Qwen3-32B-FP8` → `fp8`, TheBloke's
+    `llama-2-7b.Q4_0.gguf` → `gguf-q4_0`), if it states one this catalog can mean without guessing: `-GGUF` alone
+    (a folder of many formats: `OLLAMA_DEFAULT_QUANT_ID` says which one is pulled) or bitsandbytes `-4bit` outside
+    MLX say nothing."""
+    words = _name_words(name)
     mlx = "mlx" in words or "mlx-community/" in _norm(name)
     for word, quant_id in (("nvfp4", "nvfp4"), ("mxfp4", "mxfp4"), ("fp4", "nvfp4"), ("awq", "awq-int4")):
         if word in words:
@@ -400,11 +400,30 @@ def _checkpoint_quant_id(name: str) -> str | None:
     return f"gguf-{tag.group(1).replace('-', '_')}" if tag else None
 
 
+def _name_words(name: str) -> set[str]:
+    """A checkpoint name's words, split at `-`, `_`, `.`, `:`, `/` and spaces (`Llama-3.1-8B-Instruct-GGUF`)."""
+    return set(re.split(r"[-/]", _norm(name).replace(":", "-").replace(" ", "-").replace(".", "-")))
+
+
+def is_gguf_name(name: str) -> bool:
+    """Whether a model name is a GGUF checkpoint: a `.gguf` file or a `-GGUF` repository (bartowski's, unsloth's,
+    TheBloke's, lmstudio-community's), which llama.cpp and the servers built on it load."""
+    return "gguf" in _name_words(name)
+
+
+def is_bitsandbytes_name(name: str) -> bool:
+    """Whether a checkpoint name states bitsandbytes weights (unsloth's `-bnb-4bit`), a format with no catalog row."""
+    return "bnb" in _name_words(name)
+
+
 OLLAMA_DEFAULT_QUANT_ID = "gguf-q4_k_m"
 """What Ollama pulls for a name that states no format: its library's tags (`llama3.1:8b`) point at Q4_K_M builds
 ("The default is now q4_k_m", jmorganca on github.com/ollama/ollama/issues/1543, 2024-12-29), and so does
 `ollama run hf.co/{user}/{repo}` ("By default, the Q4_K_M quantization scheme is used", huggingface/hub-docs
-docs/hub/ollama.md)."""
+docs/hub/ollama.md). A `-GGUF` repository named without a file is estimated in it too: it is the file Ollama takes
+from one, and the one llama.cpp's tools take when no tag is given ("`--hf-repo <user>/<model>[:quant]` … quant is
+optional, case-insensitive default to Q4_K_M, or falls back to the first file in the repo if Q4_K_M doesn't exist",
+ggml-org/llama.cpp tools/llama-bench/README.md)."""
 
 
 def is_ollama_name(name: str) -> bool:

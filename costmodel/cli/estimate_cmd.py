@@ -16,6 +16,8 @@ from costmodel.catalog import (
     QuantFormat,
     catalog,
     checkpoint_kv_cache_dtype,
+    is_bitsandbytes_name,
+    is_gguf_name,
     is_ollama_name,
     model_from_hf_config,
 )
@@ -119,10 +121,10 @@ def _quant_for(
     cat: Catalog, quant: str | None, model: str | None, arch: ModelArch | None = None, runtime: str | None = None
 ) -> tuple[QuantFormat, str | None]:
     """The quantization to estimate in: `--quant`, else the one the checkpoint's name states, else what Ollama
-    pulls when the name is Ollama's or Ollama serves it (`OLLAMA_DEFAULT_QUANT_ID`, but a model released in FP4
-    keeps it: Ollama serves gpt-oss in MXFP4), else the format the model is released in (DeepSeek-V3: FP8, gpt-oss:
-    MXFP4), else BF16; with a note when the name, the engine or the release chose it (so a user sees why, and that
-    `--quant` overrides it)."""
+    pulls when the name is Ollama's or a GGUF repository's, or Ollama serves it (`OLLAMA_DEFAULT_QUANT_ID`, but a
+    model released in FP4 keeps it: Ollama serves gpt-oss in MXFP4), else the format the model is released in
+    (DeepSeek-V3: FP8, gpt-oss: MXFP4), else BF16; with a note when the name, the engine or the release chose it (so
+    a user sees why, and that `--quant` overrides it), or when the name states a format the catalog lacks."""
     stated = cat.checkpoint_quant(model) if model else None
     if quant is not None:
         q = cat.quant(quant, on_mlx=uses_mlx(runtime))
@@ -134,12 +136,23 @@ def _quant_for(
             cat, arch, stated, f"the name {model} states {stated.name}: estimated in it (--quant overrides)"
         )
     released = cat.quant(arch.released_quant) if arch is not None and arch.released_quant else None
-    if uses_ollama(runtime) and (released is None or released.compute_dtype != "fp4"):
+    gguf_repo = model is not None and is_gguf_name(model)
+    if (uses_ollama(runtime) or gguf_repo) and (released is None or released.compute_dtype != "fp4"):
         q = cat.quant(OLLAMA_DEFAULT_QUANT_ID)
+        if gguf_repo:
+            return q, (
+                f"{model} is a GGUF repository of many formats and names none: estimated in {q.name}, the file Ollama "
+                "and llama.cpp take from it by default (--quant overrides)"
+            )
         named = model or "the model"
         return q, f"{named} names no format: estimated in {q.name}, what Ollama pulls (--quant overrides)"
     if released is not None and arch is not None:
         return released, f"{arch.name} is released in {released.name}: estimated in it (--quant overrides)"
+    if model is not None and is_bitsandbytes_name(model):
+        return cat.quant("bf16"), (
+            f"the name {model} states bitsandbytes weights, which the catalog holds no format for: estimated in BF16 "
+            "(give --quant, e.g. gptq-int4, for 4-bit weights)"
+        )
     return cat.quant("bf16"), None
 
 
@@ -232,6 +245,10 @@ def register(app: typer.Typer) -> None:
         if runtime is None and model is not None and model_config is None and is_ollama_name(model):
             runtime = "ollama"
             served = f"{model} is an Ollama name: served by Ollama (--runtime overrides)"
+            note = "; ".join(n for n in (note, served) if n)
+        elif runtime is None and model is not None and model_config is None and is_gguf_name(model):
+            runtime = "llama.cpp"
+            served = f"{model} is a GGUF checkpoint: served by llama.cpp (--runtime overrides)"
             note = "; ".join(n for n in (note, served) if n)
         q, quant_note = _quant_for(cat, quant, model if model_config is None else None, m, runtime)
         note = "; ".join(n for n in (note, quant_note) if n) or None

@@ -407,6 +407,9 @@ def test_base_checkpoints_resolve_to_their_architecture_with_a_note(name, model_
         ("neuralmagic/Meta-Llama-3.1-8B-Instruct-quantized.w8a16", "llama-3.1-8b", "gptq-int8"),
         ("llama3.1:8b-instruct-fp16", "llama-3.1-8b", "bf16"),  # Ollama's 16-bit tag
         ("bartowski/Meta-Llama-3.1-8B-Instruct-f16.gguf", "llama-3.1-8b", "bf16"),
+        # TheBloke's file names put the format after a dot
+        ("TheBloke/Llama-2-7B-GGUF/llama-2-7b.Q4_0.gguf", "llama-2-7b", "gguf-q4_0"),
+        ("mistral-7b-instruct-v0.2.Q5_K_M.gguf", "mistral-7b", "gguf-q5_k_m"),
     ],
 )
 def test_quantized_and_re_released_checkpoints_resolve_and_state_their_format(name, model_id, quant_id):
@@ -446,6 +449,24 @@ def test_an_ollama_name_that_states_no_format_is_estimated_as_the_q4_k_m_ollama_
     # a Hugging Face id on no named engine keeps its 16-bit release
     plain = _estimate_json("--model", "meta-llama/Llama-3.1-8B-Instruct")
     assert plain["quant"] == "bf16" and plain["runtime_family"] == "server"
+
+
+def test_a_gguf_repository_that_names_no_file_is_the_q4_k_m_llama_cpp_serves_from_it():
+    # `--hf-repo <user>/<model>[:quant]`: "quant is optional, case-insensitive default to Q4_K_M" (ggml-org/llama.cpp
+    # tools/llama-bench/README.md); Ollama takes the same file (huggingface/hub-docs docs/hub/ollama.md). Before,
+    # TheBloke/Llama-2-7B-GGUF was estimated as BF16 weights on vLLM.
+    repo = _estimate_json("--model", "TheBloke/Llama-2-7B-GGUF")
+    assert repo["quant"] == "gguf-q4_k_m" and repo["runtime_family"] == "llama.cpp"
+    assert "GGUF repository" in repo["model_note"] and "served by llama.cpp" in repo["model_note"]
+    file = _estimate_json("--model", "llama-2-7b.Q4_0.gguf")
+    assert file["quant"] == "gguf-q4_0" and file["runtime_family"] == "llama.cpp"
+    # gpt-oss keeps the MXFP4 it is released in, now on llama.cpp's kernels
+    oss = _estimate_json("--model", "unsloth/gpt-oss-20b-GGUF")
+    assert oss["quant"] == "mxfp4-experts" and oss["runtime_family"] == "llama.cpp"
+    assert _estimate_json("--model", "TheBloke/Llama-2-7B-GGUF", "--runtime", "vllm")["runtime_family"] == "llama.cpp"
+    # bitsandbytes has no catalog format: BF16 is estimated, and the note says why
+    bnb = _estimate_json("--model", "unsloth/Llama-3.1-8B-Instruct-bnb-4bit")
+    assert bnb["quant"] == "bf16" and "bitsandbytes" in bnb["model_note"]
 
 
 def test_a_checkpoint_named_fp8_kv_is_estimated_with_its_fp8_kv_cache():
