@@ -377,6 +377,26 @@ def test_models_added_later_on_2026_12_06_resolve_by_their_names(name, expected)
     assert m.model_id == expected and note is None and m.has_architecture and m.source and m.as_of
 
 
+@pytest.mark.parametrize(
+    ("name", "expected", "shape"),
+    [
+        # (layers, hidden, heads, KV heads, routed experts): each from the config.json its row's source names
+        ("Qwen/Qwen2-57B-A14B-Instruct", "qwen2-57b-a14b", (28, 3584, 28, 4, 64)),
+        ("databricks/dbrx-instruct", "dbrx-instruct", (40, 6144, 48, 8, 16)),
+        ("mistralai/Mistral-Large-Instruct-2407", "mistral-large-2", (88, 12288, 96, 8, 0)),
+        ("CohereForAI/c4ai-command-r-v01", "command-r", (40, 8192, 64, 64, 0)),  # MHA: a KV head per query head
+        ("tiiuae/falcon-7b-instruct", "falcon-7b", (32, 4544, 71, 1, 0)),  # multi-query attention
+        ("microsoft/Phi-3.5-MoE-instruct", "phi-3.5-moe", (32, 4096, 32, 8, 16)),
+        ("meta-llama/Llama-Guard-3-8B", "llama-3.1-8b", (32, 4096, 32, 8, 0)),  # a Llama 3.1 8B fine-tune
+        ("Qwen/Qwen2-7B-Instruct", "qwen2.5-7b", (28, 3584, 28, 4, 0)),  # Qwen2.5 7B's shapes
+    ],
+)
+def test_models_added_on_2026_12_07_resolve_with_their_sourced_shapes(name, expected, shape):
+    m, _ = catalog().resolve_model(name)
+    got = (m.layers, m.hidden_size, m.attention_heads, m.kv_heads, m.num_experts)
+    assert m.model_id == expected and got == shape and m.source and m.as_of
+
+
 def test_deepseek_v3_1_is_v3s_architecture_under_its_own_mit_licence():
     cat = catalog()
     v3, v31 = cat.model("deepseek-v3"), cat.model("deepseek-ai/DeepSeek-V3.1")
