@@ -156,6 +156,16 @@ def _quant_for(
     return cat.quant("bf16"), None
 
 
+def _runtime_named_by(model: str) -> tuple[str | None, str | None]:
+    """The engine a model name implies when `--runtime` names none, with a note: an Ollama name is served by Ollama,
+    a GGUF checkpoint by llama.cpp; any other name by no engine in particular (None)."""
+    if is_ollama_name(model):
+        return "ollama", f"{model} is an Ollama name: served by Ollama (--runtime overrides)"
+    if is_gguf_name(model):
+        return "llama.cpp", f"{model} is a GGUF checkpoint: served by llama.cpp (--runtime overrides)"
+    return None, None
+
+
 def _as_stored(
     cat: Catalog, arch: ModelArch | None, q: QuantFormat, note: str | None
 ) -> tuple[QuantFormat, str | None]:
@@ -242,14 +252,9 @@ def register(app: typer.Typer) -> None:
         else:
             raise ScenarioError("give --model (a catalog name or Hugging Face id) or --model-config (a config.json)")
         g = cat.gpu(gpu)
-        if runtime is None and model is not None and model_config is None and is_ollama_name(model):
-            runtime = "ollama"
-            served = f"{model} is an Ollama name: served by Ollama (--runtime overrides)"
-            note = "; ".join(n for n in (note, served) if n)
-        elif runtime is None and model is not None and model_config is None and is_gguf_name(model):
-            runtime = "llama.cpp"
-            served = f"{model} is a GGUF checkpoint: served by llama.cpp (--runtime overrides)"
-            note = "; ".join(n for n in (note, served) if n)
+        if runtime is None and model is not None and model_config is None:
+            runtime, served = _runtime_named_by(model)
+            note = "; ".join(n for n in (note, served) if n) or None
         q, quant_note = _quant_for(cat, quant, model if model_config is None else None, m, runtime)
         note = "; ".join(n for n in (note, quant_note) if n) or None
         kv = None if kv_cache_dtype == "auto" else kv_cache_dtype
