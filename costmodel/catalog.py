@@ -379,7 +379,7 @@ def _checkpoint_quant_id(name: str) -> str | None:
     `llama-2-7b.Q4_0.gguf` → `gguf-q4_0`), if it states one this catalog can mean without guessing: `-GGUF` alone
     (a folder of many formats: `OLLAMA_DEFAULT_QUANT_ID` says which one is pulled) or bitsandbytes `-4bit` outside
     MLX say nothing."""
-    words = _name_words(name)
+    words = set(_name_words(name))
     mlx = "mlx" in words or "mlx-community/" in _norm(name)
     for word, quant_id in (("nvfp4", "nvfp4"), ("mxfp4", "mxfp4"), ("fp4", "nvfp4"), ("awq", "awq-int4")):
         if word in words:
@@ -400,9 +400,9 @@ def _checkpoint_quant_id(name: str) -> str | None:
     return f"gguf-{tag.group(1).replace('-', '_')}" if tag else None
 
 
-def _name_words(name: str) -> set[str]:
-    """A checkpoint name's words, split at `-`, `_`, `.`, `:`, `/` and spaces (`Llama-3.1-8B-Instruct-GGUF`)."""
-    return set(re.split(r"[-/]", _norm(name).replace(":", "-").replace(" ", "-").replace(".", "-")))
+def _name_words(name: str) -> list[str]:
+    """A checkpoint name's words in order, split at `-`, `_`, `.`, `:`, `/` and spaces (`Llama-3.1-8B-GGUF`)."""
+    return re.split(r"[-/_. :]", _norm(name))
 
 
 def is_gguf_name(name: str) -> bool:
@@ -441,7 +441,7 @@ def checkpoint_kv_cache_dtype(name: str) -> str | None:
     """The KV-cache dtype a checkpoint's name states: `fp8` for AMD's `…-FP8-KV` checkpoints (FP8 weights and KV
     cache, as AMD's ROCm performance-results page runs them with vLLM:
     https://www.amd.com/fr/developer/resources/rocm-hub/dev-ai/performance-results.html); None where it states none."""
-    words = re.split(r"[-/_. :]", _norm(name))
+    words = _name_words(name)
     return "fp8" if any(a == "fp8" and b == "kv" for a, b in itertools.pairwise(words)) else None
 
 

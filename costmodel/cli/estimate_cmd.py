@@ -254,7 +254,7 @@ def register(app: typer.Typer) -> None:
         g = cat.gpu(gpu)
         if runtime is None and model is not None and model_config is None:
             runtime, served = _runtime_named_by(model)
-            note = "; ".join(n for n in (note, served) if n) or None
+            note = "; ".join(n for n in (note, served) if n)
         q, quant_note = _quant_for(cat, quant, model if model_config is None else None, m, runtime)
         note = "; ".join(n for n in (note, quant_note) if n) or None
         kv = None if kv_cache_dtype == "auto" else kv_cache_dtype
