@@ -78,6 +78,7 @@ __all__ = [
     "MAX_BATCH",
     "MLX_DECODE_CONCURRENCY",
     "OLDER_NIM_STREAM_US",
+    "OLDER_VLLM_STEP_MS",
     "RUNTIME_FAMILIES",
     "SMALL_GPU_MAX_BATCH",
     "TENSORRT_ENGINES",
@@ -352,9 +353,10 @@ def release_costs_words(current: bool, runtime: str | None, family: str) -> str 
 
 def engine_note(runtime: str | None, gpu: GpuSpec | None = None, quant: QuantFormat | None = None) -> str | None:
     """Where the engine estimated is not what a reader would take the runtime's name for, in words for a report:
-    a named release that runs another engine (NIM 2.x: vLLM), NIM with no release (the older NIM), or a server
-    engine, or none, on Apple silicon, where the kernels are MLX's (`runtime_family`); and Ollama, whose default
-    runs one request per model at a time while the estimate batches like llama.cpp's server."""
+    a named release that runs another engine (NIM 2.x: vLLM), NIM with no release (the older NIM), a vLLM before 0.6
+    (`release_extras`), or a server engine, or none, on Apple silicon, where the kernels are MLX's (`runtime_family`);
+    and Ollama, whose default runs one request per model at a time while the estimate batches like llama.cpp's
+    server."""
     if gpu is not None and quant is not None and _metal_through_mlx(quant, runtime, gpu):
         if not _runtime_name(runtime):
             return (
@@ -370,6 +372,13 @@ def engine_note(runtime: str | None, gpu: GpuSpec | None = None, quant: QuantFor
             f"{runtime} names no release, so it is estimated as the older NIM of NVIDIA's published sweeps: a 16-bit "
             f"KV cache and {OLDER_NIM_STREAM_US:g} µs of host time per streamed token each step; name the release "
             "(nvidia-nim 1.8.0; 2.x runs vLLM) to estimate that one"
+        )
+    if _vllm_before(runtime, VLLM_HOST_OVERLAP_FROM):
+        older_awq = quant is not None and release_extras(runtime, quant).linear_factor != 1.0
+        kernel = f"; AWQ runs its AWQ GEMM kernel, at {OLDER_VLLM_AWQ_FACTOR:g}× Marlin's time" if older_awq else ""
+        return (
+            f"{runtime} is a vLLM release before 0.6: estimated with {OLDER_VLLM_STEP_MS:g} ms of host time per step, "
+            f"which those releases spent in turn with the GPU's step{kernel}"
         )
     if uses_ollama(runtime):
         return (
@@ -912,6 +921,67 @@ and 8 GPUs, test it: 16.9 → 8.7 %. A named 1.x release (NIM 1.8's fitted sweep
 vLLM, do not take it (data/PUBLISHED_THROUGHPUT.md, "the older NIM's host time per streamed token")."""
 
 
+VLLM_HOST_OVERLAP_FROM = (0, 6)
+"""The first vLLM release whose host work per step stopped adding to each step's time: 0.6.0 "vLLM v0.6.0: 2.7x
+Throughput Improvement and 5x Latency Reduction" (blog.vllm.ai, 2024-09-05) separated the API server from the engine
+and overlapped the scheduler's and the output processor's Python with the GPU's step (multi-step scheduling and
+the asynchronous output processor), after profiling vLLM 0.5.3 serving Llama 3 8B on one H100 spent 33 % of its
+time in the HTTP server, 29 % in scheduling and output processing and 38 % on the GPU."""
+
+OLDER_VLLM_STEP_MS = 1.1
+"""Host time per forward pass, ms, of a vLLM release before `VLLM_HOST_OVERLAP_FROM`, added to the fitted
+`Efficiency.step_overhead_ms` (whose rows all ran vLLM 0.6.3 or later): the step's scheduling, sampling and output
+processing, which those releases ran in turn with the GPU's step. No fitted row ran such a release. 1.1 ms is the
+value that fits the Qwen2 speed benchmark's one-GPU dense rows best (vLLM 0.4.2 on an A100, one stream, prompts of
+1 and 6,144 tokens, BF16, GPTQ-Int8 and GPTQ-Int4: median |error| 25.7 → 2.9 %, 18 rows; held out,
+data/published_throughput_holdout.csv). The same benchmark's other 66 rows test it with `OLDER_VLLM_AWQ_FACTOR`:
+38.1 → 21.3 %, and Qwen2 72B on two and four GPUs at short prompts 15.7 → 7.7 % (8 rows); what stays off is
+prompts beyond 8k tokens and Qwen2-57B-A14B (data/PUBLISHED_THROUGHPUT.md, "older vLLM's host time per step")."""
+
+
+VLLM_AWQ_MARLIN_FROM = (0, 5, 3)
+"""The first vLLM release that runs AWQ checkpoints through the Marlin kernel, as GPTQ ones already did: vLLM PR
+#6612 ("Add AWQ support to the Marlin kernel", merged for 0.5.3, July 2024; its docs change, PR #6654, says
+"Marlin kernels are up to 2.59x faster than the AWQ GEMM kernel which is under-optimized in vLLM")."""
+
+OLDER_VLLM_AWQ_FACTOR = 2.59
+"""Multiplies the linear layers' time of an AWQ checkpoint on a vLLM release before `VLLM_AWQ_MARLIN_FROM`, whose
+AWQ GEMM kernel dequantizes and multiplies at a smaller share of the GPU's bandwidth and tensor rate than Marlin:
+vLLM's own figure, "up to 2.59x" (PR #6654). No fitted row ran such a release. It is also the value that fits the
+Qwen2 speed benchmark's two one-GPU, short-prompt Qwen2 7B AWQ rows best (vLLM 0.4.2 on an A100: 50.4 → 3.6 %,
+with `OLDER_VLLM_STEP_MS`; held out); its 18 other AWQ rows (Qwen2 0.5B and 1.5B, 72B on two GPUs, prompts up to
+129,024 tokens) test it: 50.3 → 13.3 %."""
+
+
+@dataclass(frozen=True, slots=True)
+class _ReleaseExtras:
+    """What a named engine release costs beyond the fitted factors, whose rows all ran later releases."""
+
+    host_stream_us: float = 0.0  # host time per decoding stream per step (`OLDER_NIM_STREAM_US`)
+    host_step_ms: float = 0.0  # host time per forward pass (`OLDER_VLLM_STEP_MS`)
+    linear_factor: float = 1.0  # multiplies the linear layers' time (`OLDER_VLLM_AWQ_FACTOR`)
+
+
+_NO_EXTRAS = _ReleaseExtras()
+
+
+def _vllm_before(runtime: str | None, first: tuple[int, ...]) -> bool:
+    """Whether `runtime` names a vLLM release before `first` (`vllm 0.4.2`; not `vllm` alone, today's release)."""
+    release = named_release(runtime)
+    return _runtime_name(runtime) == "vllm" and release is not None and not _release_at_least(release, first)
+
+
+def release_extras(runtime: str | None, quant: QuantFormat) -> _ReleaseExtras:
+    """What `runtime`'s release costs beyond the fitted factors: the older NIM's host time per streamed token
+    (`_nim_without_release`), and a vLLM before 0.6's host time per step and, before 0.5.3, its AWQ kernel."""
+    older_awq = quant.quant_id.startswith("awq") and _vllm_before(runtime, VLLM_AWQ_MARLIN_FROM)
+    return _ReleaseExtras(
+        host_stream_us=OLDER_NIM_STREAM_US if _nim_without_release(runtime) else 0.0,
+        host_step_ms=OLDER_VLLM_STEP_MS if _vllm_before(runtime, VLLM_HOST_OVERLAP_FROM) else 0.0,
+        linear_factor=OLDER_VLLM_AWQ_FACTOR if older_awq else 1.0,
+    )
+
+
 def _nim_without_release(runtime: str | None) -> bool:
     """Whether `runtime` is NIM with no release named. Its FP8 profiles are estimated with a 16-bit KV cache: the one
     published sweep of an unnamed NIM release (NVIDIA's DLI data set of "an older version of NVIDIA NIM", Llama 3 8B on
@@ -1406,12 +1476,17 @@ def _pass_work(
 
 
 def _step(
-    w: _PassWork, eff: Efficiency, *, engine_compute: float = 1.0, current: bool = False, host_stream_us: float = 0.0
+    w: _PassWork,
+    eff: Efficiency,
+    *,
+    engine_compute: float = 1.0,
+    current: bool = False,
+    extras: _ReleaseExtras = _NO_EXTRAS,
 ) -> _Step:
     """A pass's time under the efficiency factors: its roofline at the rates they reach, plus its communication
     and fixed costs. `engine_compute` is TensorRT-LLM's compute factor where it runs; `current` charges a current
-    engine release's fixed costs (`Efficiency.current_*`); `host_stream_us` is the engine's own host time per
-    decoding stream, beyond the fitted one (`OLDER_NIM_STREAM_US`)."""
+    engine release's fixed costs (`Efficiency.current_*`); `extras` what a named older release costs beyond the
+    fitted factors (`release_extras`)."""
     vendor = eff.rocm_factor if w.amd else 1.0
     alu = eff.apple_compute_factor if w.apple else 1.0
     if w.pro:
@@ -1433,18 +1508,19 @@ def _step(
     if w.expert_work:  # the routed experts' grouped GEMMs reach a share of their own
         expert_flops = w.flops_peak * min(1.0, compute * eff.moe_compute_factor) * tp * w.tensor_rate_share
         lin_comp += w.expert_work / expert_flops
+    lin_mem, lin_comp = lin_mem * extras.linear_factor, lin_comp * extras.linear_factor
     attn_mem, attn_comp = w.kv_read / bw, w.attn_work / attn_flops
     t_mem, t_comp = dequant_s + lin_mem + attn_mem, lin_comp + attn_comp
     roofline = dequant_s + max(lin_mem, lin_comp) + max(attn_mem, attn_comp)
     layer_us = eff.layer_overhead_us * (eff.datacenter_overhead_factor if w.datacenter else 1.0)
     layer_us *= eff.current_layer_factor if current else 1.0
-    overhead = eff.step_overhead_ms * 1e-3 + w.layers * layer_us * 1e-6
+    overhead = (eff.step_overhead_ms + extras.host_step_ms) * 1e-3 + w.layers * layer_us * 1e-6
     expert_us = eff.moe_expert_overhead_us * (eff.current_expert_factor if current else 1.0)
     overhead += w.expert_touches * expert_us * 1e-6
     if w.mla_layers:
         mla_us = eff.mla_layer_overhead_us * (eff.current_mla_factor if current else 1.0)
         overhead += w.mla_layers * mla_us * 1e-6
-    overhead += w.decode_streams * (eff.stream_overhead_us + host_stream_us) * 1e-6
+    overhead += w.decode_streams * (eff.stream_overhead_us + extras.host_stream_us) * 1e-6
     return _Step(roofline + w.comm_s + overhead, "memory" if t_mem >= t_comp else "compute", w.comm_s, overhead)
 
 
@@ -1626,7 +1702,11 @@ def estimate(
     def timed(w: _PassWork) -> _Step:
         if (key := id(w)) not in steps:  # the plan holds every pass, so their ids stay theirs for this call
             steps[key] = _step(
-                w, eff, engine_compute=engine_compute, current=plan.current, host_stream_us=plan.host_stream_us
+                w,
+                eff,
+                engine_compute=engine_compute,
+                current=plan.current,
+                extras=plan.extras,
             )
         return steps[key]
 
@@ -1721,7 +1801,7 @@ class _Plan:
     current: bool
     tensorrt: bool
     chunked: bool
-    host_stream_us: float  # the engine's host time per decoding stream per step, beyond the fitted one
+    extras: _ReleaseExtras  # what the named engine release costs beyond the fitted factors
     passes: _Passes | None = None  # None where one request does not fit
 
 
@@ -1818,7 +1898,7 @@ def _plan(
         current=current,
         tensorrt=uses_tensorrt_engines(runtime),
         chunked=chunked,
-        host_stream_us=OLDER_NIM_STREAM_US if _nim_without_release(runtime) else 0.0,
+        extras=release_extras(runtime, quant),
     )
     if max_conc < 1:
         return plan
