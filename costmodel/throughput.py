@@ -342,12 +342,15 @@ def runs_current_release(runtime: str | None, family: str) -> bool:
 
 def release_costs_words(current: bool, runtime: str | None, family: str) -> str | None:
     """Whose fixed costs per step an estimate carries, in words for a report or a workbook: a current release's,
-    an older one's (where the runtime names a release before `CURRENT_RELEASES`), or None where the engine's
-    releases share one set of costs (llama.cpp, whose boundary changes a kernel, not a cost; MLX, NIM, TGI)."""
+    an older one's (where the runtime names a release before `CURRENT_RELEASES`; a vLLM before 0.6 by name, whose
+    host time per step `release_extras` adds), or None where the engine's releases share one set of costs
+    (llama.cpp, whose boundary changes a kernel, not a cost; MLX, NIM, TGI)."""
     if family not in SERVER_FAMILIES:
         return None
     if current:
         return "a current engine release's"
+    if _vllm_before(runtime, VLLM_HOST_OVERLAP_FROM):
+        return "a vLLM release before 0.6's"
     return "an older engine release's" if current_release(runtime) is False else None
 
 

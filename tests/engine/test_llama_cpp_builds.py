@@ -106,6 +106,7 @@ def test_a_llama_cpp_estimate_claims_no_server_release_costs():
     assert release_costs_words(True, "llama.cpp", "llama.cpp") is None
     assert release_costs_words(True, "vllm", "server") == "a current engine release's"
     assert release_costs_words(False, "vllm 0.6.3", "server") == "an older engine release's"
+    assert release_costs_words(False, "vllm 0.4.2", "server") == "a vLLM release before 0.6's"
 
 
 @pytest.mark.parametrize(("prompt", "gpus"), [(512, 4), (1024, 2), (4096, 8)])
