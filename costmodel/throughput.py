@@ -953,7 +953,7 @@ AWQ GEMM kernel dequantizes and multiplies at a smaller share of the GPU's bandw
 vLLM's own figure, "up to 2.59x" (PR #6654). No fitted row ran such a release. It is also the value that fits the
 Qwen2 speed benchmark's two one-GPU, short-prompt Qwen2 7B AWQ rows best (vLLM 0.4.2 on an A100: 50.4 → 3.6 %,
 with `OLDER_VLLM_STEP_MS`; held out); its 18 other AWQ rows (Qwen2 0.5B and 1.5B, 72B on two GPUs, prompts up to
-129,024 tokens) test it: 50.3 → 13.3 %."""
+129,024 tokens) test it: 50.3 → 13.1 %."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -1704,13 +1704,7 @@ def estimate(
 
     def timed(w: _PassWork) -> _Step:
         if (key := id(w)) not in steps:  # the plan holds every pass, so their ids stay theirs for this call
-            steps[key] = _step(
-                w,
-                eff,
-                engine_compute=engine_compute,
-                current=plan.current,
-                extras=plan.extras,
-            )
+            steps[key] = _step(w, eff, engine_compute=engine_compute, current=plan.current, extras=plan.extras)
         return steps[key]
 
     def mixed(m: _Mix) -> _Step:
