@@ -78,6 +78,7 @@ __all__ = [
     "MAX_BATCH",
     "MLX_DECODE_CONCURRENCY",
     "OLDER_NIM_STREAM_US",
+    "OLDER_VLLM_EAGER_LAYER_US",
     "OLDER_VLLM_STEP_MS",
     "RUNTIME_FAMILIES",
     "SMALL_GPU_MAX_BATCH",
@@ -381,7 +382,9 @@ def engine_note(runtime: str | None, gpu: GpuSpec | None = None, quant: QuantFor
         kernel = f"; AWQ runs its AWQ GEMM kernel, at {OLDER_VLLM_AWQ_FACTOR:g}× Marlin's time" if older_awq else ""
         return (
             f"{runtime} is a vLLM release before 0.6: estimated with {OLDER_VLLM_STEP_MS:g} ms of host time per step, "
-            f"which those releases spent in turn with the GPU's step{kernel}"
+            f"which those releases spent in turn with the GPU's step, and a decode step whose context passes "
+            f"{VLLM_CUDA_GRAPH_MAX_CONTEXT:,} tokens runs without CUDA graphs, at {OLDER_VLLM_EAGER_LAYER_US:g} µs of "
+            f"kernel launches per layer{kernel}"
         )
     if uses_ollama(runtime):
         return (
@@ -942,6 +945,26 @@ data/published_throughput_holdout.csv). The same benchmark's other 66 rows test 
 prompts beyond 8k tokens and Qwen2-57B-A14B (data/PUBLISHED_THROUGHPUT.md, "older vLLM's host time per step")."""
 
 
+VLLM_CUDA_GRAPH_MAX_CONTEXT = 8192
+"""Longest context a vLLM decode step runs as a captured CUDA graph: `max_seq_len_to_capture`, default 8192 ("When a
+sequence has context length larger than this, we fall back to eager mode", vllm/config.py; `max_context_len_to_capture`
+in the 0.4 releases, whose model runner sets `use_captured_graph` only where `max_context_len <=
+self.max_context_len_to_capture`)."""
+
+OLDER_VLLM_EAGER_LAYER_US = 340.0
+"""Host time per layer, µs, of a decode step that a vLLM release before `VLLM_HOST_OVERLAP_FROM` runs without CUDA
+graphs (`VLLM_CUDA_GRAPH_MAX_CONTEXT`). Launched kernel by kernel from Python, the pass lasts as long as those
+launches where they outlast the GPU's work, which they do for small models. No fitted row ran such a release.
+340 µs is the value that fits the Qwen2 speed benchmark's 0.5B and 1.5B rows beyond 8k-token prompts best (vLLM
+0.4.2 on an A100, one stream, 14,336 and 30,720 tokens in, 2,048 out, four formats: median |error| 96.3 → 4.5 %,
+16 rows; held out): their speed halves past 8,192 tokens of context, to 9–12 ms a token whatever the format, as
+a launch-bound step would. The same benchmark's 7B and 72B rows at those prompts test it: 7B 18.2 → 12.3 %, 72B
+on two and four GPUs 21.3 → 20.1 % (16 rows each; data/PUBLISHED_THROUGHPUT.md, "older vLLM's eager decode
+beyond 8k tokens"). vLLM 0.6.3's rows (Qwen2.5, same harness and settings) slow by only 5–15 % from 6,144 to
+30,720 tokens, as attention's reads grow, so later releases do not take it; why 0.6 no longer pays it is not
+established."""
+
+
 VLLM_AWQ_MARLIN_FROM = (0, 5, 3)
 """The first vLLM release that runs AWQ checkpoints through the Marlin kernel, as GPTQ ones already did: vLLM PR
 #6612 ("Add AWQ support to the Marlin kernel", merged for 0.5.3, July 2024; its docs change, PR #6654, says
@@ -963,6 +986,7 @@ class _ReleaseExtras:
     host_stream_us: float = 0.0  # host time per decoding stream per step (`OLDER_NIM_STREAM_US`)
     host_step_ms: float = 0.0  # host time per forward pass (`OLDER_VLLM_STEP_MS`)
     linear_factor: float = 1.0  # multiplies the linear layers' time (`OLDER_VLLM_AWQ_FACTOR`)
+    eager_layer_us: float = 0.0  # launch time per layer of a graphless decode step (`OLDER_VLLM_EAGER_LAYER_US`)
 
 
 _NO_EXTRAS = _ReleaseExtras()
@@ -982,7 +1006,17 @@ def release_extras(runtime: str | None, quant: QuantFormat) -> _ReleaseExtras:
         host_stream_us=OLDER_NIM_STREAM_US if _nim_without_release(runtime) else 0.0,
         host_step_ms=OLDER_VLLM_STEP_MS if _vllm_before(runtime, VLLM_HOST_OVERLAP_FROM) else 0.0,
         linear_factor=OLDER_VLLM_AWQ_FACTOR if older_awq else 1.0,
+        eager_layer_us=OLDER_VLLM_EAGER_LAYER_US if _vllm_before(runtime, VLLM_HOST_OVERLAP_FROM) else 0.0,
     )
+
+
+def _eager_share(input_tokens: int, output_tokens: int, streams: int) -> float:
+    """Share of the decode steps whose longest context passes `VLLM_CUDA_GRAPH_MAX_CONTEXT`, so that vLLM runs them
+    without CUDA graphs: a stream's context grows from its prompt to prompt + output, one token a step; streams at
+    independent points of their outputs pass it together only where every one of them is below it."""
+    beyond = input_tokens + output_tokens - VLLM_CUDA_GRAPH_MAX_CONTEXT
+    one = min(1.0, max(0.0, beyond / max(1, output_tokens)))
+    return 1.0 - (1.0 - one) ** max(1, streams)
 
 
 def _nim_without_release(runtime: str | None) -> bool:
@@ -1391,6 +1425,7 @@ class _PassWork:
     expert_touches: float  # routed layers × distinct experts the step touches
     mla_layers: int
     decode_streams: float
+    eager_share: float = 0.0  # share of such passes a runtime runs without CUDA graphs (`_eager_share`)
 
 
 def _pass_work(
@@ -1410,6 +1445,7 @@ def _pass_work(
     kv_copies_read: float = 1.0,
     replicated_params_b: float = 0.0,
     layer_split: bool = False,
+    eager_share: float = 0.0,
 ) -> _PassWork:
     """One forward pass: `decode_streams` × `query_multiplier` decode tokens at `decode_context`, plus
     `prefill_tokens` prompt tokens attending on average to `prefill_context` tokens; `_step` times it.
@@ -1475,6 +1511,7 @@ def _pass_work(
         expert_touches=model.routed_layers * touched,
         mla_layers=(model.layers or 0) if model.kv_lora_rank else 0,
         decode_streams=decode_streams,
+        eager_share=eager_share,
     )
 
 
@@ -1523,6 +1560,10 @@ def _step(
     if w.mla_layers:
         mla_us = eff.mla_layer_overhead_us * (eff.current_mla_factor if current else 1.0)
         overhead += w.mla_layers * mla_us * 1e-6
+    if w.eager_share and extras.eager_layer_us:
+        # launched kernel by kernel, the pass takes as long as the host's launches where they outlast the GPU's work
+        gpu_s = roofline + w.comm_s + overhead - (eff.step_overhead_ms + extras.host_step_ms) * 1e-3
+        overhead += w.eager_share * max(0.0, w.layers * extras.eager_layer_us * 1e-6 - gpu_s)
     overhead += w.decode_streams * (eff.stream_overhead_us + extras.host_stream_us) * 1e-6
     return _Step(roofline + w.comm_s + overhead, "memory" if t_mem >= t_comp else "compute", w.comm_s, overhead)
 
@@ -1925,6 +1966,8 @@ def _plan(
     )
     spec_k = speculative.draft_tokens + 1 if speculative else 1
 
+    eager = _eager_share(input_tokens, output_tokens, b) if plan.extras.eager_layer_us else 0.0
+
     def decode_pass(prompt_tokens: float) -> _PassWork:
         """A step of the b streams' decode, carrying `prompt_tokens` prompt tokens."""
         return _pass_work(
@@ -1937,6 +1980,7 @@ def _plan(
             prefill_tokens=prompt_tokens,
             prefill_context=prefill_ctx if prompt_tokens else 0.0,
             query_multiplier=spec_k,
+            eager_share=0.0 if prompt_tokens else eager,
             **fwd,
         )
 

@@ -8,7 +8,13 @@ from costmodel.catalog import ModelArch, catalog
 from costmodel.errors import CostModelError
 from costmodel.scenario import CloudGpuOption, OnPremOption, PricePlan
 from costmodel.sizing import ConfigGpuFit, config_gpu_fits, model_from_config_bytes
-from costmodel.throughput import OLDER_NIM_STREAM_US, OLDER_VLLM_STEP_MS, SERVING_ENGINES, kv_bytes_per_token
+from costmodel.throughput import (
+    OLDER_NIM_STREAM_US,
+    OLDER_VLLM_EAGER_LAYER_US,
+    OLDER_VLLM_STEP_MS,
+    SERVING_ENGINES,
+    kv_bytes_per_token,
+)
 from dashboard.components.controls import PLAN_LABELS
 from dashboard.components.hardware import (
     FIT_COLUMNS,
@@ -81,7 +87,9 @@ runtime = c[2].selectbox(
     "splits layers across GPUs. Not named: a vLLM-like server, or llama.cpp / MLX for their own formats. SGLang, "
     "vLLM and TensorRT-LLM run with their current release's fixed costs per step unless the scenario's engine "
     "names an older release (`sglang 0.4.1`); a vLLM before 0.6 (`vllm 0.4.2`) also adds "
-    f"{OLDER_VLLM_STEP_MS:g} ms of host time per step, and before 0.5.3 runs AWQ through its slower AWQ kernel. "
+    f"{OLDER_VLLM_STEP_MS:g} ms of host time per step and {OLDER_VLLM_EAGER_LAYER_US:g} µs per layer of kernel "
+    "launches on a decode step past 8,192 tokens of context (run without CUDA graphs), and before 0.5.3 runs AWQ "
+    "through its slower AWQ kernel. "
     "NVIDIA NIM: the older NIM of NVIDIA's published sweeps, its "
     f"TensorRT-LLM profiles with a 16-bit KV cache and {OLDER_NIM_STREAM_US:g} µs of host time per streamed token "
     "each step; a scenario engine of `nvidia-nim 1.8.0` is NIM 1.8 (the FP8 cache its FP8 profiles name, no such "
