@@ -942,7 +942,8 @@ value that fits the Qwen2 speed benchmark's one-GPU dense rows best (vLLM 0.4.2 
 1 and 6,144 tokens, BF16, GPTQ-Int8 and GPTQ-Int4: median |error| 25.7 → 2.9 %, 18 rows; held out,
 data/published_throughput_holdout.csv). The same benchmark's other 66 rows test it with `OLDER_VLLM_AWQ_FACTOR`:
 38.1 → 21.3 %, and Qwen2 72B on two and four GPUs at short prompts 15.7 → 7.7 % (8 rows); what stays off is
-prompts beyond 8k tokens and Qwen2-57B-A14B (data/PUBLISHED_THROUGHPUT.md, "older vLLM's host time per step")."""
+prompts beyond 8k tokens (`OLDER_VLLM_EAGER_LAYER_US`) and Qwen2-57B-A14B (data/PUBLISHED_THROUGHPUT.md, "older
+vLLM's host time per step")."""
 
 
 VLLM_CUDA_GRAPH_MAX_CONTEXT = 8192
@@ -952,9 +953,10 @@ in the 0.4 releases, whose model runner sets `use_captured_graph` only where `ma
 self.max_context_len_to_capture`)."""
 
 OLDER_VLLM_EAGER_LAYER_US = 340.0
-"""Host time per layer, µs, of a decode step that a vLLM release before `VLLM_HOST_OVERLAP_FROM` runs without CUDA
-graphs (`VLLM_CUDA_GRAPH_MAX_CONTEXT`). Launched kernel by kernel from Python, the pass lasts as long as those
-launches where they outlast the GPU's work, which they do for small models. No fitted row ran such a release.
+"""Kernel-launch time per layer, µs, of a decode step that a vLLM release before `VLLM_HOST_OVERLAP_FROM` runs
+without CUDA graphs (`VLLM_CUDA_GRAPH_MAX_CONTEXT`). Launched kernel by kernel from Python, the pass lasts as long
+as those launches where they outlast the GPU's work, which they do for small models. No fitted row ran such a
+release.
 340 µs is the value that fits the Qwen2 speed benchmark's 0.5B and 1.5B rows beyond 8k-token prompts best (vLLM
 0.4.2 on an A100, one stream, 14,336 and 30,720 tokens in, 2,048 out, four formats: median |error| 96.3 → 4.5 %,
 16 rows; held out): their speed halves past 8,192 tokens of context, to 9–12 ms a token whatever the format, as
@@ -1012,8 +1014,8 @@ def release_extras(runtime: str | None, quant: QuantFormat) -> _ReleaseExtras:
 
 def _eager_share(input_tokens: int, output_tokens: int, streams: int) -> float:
     """Share of the decode steps whose longest context passes `VLLM_CUDA_GRAPH_MAX_CONTEXT`, so that vLLM runs them
-    without CUDA graphs: a stream's context grows from its prompt to prompt + output, one token a step; streams at
-    independent points of their outputs pass it together only where every one of them is below it."""
+    without CUDA graphs. A stream's context grows from its prompt to prompt + output, one token a step; with several
+    streams at independent points of their outputs, a step runs as a graph only where every stream is below it."""
     beyond = input_tokens + output_tokens - VLLM_CUDA_GRAPH_MAX_CONTEXT
     one = min(1.0, max(0.0, beyond / max(1, output_tokens)))
     return 1.0 - (1.0 - one) ** max(1, streams)
