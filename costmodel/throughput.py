@@ -1004,11 +1004,12 @@ def release_extras(runtime: str | None, quant: QuantFormat) -> _ReleaseExtras:
     """What `runtime`'s release costs beyond the fitted factors: the older NIM's host time per streamed token
     (`_nim_without_release`), and a vLLM before 0.6's host time per step and, before 0.5.3, its AWQ kernel."""
     older_awq = quant.quant_id.startswith("awq") and _vllm_before(runtime, VLLM_AWQ_MARLIN_FROM)
+    before_overlap = _vllm_before(runtime, VLLM_HOST_OVERLAP_FROM)
     return _ReleaseExtras(
         host_stream_us=OLDER_NIM_STREAM_US if _nim_without_release(runtime) else 0.0,
-        host_step_ms=OLDER_VLLM_STEP_MS if _vllm_before(runtime, VLLM_HOST_OVERLAP_FROM) else 0.0,
+        host_step_ms=OLDER_VLLM_STEP_MS if before_overlap else 0.0,
         linear_factor=OLDER_VLLM_AWQ_FACTOR if older_awq else 1.0,
-        eager_layer_us=OLDER_VLLM_EAGER_LAYER_US if _vllm_before(runtime, VLLM_HOST_OVERLAP_FROM) else 0.0,
+        eager_layer_us=OLDER_VLLM_EAGER_LAYER_US if before_overlap else 0.0,
     )
 
 
@@ -1556,7 +1557,8 @@ def _step(
     roofline = dequant_s + max(lin_mem, lin_comp) + max(attn_mem, attn_comp)
     layer_us = eff.layer_overhead_us * (eff.datacenter_overhead_factor if w.datacenter else 1.0)
     layer_us *= eff.current_layer_factor if current else 1.0
-    overhead = (eff.step_overhead_ms + extras.host_step_ms) * 1e-3 + w.layers * layer_us * 1e-6
+    host_step_s = (eff.step_overhead_ms + extras.host_step_ms) * 1e-3
+    overhead = host_step_s + w.layers * layer_us * 1e-6
     expert_us = eff.moe_expert_overhead_us * (eff.current_expert_factor if current else 1.0)
     overhead += w.expert_touches * expert_us * 1e-6
     if w.mla_layers:
@@ -1564,7 +1566,7 @@ def _step(
         overhead += w.mla_layers * mla_us * 1e-6
     if w.eager_share and extras.eager_layer_us:
         # launched kernel by kernel, the pass takes as long as the host's launches where they outlast the GPU's work
-        gpu_s = roofline + w.comm_s + overhead - (eff.step_overhead_ms + extras.host_step_ms) * 1e-3
+        gpu_s = roofline + w.comm_s + overhead - host_step_s
         overhead += w.eager_share * max(0.0, w.layers * extras.eager_layer_us * 1e-6 - gpu_s)
     overhead += w.decode_streams * (eff.stream_overhead_us + extras.host_stream_us) * 1e-6
     return _Step(roofline + w.comm_s + overhead, "memory" if t_mem >= t_comp else "compute", w.comm_s, overhead)
